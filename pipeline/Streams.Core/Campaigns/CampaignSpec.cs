@@ -1,0 +1,95 @@
+namespace Streams.Core.Campaigns;
+
+/// <summary>The campaign spec of PRODUCT.md, typed. Optional sections are null when absent.</summary>
+public sealed record CampaignSpec
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required CampaignType Type { get; init; }
+    public Who Who { get; init; } = new();
+    public When? When { get; init; }
+    public required What What { get; init; }
+    public Goal? Goal { get; init; }
+}
+
+public enum CampaignType { Live, Scheduled }
+
+public sealed record Who
+{
+    public Trigger? Trigger { get; init; }
+    public SegmentNode? Segment { get; init; }
+    public Reach? Reach { get; init; }
+}
+
+public sealed record Trigger
+{
+    public required string Event { get; init; }
+    public IReadOnlyList<Condition> Where { get; init; } = [];
+    public Inaction? Inaction { get; init; }
+    public DateReminder? Date { get; init; }
+}
+
+public sealed record Condition(string Prop, ConditionOp Op, object? Value);
+
+public enum ConditionOp { Eq, Ne, Gt, Gte, Lt, Lte, In, Contains, Exists }
+
+public sealed record Inaction(string Event, TimeSpan Within, IReadOnlyList<Condition> Where);
+
+public sealed record DateReminder(string Event, string Prop, TimeSpan Offset, TimeOnly At);
+
+/// <summary>A segment is a tree of all/any/not over profile and past-behaviour conditions, or a saved segment.</summary>
+public abstract record SegmentNode;
+public sealed record AllOf(IReadOnlyList<SegmentNode> Items) : SegmentNode;
+public sealed record AnyOf(IReadOnlyList<SegmentNode> Items) : SegmentNode;
+public sealed record NotOf(SegmentNode Item) : SegmentNode;
+public sealed record ProfileCondition(Condition Condition) : SegmentNode;
+public sealed record DidCondition(string Event, CountRange? Count, TimeSpan? Within, IReadOnlyList<Condition> Where) : SegmentNode;
+public sealed record SegmentRef(string Ref) : SegmentNode;
+public sealed record CountRange(long? Eq, long? Gte, long? Lte, long? Gt, long? Lt);
+
+public sealed record Reach
+{
+    public double? Percent { get; init; }
+    public long? Limit { get; init; }
+    public long? DailyLimit { get; init; }
+    public long? RunLimit { get; init; }
+    public long? SafetyLimit { get; init; }
+}
+
+public sealed record When
+{
+    public IReadOnlyList<DateTime> At { get; init; } = [];
+    public Recurrence? Every { get; init; }
+    public string? Timezone { get; init; }
+    public DeliverIn? DeliverIn { get; init; }
+    public TimeWindow? BestTime { get; init; }
+    public DateTimeOffset? Start { get; init; }
+    public DateTimeOffset? End { get; init; }
+    public Dnd? Dnd { get; init; }
+    public GlobalLimits? GlobalLimits { get; init; }
+}
+
+public sealed record Recurrence(string Cron, DateOnly? Until);
+public enum DeliverIn { UserTimezone, CampaignTimezone }
+public sealed record TimeWindow(TimeOnly From, TimeOnly To);
+public sealed record Dnd(TimeOnly From, TimeOnly To, DndAction Action);
+public enum DndAction { Delay, Discard }
+public enum GlobalLimits { Apply, Ignore }
+
+public sealed record What
+{
+    public required string Provider { get; init; }
+    public string? From { get; init; }
+    public string? MessagingService { get; init; }
+    public required string Text { get; init; }
+    public int? MaxSegments { get; init; }
+    public bool? SmartEncoding { get; init; }
+}
+
+public sealed record Goal
+{
+    public Conversion? Conversion { get; init; }
+    public double? ControlGroup { get; init; }
+}
+
+public sealed record Conversion(string Event, TimeSpan Within);

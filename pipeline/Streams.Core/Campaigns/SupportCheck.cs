@@ -1,0 +1,39 @@
+using System.Text.Json.Nodes;
+
+namespace Streams.Core.Campaigns;
+
+/// <summary>
+/// What the running pipeline can honour today. validate accepts the whole format; apply refuses
+/// any field listed here with "not supported yet: path" so nothing is silently ignored.
+/// </summary>
+public static class SupportCheck
+{
+    private static readonly string[] Unsupported =
+    [
+        "who.trigger.inaction", "who.trigger.date", "who.segment", "who.reach",
+        "when.at", "when.every", "when.deliver_in", "when.best_time", "when.dnd", "when.global_limits",
+        "what.messaging_service", "what.max_segments", "what.smart_encoding",
+        "goal",
+    ];
+
+    public static IReadOnlyList<string> UnsupportedPaths(CampaignSpec spec, JsonNode? document)
+    {
+        var found = new List<string>();
+        if (spec.Type == CampaignType.Scheduled) found.Add("type: scheduled");
+        foreach (var path in Unsupported)
+        {
+            if (Find(document, path) is not null) found.Add(path);
+        }
+        return found;
+    }
+
+    private static JsonNode? Find(JsonNode? node, string path)
+    {
+        foreach (var part in path.Split('.'))
+        {
+            node = node is JsonObject o && o.TryGetPropertyValue(part, out var child) ? child : null;
+            if (node is null) return null;
+        }
+        return node;
+    }
+}

@@ -1,0 +1,123 @@
+namespace Streams.Core;
+
+/// <summary>Property bags hold only string, long, double, bool or null, whatever the wire format.</summary>
+public static class Props
+{
+    public static readonly IReadOnlyDictionary<string, object?> Empty = new Dictionary<string, object?>();
+
+    public static object? Normalize(object? value) => value switch
+    {
+        null => null,
+        string or long or double or bool => value,
+        int i => (long)i,
+        float f => (double)f,
+        decimal m => (double)m,
+        _ => value.ToString(),
+    };
+}
+
+public sealed record UserEvent(string UserId, string Name, DateTimeOffset Ts, IReadOnlyDictionary<string, object?> Props);
+
+public sealed record ProfileUpdate(
+    string UserId,
+    DateTimeOffset Ts,
+    string? Phone = null,
+    string? Timezone = null,
+    bool? SmsOptIn = null,
+    IReadOnlyDictionary<string, object?>? Props = null);
+
+/// <summary>A user's profile after merging every partial update in order.</summary>
+public sealed record Profile(
+    string UserId,
+    DateTimeOffset UpdatedAt,
+    string? Phone,
+    string? Timezone,
+    bool? SmsOptIn,
+    IReadOnlyDictionary<string, object?> Props)
+{
+    public static Profile Empty(string userId) => new(userId, DateTimeOffset.MinValue, null, null, null, Core.Props.Empty);
+
+    /// <summary>Absent fields keep their value; an update older than the profile still fills gaps but never overwrites.</summary>
+    public Profile Merge(ProfileUpdate u)
+    {
+        var newer = u.Ts >= UpdatedAt;
+        var props = new Dictionary<string, object?>(Props);
+        foreach (var (k, v) in u.Props ?? Core.Props.Empty)
+        {
+            if (newer || !props.ContainsKey(k)) props[k] = v;
+        }
+        return new Profile(
+            UserId,
+            newer ? u.Ts : UpdatedAt,
+            Pick(Phone, u.Phone, newer),
+            Pick(Timezone, u.Timezone, newer),
+            u.SmsOptIn is { } o && (newer || SmsOptIn is null) ? o : SmsOptIn,
+            props);
+    }
+
+    private static string? Pick(string? current, string? update, bool newer) =>
+        update is not null && (newer || current is null) ? update : current;
+}
+
+public sealed record RequestContext(
+    string? EventName,
+    DateTimeOffset? EventTs,
+    IReadOnlyDictionary<string, object?> EventProps,
+    string? Phone,
+    string? Timezone,
+    bool? SmsOptIn,
+    IReadOnlyDictionary<string, object?> ProfileProps);
+
+public sealed record SmsRequest(
+    string RequestId,
+    string CampaignId,
+    int CampaignVersion,
+    string UserId,
+    DateTimeOffset CreatedAt,
+    RequestContext Context);
+
+public sealed record SmsResult(
+    string RequestId,
+    string? MessageId,
+    string CampaignId,
+    string UserId,
+    string Status,
+    string? Reason,
+    string? Provider,
+    int Segments,
+    string? Encoding,
+    DateTimeOffset Ts)
+{
+    public bool IsTerminal => Status != ResultStatus.Sent;
+}
+
+public static class ResultStatus
+{
+    public const string Sent = "sent";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+    public const string Undelivered = "undelivered";
+    public const string Suppressed = "suppressed";
+}
+
+/// <summary>Reason codes, in the order the dispatcher checks them (PRODUCT.md, delivery semantics).</summary>
+public static class Reasons
+{
+    public const string CampaignInactive = "campaign_inactive";
+    public const string ControlGroup = "control_group";
+    public const string NotSampled = "not_sampled";
+    public const string OptedOut = "opted_out";
+    public const string InvalidPhone = "invalid_phone";
+    public const string LimitReached = "limit_reached";
+    public const string DailyLimitReached = "daily_limit_reached";
+    public const string RunLimitReached = "run_limit_reached";
+    public const string FrequencyCapped = "frequency_capped";
+    public const string DndDiscarded = "dnd_discarded";
+    public const string RenderFailed = "render_failed";
+    public const string TooManySegments = "too_many_segments";
+    public const string ProviderError = "provider_error";
+}
+
+public enum CampaignStatus { Active, Paused, Stopped }
+
+public sealed record CampaignRecord(string Id, int Version, CampaignStatus Status, string SpecJson, DateTimeOffset UpdatedAt);

@@ -1,0 +1,200 @@
+using Avro.Generic;
+using Streams.Core;
+
+namespace Streams.Serdes;
+
+public static class Codecs
+{
+    public static UserEventCodec UserEvent { get; } = new();
+    public static ProfileUpdateCodec ProfileUpdate { get; } = new();
+    public static CampaignRecordCodec CampaignRecord { get; } = new();
+    public static SmsRequestCodec SmsRequest { get; } = new();
+    public static SmsResultCodec SmsResult { get; } = new();
+}
+
+public sealed class UserEventCodec() : RecordCodec<UserEvent>(Schemas.UserEvent)
+{
+    protected override GenericRecord ToRecord(UserEvent v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("user_id", v.UserId);
+        r.Add("name", v.Name);
+        r.Add("ts", Utc(v.Ts));
+        r.Add("props", MapTo(v.Props));
+        return r;
+    }
+
+    protected override UserEvent FromRecord(GenericRecord r) =>
+        Check(new UserEvent(Get<string>(r, "user_id")!, Get<string>(r, "name")!, Instant(r["ts"]), MapFrom(r, "props")));
+
+    protected override UserEvent FromJson(JsonFields j)
+    {
+        j.Only("user_id", "name", "ts", "props");
+        return Check(new UserEvent(j.String("user_id"), j.String("name"), j.Instant("ts"), j.Props("props")));
+    }
+
+    private static UserEvent Check(UserEvent e)
+    {
+        if (string.IsNullOrEmpty(e.UserId)) throw new DecodeException(DecodeReasons.InvalidValue, "'user_id' must not be empty");
+        if (string.IsNullOrEmpty(e.Name)) throw new DecodeException(DecodeReasons.InvalidValue, "'name' must not be empty");
+        return e;
+    }
+}
+
+public sealed class ProfileUpdateCodec() : RecordCodec<ProfileUpdate>(Schemas.ProfileUpdate)
+{
+    protected override GenericRecord ToRecord(ProfileUpdate v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("user_id", v.UserId);
+        r.Add("ts", Utc(v.Ts));
+        r.Add("phone", v.Phone);
+        r.Add("timezone", v.Timezone);
+        r.Add("sms_opt_in", v.SmsOptIn);
+        r.Add("props", MapTo(v.Props ?? Props.Empty));
+        return r;
+    }
+
+    protected override ProfileUpdate FromRecord(GenericRecord r) => Check(new ProfileUpdate(
+        Get<string>(r, "user_id")!, Instant(r["ts"]), Get<string>(r, "phone"), Get<string>(r, "timezone"),
+        r["sms_opt_in"] as bool?, MapFrom(r, "props")));
+
+    protected override ProfileUpdate FromJson(JsonFields j)
+    {
+        j.Only("user_id", "ts", "phone", "timezone", "sms_opt_in", "props");
+        return Check(new ProfileUpdate(j.String("user_id"), j.Instant("ts"), j.OptionalString("phone"),
+            j.OptionalString("timezone"), j.OptionalBool("sms_opt_in"), j.Props("props")));
+    }
+
+    private static ProfileUpdate Check(ProfileUpdate p)
+    {
+        if (string.IsNullOrEmpty(p.UserId)) throw new DecodeException(DecodeReasons.InvalidValue, "'user_id' must not be empty");
+        if (p.Timezone is { } tz && !TimeZoneInfo.TryFindSystemTimeZoneById(tz, out _))
+            throw new DecodeException(DecodeReasons.InvalidValue, $"'timezone' is not a known time zone: '{tz}'");
+        return p;
+    }
+
+    /// <summary>The merged profile is stored in the same shape as an update.</summary>
+    public byte[] EncodeProfile(Profile p) =>
+        Encode(new ProfileUpdate(p.UserId, p.UpdatedAt == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : p.UpdatedAt, p.Phone, p.Timezone, p.SmsOptIn, p.Props));
+
+    public Profile DecodeProfile(byte[] bytes)
+    {
+        var u = Decode(bytes, int.MaxValue);
+        return new Profile(u.UserId, u.Ts, u.Phone, u.Timezone, u.SmsOptIn, u.Props ?? Props.Empty);
+    }
+}
+
+public sealed class CampaignRecordCodec() : RecordCodec<CampaignRecord>(Schemas.CampaignRecord)
+{
+    private readonly Avro.EnumSchema _status = (Avro.EnumSchema)Schemas.CampaignRecord["status"].Schema;
+
+    protected override GenericRecord ToRecord(CampaignRecord v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("id", v.Id);
+        r.Add("version", v.Version);
+        r.Add("status", new GenericEnum(_status, v.Status.ToString().ToLowerInvariant()));
+        r.Add("spec_json", v.SpecJson);
+        r.Add("updated_at", Utc(v.UpdatedAt));
+        return r;
+    }
+
+    protected override CampaignRecord FromRecord(GenericRecord r) => new(
+        Get<string>(r, "id")!, Get<int>(r, "version"), ParseStatus(Get<GenericEnum>(r, "status")?.Value),
+        Get<string>(r, "spec_json")!, Instant(r["updated_at"]));
+
+    protected override CampaignRecord FromJson(JsonFields j)
+    {
+        j.Only("id", "version", "status", "spec_json", "updated_at");
+        return new CampaignRecord(j.String("id"), (int)(j.OptionalLong("version") ?? 1), ParseStatus(j.String("status")),
+            j.String("spec_json"), j.Instant("updated_at"));
+    }
+
+    private static CampaignStatus ParseStatus(string? s) => s switch
+    {
+        "active" => CampaignStatus.Active,
+        "paused" => CampaignStatus.Paused,
+        "stopped" => CampaignStatus.Stopped,
+        _ => throw new DecodeException(DecodeReasons.InvalidValue, $"unknown campaign status '{s}'"),
+    };
+}
+
+public sealed class SmsRequestCodec() : RecordCodec<SmsRequest>(Schemas.SmsRequest)
+{
+    private readonly Avro.RecordSchema _context = (Avro.RecordSchema)Schemas.SmsRequest["context"].Schema;
+
+    protected override GenericRecord ToRecord(SmsRequest v)
+    {
+        var c = new GenericRecord(_context);
+        c.Add("event_name", v.Context.EventName);
+        c.Add("event_ts", v.Context.EventTs?.ToUnixTimeMilliseconds());
+        c.Add("event_props", MapTo(v.Context.EventProps));
+        c.Add("phone", v.Context.Phone);
+        c.Add("timezone", v.Context.Timezone);
+        c.Add("sms_opt_in", v.Context.SmsOptIn);
+        c.Add("profile_props", MapTo(v.Context.ProfileProps));
+        var r = new GenericRecord(Schema);
+        r.Add("request_id", v.RequestId);
+        r.Add("campaign_id", v.CampaignId);
+        r.Add("campaign_version", v.CampaignVersion);
+        r.Add("user_id", v.UserId);
+        r.Add("created_at", Utc(v.CreatedAt));
+        r.Add("context", c);
+        return r;
+    }
+
+    protected override SmsRequest FromRecord(GenericRecord r)
+    {
+        var c = (GenericRecord)r["context"];
+        var eventTs = c["event_ts"] as long?;
+        return new SmsRequest(Get<string>(r, "request_id")!, Get<string>(r, "campaign_id")!, Get<int>(r, "campaign_version"),
+            Get<string>(r, "user_id")!, Instant(r["created_at"]),
+            new RequestContext(Get<string>(c, "event_name"), eventTs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
+                MapFrom(c, "event_props"), Get<string>(c, "phone"), Get<string>(c, "timezone"), c["sms_opt_in"] as bool?,
+                MapFrom(c, "profile_props")));
+    }
+
+    protected override SmsRequest FromJson(JsonFields j)
+    {
+        j.Only("request_id", "campaign_id", "campaign_version", "user_id", "created_at", "context");
+        var c = j.Object("context");
+        c.Only("event_name", "event_ts", "event_props", "phone", "timezone", "sms_opt_in", "profile_props");
+        return new SmsRequest(j.String("request_id"), j.String("campaign_id"), (int)(j.OptionalLong("campaign_version") ?? 1),
+            j.String("user_id"), j.Instant("created_at"),
+            new RequestContext(c.OptionalString("event_name"), c.OptionalInstant("event_ts"), c.Props("event_props"),
+                c.OptionalString("phone"), c.OptionalString("timezone"), c.OptionalBool("sms_opt_in"), c.Props("profile_props")));
+    }
+}
+
+public sealed class SmsResultCodec() : RecordCodec<SmsResult>(Schemas.SmsResult)
+{
+    protected override GenericRecord ToRecord(SmsResult v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("request_id", v.RequestId);
+        r.Add("message_id", v.MessageId);
+        r.Add("campaign_id", v.CampaignId);
+        r.Add("user_id", v.UserId);
+        r.Add("status", v.Status);
+        r.Add("reason", v.Reason);
+        r.Add("provider", v.Provider);
+        r.Add("segments", v.Segments);
+        r.Add("encoding", v.Encoding);
+        r.Add("ts", Utc(v.Ts));
+        return r;
+    }
+
+    protected override SmsResult FromRecord(GenericRecord r) => new(
+        Get<string>(r, "request_id")!, Get<string>(r, "message_id"), Get<string>(r, "campaign_id")!, Get<string>(r, "user_id")!,
+        Get<string>(r, "status")!, Get<string>(r, "reason"), Get<string>(r, "provider"), Get<int>(r, "segments"),
+        Get<string>(r, "encoding"), Instant(r["ts"]));
+
+    protected override SmsResult FromJson(JsonFields j)
+    {
+        j.Only("request_id", "message_id", "campaign_id", "user_id", "status", "reason", "provider", "segments", "encoding", "ts");
+        return new SmsResult(j.String("request_id"), j.OptionalString("message_id"), j.String("campaign_id"), j.String("user_id"),
+            j.String("status"), j.OptionalString("reason"), j.OptionalString("provider"), (int)(j.OptionalLong("segments") ?? 0),
+            j.OptionalString("encoding"), j.Instant("ts"));
+    }
+}

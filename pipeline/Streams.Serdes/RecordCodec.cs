@@ -1,0 +1,124 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Avro;
+using Avro.Generic;
+using Avro.IO;
+
+namespace Streams.Serdes;
+
+/// <summary>
+/// One topic value type on the wire. Writes Avro single-object encoding; reads single-object
+/// encoding, the Confluent wire format (decoded with this topic's schema: no registry here) and
+/// strict JSON. Every failure is a <see cref="DecodeException"/> with a reason code.
+/// </summary>
+public abstract class RecordCodec<T>(RecordSchema schema) where T : class
+{
+    public const int DefaultMaxBytes = 64 * 1024;
+
+    private readonly byte[] _fingerprint = Schemas.Fingerprint(schema);
+    private readonly GenericDatumWriter<GenericRecord> _writer = new(schema);
+    private readonly GenericDatumReader<GenericRecord> _reader = new(schema, schema);
+
+    public RecordSchema Schema { get; } = schema;
+
+    protected abstract GenericRecord ToRecord(T value);
+    protected abstract T FromRecord(GenericRecord record);
+    protected abstract T FromJson(JsonFields json);
+
+    public byte[] Encode(T value)
+    {
+        using var stream = new MemoryStream();
+        stream.WriteByte(0xC3);
+        stream.WriteByte(0x01);
+        stream.Write(_fingerprint);
+        _writer.Write(ToRecord(value), new BinaryEncoder(stream));
+        return stream.ToArray();
+    }
+
+    public Decoded<T> TryDecode(byte[]? bytes, int maxBytes = DefaultMaxBytes)
+    {
+        try
+        {
+            return Decoded<T>.Success(Decode(bytes, maxBytes));
+        }
+        catch (DecodeException e)
+        {
+            return Decoded<T>.Failure(e);
+        }
+    }
+
+    public T Decode(byte[]? bytes, int maxBytes = DefaultMaxBytes)
+    {
+        if (bytes is null || bytes.Length == 0) throw new DecodeException(DecodeReasons.Empty, "the record has no value");
+        if (bytes.Length > maxBytes)
+            throw new DecodeException(DecodeReasons.Oversize, $"the value is {bytes.Length} bytes, over the {maxBytes}-byte limit");
+        if (bytes.Length >= 2 && bytes[0] == 0xC3 && bytes[1] == 0x01)
+        {
+            if (bytes.Length < 10) throw new DecodeException(DecodeReasons.BadAvro, "single-object header is truncated");
+            if (!bytes.AsSpan(2, 8).SequenceEqual(_fingerprint))
+                throw new DecodeException(DecodeReasons.UnknownSchema,
+                    $"single-object fingerprint {BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(2, 8)):x16} is not the {Schema.Fullname} schema");
+            return Avro(bytes, 10);
+        }
+        if (bytes[0] == 0x00)
+        {
+            if (bytes.Length < 6) throw new DecodeException(DecodeReasons.BadAvro, "Confluent wire-format header is truncated");
+            return Avro(bytes, 5);
+        }
+        var first = Array.FindIndex(bytes, b => b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'));
+        if (first >= 0 && bytes[first] == (byte)'{') return Json(bytes);
+        throw new DecodeException(DecodeReasons.UnknownFormat, "not Avro (single-object or Confluent wire format) and not a JSON object");
+    }
+
+    private T Avro(byte[] bytes, int offset)
+    {
+        GenericRecord record;
+        using var stream = new MemoryStream(bytes, offset, bytes.Length - offset, writable: false);
+        try
+        {
+            record = _reader.Read(null!, new BinaryDecoder(stream));
+        }
+        catch (Exception e) when (e is AvroException or EndOfStreamException or IOException or OverflowException or ArgumentException or OutOfMemoryException or InvalidCastException or IndexOutOfRangeException)
+        {
+            throw new DecodeException(DecodeReasons.BadAvro, $"Avro body does not match {Schema.Fullname}: {e.Message}");
+        }
+        if (stream.Position != stream.Length)
+            throw new DecodeException(DecodeReasons.BadAvro, $"{stream.Length - stream.Position} bytes left over after the {Schema.Fullname} record");
+        return FromRecord(record);
+    }
+
+    private T Json(byte[] bytes)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw new DecodeException(DecodeReasons.BadJson, $"invalid JSON: {e.Message}");
+        }
+        using (doc)
+        {
+            return FromJson(new JsonFields(doc.RootElement, ""));
+        }
+    }
+
+    protected static DateTime Utc(DateTimeOffset t) => t.UtcDateTime;
+    protected static DateTimeOffset Instant(object? avroValue) => avroValue switch
+    {
+        DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
+        long ms => DateTimeOffset.FromUnixTimeMilliseconds(ms),
+        _ => throw new DecodeException(DecodeReasons.WrongType, "timestamp is not a timestamp-millis value"),
+    };
+
+    protected static T2? Get<T2>(GenericRecord r, string field) => r.TryGetValue(field, out var v) && v is T2 t ? t : default;
+
+    protected static IReadOnlyDictionary<string, object?> MapFrom(GenericRecord r, string field) =>
+        r.TryGetValue(field, out var v) && v is IDictionary<string, object> map
+            ? map.ToDictionary(kv => kv.Key, kv => Core.Props.Normalize(kv.Value))
+            : Core.Props.Empty;
+
+    protected static Dictionary<string, object?> MapTo(IReadOnlyDictionary<string, object?> props) =>
+        props.ToDictionary(kv => kv.Key, kv => Core.Props.Normalize(kv.Value));
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.Processors;
+using Streamiz.Kafka.Net.Processors.Public;
+using Streamiz.Kafka.Net.SerDes;
+using Streamiz.Kafka.Net.Stream;
+using Streams.Core;
+using Streams.Serdes;
+
+namespace Streams.Topologies.Ingest;
+
+/// <summary>A raw input record after decoding: a value, or the reason it was refused plus where it came from.</summary>
+public sealed record Ingested<T>(T? Value, string? Reason, string? Error, byte[]? Raw, TopicPartitionOffset? Source) where T : class;
+
+/// <summary>
+/// Decodes raw input bytes; every refusal goes to sms.dlq with the original bytes and headers
+/// naming the reason, the source topic, partition and offset. Only valid values flow on.
+/// </summary>
+public static class IngestStream
+{
+    public static IKStream<string, T> Decode<T>(
+        StreamBuilder builder, string topic, string dlqTopic, RecordCodec<T> codec, int maxBytes, Func<T, string> userIdOf)
+        where T : class
+    {
+        var ingested = builder
+            .Stream(topic, new StringSerDes(), new ByteArraySerDes())
+            .MapValues((key, raw, ctx) => Ingest(key, raw, ctx, codec, maxBytes, userIdOf), $"decode-{topic}");
+
+        ingested
+            .Filter((_, v, _) => v.Value is null, $"rejected-{topic}")
+            .Transform(TransformerBuilder.New<string, Ingested<T>, string, byte[]>()
+                .Transformer(record => Record<string, byte[]>.Create(record.Key, record.Value.Raw!, DlqHeadersFor(record.Value, record.Headers)))
+                .Build(), $"dlq-{topic}")
+            .To(dlqTopic, new StringSerDes(), new ByteArraySerDes());
+
+        return ingested
+            .Filter((_, v, _) => v.Value is not null, $"accepted-{topic}")
+            .MapValues((_, v, _) => v.Value!, $"values-{topic}");
+    }
+
+    private static Ingested<T> Ingest<T>(string? key, byte[] raw, IRecordContext ctx, RecordCodec<T> codec, int maxBytes, Func<T, string> userIdOf)
+        where T : class
+    {
+        var source = new TopicPartitionOffset(ctx.Topic, ctx.Partition, ctx.Offset);
+        var decoded = codec.TryDecode(raw, maxBytes);
+        if (!decoded.Ok) return new Ingested<T>(null, decoded.Error!.Reason, decoded.Error.Message, raw ?? [], source);
+        // Keys must be the user id: stream-table joins and per-user state rely on co-partitioning.
+        if (key != userIdOf(decoded.Value!))
+            return new Ingested<T>(null, "key_mismatch", $"record key '{key}' is not the value's user_id", raw, source);
+        return new Ingested<T>(decoded.Value, null, null, null, null);
+    }
+
+    private static Headers DlqHeadersFor<T>(Ingested<T> rejected, Headers? original) where T : class
+    {
+        var headers = new Headers();
+        foreach (var h in original ?? []) headers.Add(h.Key, h.GetValueBytes());
+        Add(headers, DlqHeaders.Reason, rejected.Reason!);
+        Add(headers, DlqHeaders.Error, rejected.Error!);
+        Add(headers, DlqHeaders.SourceTopic, rejected.Source!.Topic);
+        Add(headers, DlqHeaders.SourcePartition, rejected.Source.Partition.Value.ToString(CultureInfo.InvariantCulture));
+        Add(headers, DlqHeaders.SourceOffset, rejected.Source.Offset.Value.ToString(CultureInfo.InvariantCulture));
+        Add(headers, DlqHeaders.Stage, "ingest");
+        return headers;
+    }
+
+    private static void Add(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
+}
