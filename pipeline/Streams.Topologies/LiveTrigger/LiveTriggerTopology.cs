@@ -34,20 +34,23 @@ public static class LiveTriggerTopology
 
         var profiles = IngestStream
             .Decode(builder, topics.Profiles, topics.Dlq, Codecs.ProfileUpdate, options.MaxInputBytes, p => p.UserId)
-            .GroupByKey<StringSerDes, ProfileUpdateSerDes>()
-            .Aggregate(
-                () => Profile.Empty(""),
-                (userId, update, profile) => (profile.UserId.Length == 0 ? Profile.Empty(userId) : profile).Merge(update),
-                RocksDb.As<string, Profile>(StoreNames.Profiles).WithKeySerdes(new StringSerDes()).WithValueSerdes(new ProfileSerDes()));
+            .MapValues((_, p, _) => new UserInput(null, p), "profile-input");
 
+        // One per-user processor owns the profile store and sees both topics (co-partitioned by user id).
+        // Streamiz 1.8.2's KStream-KTable join cannot be used here: its aggregate value-getter supplier
+        // hands one getter to every task, so each task would read the last task's store.
         IngestStream
             .Decode(builder, topics.Events, topics.Dlq, Codecs.UserEvent, options.MaxInputBytes, e => e.UserId)
-            .LeftJoin(profiles, (ev, profile) => new EventWithProfile(ev, profile))
-            .Transform(TransformerBuilder.New<string, EventWithProfile, string, SmsRequest>()
+            .MapValues((_, e, _) => new UserInput(e, null), "event-input")
+            .Merge(profiles, "user-inputs")
+            .Transform(TransformerBuilder.New<string, UserInput, string, SmsRequest>()
                 .Transformer<TriggerMatcher>()
+                .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
+                    Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.Profiles), new StringSerDes(), new ProfileSerDes()))
                 .Build(), "match-live-triggers")
             .To<StringSerDes, SmsRequestSerDes>(topics.Requests);
     }
 }
 
-public sealed record EventWithProfile(UserEvent Event, Profile? Profile);
+/// <summary>Either an event or a profile update for one user.</summary>
+public sealed record UserInput(UserEvent? Event, ProfileUpdate? Profile);

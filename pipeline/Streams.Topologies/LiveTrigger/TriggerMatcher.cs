@@ -6,15 +6,17 @@ using Streams.Core.Campaigns;
 namespace Streams.Topologies.LiveTrigger;
 
 /// <summary>One event in, one SmsRequest out per active live campaign whose trigger it satisfies.</summary>
-public sealed class TriggerMatcher : ITransformer<string, EventWithProfile, string, SmsRequest>
+public sealed class TriggerMatcher : ITransformer<string, UserInput, string, SmsRequest>
 {
     private ProcessorContext<string, SmsRequest> _context = null!;
     private Func<IEnumerable<CampaignRecord>> _campaigns = null!;
+    private IKeyValueStore<string, Profile> _profiles = null!;
     private readonly Dictionary<string, (int Version, CampaignSpec? Spec)> _parsed = [];
 
     public void Init(ProcessorContext<string, SmsRequest> context)
     {
         _context = context;
+        _profiles = (IKeyValueStore<string, Profile>)context.GetStateStore(Core.StoreNames.Profiles);
         var store = context.GetStateStore(Core.StoreNames.Campaigns);
         _campaigns = store switch
         {
@@ -29,9 +31,15 @@ public sealed class TriggerMatcher : ITransformer<string, EventWithProfile, stri
         foreach (var kv in store.All()) yield return kv.Value;
     }
 
-    public Record<string, SmsRequest> Process(Record<string, EventWithProfile> record)
+    public Record<string, SmsRequest> Process(Record<string, UserInput> record)
     {
-        var (ev, profile) = record.Value;
+        if (record.Value.Profile is { } update)
+        {
+            _profiles.Put(record.Key, (_profiles.Get(record.Key) ?? Profile.Empty(record.Key)).Merge(update));
+            return null!;
+        }
+        var ev = record.Value.Event!;
+        var profile = _profiles.Get(record.Key);
         foreach (var campaign in _campaigns())
         {
             if (campaign is null || campaign.Status != CampaignStatus.Active) continue;

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Streams.Core;
+
+namespace Streams.Analytics;
+
+/// <summary>
+/// A thin client over ClickHouse's HTTP interface. ClickHouse.Driver cannot be used: it sends a
+/// setting and reads a format that ClickHouse 18.16 (Debian's package) does not know. DDL and
+/// SQL here run on 18.16 and on current releases: no DateTime64, Map, JSON type or query parameters.
+/// </summary>
+public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyticsStore
+{
+    private static readonly string[] Ddl =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS {db}.events (
+          user_id String, name String, ts DateTime('UTC'), props String
+        ) ENGINE = MergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (user_id, ts, name)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS {db}.profiles (
+          user_id String, ts DateTime('UTC'), phone String, timezone String, sms_opt_in Int8, props String
+        ) ENGINE = MergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (user_id, ts)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS {db}.results (
+          request_id String, message_id String, campaign_id String, user_id String, status String, reason String,
+          provider String, segments UInt16, encoding String, ts DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (campaign_id, request_id, status)
+        """,
+    ];
+
+    private readonly string _db = Identifier(database);
+
+    public static ClickHouseStore Create(string url, string database, TimeSpan? timeout = null) =>
+        new(new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) }, database);
+
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        await ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {_db}", ct);
+        foreach (var ddl in Ddl) await ExecuteAsync(ddl.Replace("{db}", _db, StringComparison.Ordinal), ct);
+    }
+
+    public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) =>
+        InsertAsync("events", events.Select(e => new JsonObject
+        {
+            ["user_id"] = e.UserId, ["name"] = e.Name, ["ts"] = Time(e.Ts), ["props"] = Funnel.PropsJson(e.Props),
+        }), ct);
+
+    public Task InsertProfilesAsync(IReadOnlyList<ProfileUpdate> profiles, CancellationToken ct = default) =>
+        InsertAsync("profiles", profiles.Select(p => new JsonObject
+        {
+            ["user_id"] = p.UserId, ["ts"] = Time(p.Ts), ["phone"] = p.Phone ?? "", ["timezone"] = p.Timezone ?? "",
+            ["sms_opt_in"] = p.SmsOptIn switch { true => 1, false => 0, null => -1 },
+            ["props"] = Funnel.PropsJson(p.Props ?? Props.Empty),
+        }), ct);
+
+    public Task InsertResultsAsync(IReadOnlyList<SmsResult> results, CancellationToken ct = default) =>
+        InsertAsync("results", results.Select(r => new JsonObject
+        {
+            ["request_id"] = r.RequestId, ["message_id"] = r.MessageId ?? "", ["campaign_id"] = r.CampaignId, ["user_id"] = r.UserId,
+            ["status"] = r.Status, ["reason"] = r.Reason ?? "", ["provider"] = r.Provider ?? "", ["segments"] = r.Segments,
+            ["encoding"] = r.Encoding ?? "", ["ts"] = Time(r.Ts),
+        }), ct);
+
+    public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default)
+    {
+        var where = campaignId is null ? "" : $"WHERE campaign_id = {Literal(campaignId)}";
+        var qualified = await QueryAsync($"SELECT campaign_id, uniqExact(request_id) AS n FROM {_db}.results {where} GROUP BY campaign_id", ct);
+        var counts = await QueryAsync(
+            $"SELECT campaign_id, status, reason, uniqExact(request_id) AS n FROM {_db}.results {where} GROUP BY campaign_id, status, reason", ct);
+        return Funnel.Build(
+            qualified.Select(r => (Str(r, "campaign_id"), Num(r, "n"))),
+            counts.Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList());
+    }
+
+    /// <summary>A string literal in ClickHouse SQL: backslash and quote escaped, so user text never becomes SQL.</summary>
+    public static string Literal(string value)
+    {
+        var sb = new StringBuilder(value.Length + 2).Append('\'');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '\\': sb.Append(@"\\"); break;
+                case '\'': sb.Append(@"\'"); break;
+                case '\0': sb.Append(@"\0"); break;
+                case '\n': sb.Append(@"\n"); break;
+                case '\r': sb.Append(@"\r"); break;
+                case '\t': sb.Append(@"\t"); break;
+                default: sb.Append(c); break;
+            }
+        }
+        return sb.Append('\'').ToString();
+    }
+
+    public static string Identifier(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0])
+            ? name
+            : throw new ArgumentException($"'{name}' is not a valid ClickHouse database name ([A-Za-z_][A-Za-z0-9_]*)");
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    private async Task InsertAsync(string table, IEnumerable<JsonObject> rows, CancellationToken ct)
+    {
+        var body = new StringBuilder();
+        foreach (var row in rows) body.Append(row.ToJsonString()).Append('\n');
+        if (body.Length == 0) return;
+        await PostAsync($"INSERT INTO {_db}.{table} FORMAT JSONEachRow", body.ToString(), ct);
+    }
+
+    private Task ExecuteAsync(string sql, CancellationToken ct) => PostAsync(null, sql, ct);
+
+    private async Task<List<JsonObject>> QueryAsync(string sql, CancellationToken ct)
+    {
+        var text = await PostAsync(null, sql + " FORMAT JSON", ct);
+        var data = JsonNode.Parse(text)?["data"]?.AsArray() ?? [];
+        return data.OfType<JsonObject>().ToList();
+    }
+
+    private async Task<string> PostAsync(string? query, string body, CancellationToken ct)
+    {
+        var uri = query is null ? "" : "?query=" + Uri.EscapeDataString(query);
+        using var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        using var response = await http.PostAsync(uri, content, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode)
+            throw new ClickHouseException($"ClickHouse answered {(int)response.StatusCode}: {text.Trim().Split('\n')[0]}");
+        return text;
+    }
+
+    private static string Str(JsonObject row, string name) => row[name]?.GetValue<string>() ?? "";
+
+    // 64-bit integers come back quoted by default (output_format_json_quote_64bit_integers).
+    private static long Num(JsonObject row, string name) => row[name] switch
+    {
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => long.Parse(v.GetValue<string>(), CultureInfo.InvariantCulture),
+        JsonValue v => v.GetValue<long>(),
+        _ => 0,
+    };
+
+    public ValueTask DisposeAsync()
+    {
+        http.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class ClickHouseException(string message) : Exception(message);

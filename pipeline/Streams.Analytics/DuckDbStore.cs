@@ -1,0 +1,101 @@
+using DuckDB.NET.Data;
+using Streams.Core;
+
+namespace Streams.Analytics;
+
+/// <summary>The embedded analytics store: a DuckDB file with the same tables as ClickHouse.</summary>
+public sealed class DuckDbStore : IAnalyticsStore
+{
+    private readonly DuckDBConnection _connection;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    private DuckDbStore(DuckDBConnection connection) => _connection = connection;
+
+    public static DuckDbStore Open(string path, bool readOnly = false)
+    {
+        if (!readOnly) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var connection = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
+        connection.Open();
+        return new DuckDbStore(connection);
+    }
+
+    public Task MigrateAsync(CancellationToken ct = default) => Locked(() =>
+    {
+        Execute("CREATE TABLE IF NOT EXISTS events (user_id VARCHAR, name VARCHAR, ts TIMESTAMP, props VARCHAR)");
+        Execute("CREATE TABLE IF NOT EXISTS profiles (user_id VARCHAR, ts TIMESTAMP, phone VARCHAR, timezone VARCHAR, sms_opt_in TINYINT, props VARCHAR)");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS results (request_id VARCHAR, message_id VARCHAR, campaign_id VARCHAR, user_id VARCHAR,
+              status VARCHAR, reason VARCHAR, provider VARCHAR, segments USMALLINT, encoding VARCHAR, ts TIMESTAMP)
+            """);
+    });
+
+    public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) => Locked(() =>
+    {
+        using var appender = _connection.CreateAppender("events");
+        foreach (var e in events)
+            appender.CreateRow().AppendValue(e.UserId).AppendValue(e.Name).AppendValue(e.Ts.UtcDateTime).AppendValue(Funnel.PropsJson(e.Props)).EndRow();
+    });
+
+    public Task InsertProfilesAsync(IReadOnlyList<ProfileUpdate> profiles, CancellationToken ct = default) => Locked(() =>
+    {
+        using var appender = _connection.CreateAppender("profiles");
+        foreach (var p in profiles)
+            appender.CreateRow().AppendValue(p.UserId).AppendValue(p.Ts.UtcDateTime).AppendValue(p.Phone ?? "").AppendValue(p.Timezone ?? "")
+                .AppendValue((sbyte)(p.SmsOptIn switch { true => 1, false => 0, null => -1 })).AppendValue(Funnel.PropsJson(p.Props ?? Props.Empty)).EndRow();
+    });
+
+    public Task InsertResultsAsync(IReadOnlyList<SmsResult> results, CancellationToken ct = default) => Locked(() =>
+    {
+        using var appender = _connection.CreateAppender("results");
+        foreach (var r in results)
+            appender.CreateRow().AppendValue(r.RequestId).AppendValue(r.MessageId ?? "").AppendValue(r.CampaignId).AppendValue(r.UserId)
+                .AppendValue(r.Status).AppendValue(r.Reason ?? "").AppendValue(r.Provider ?? "").AppendValue((ushort)r.Segments)
+                .AppendValue(r.Encoding ?? "").AppendValue(r.Ts.UtcDateTime).EndRow();
+    });
+
+    public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default)
+    {
+        var qualified = new List<(string, long)>();
+        var counts = new List<Funnel.StatusCount>();
+        await Locked(() =>
+        {
+            var where = campaignId is null ? "" : "WHERE campaign_id = $campaign";
+            using (var cmd = Command($"SELECT campaign_id, count(DISTINCT request_id) FROM results {where} GROUP BY campaign_id", campaignId))
+            using (var reader = cmd.ExecuteReader())
+                while (reader.Read()) qualified.Add((reader.GetString(0), reader.GetInt64(1)));
+            using (var cmd = Command($"SELECT campaign_id, status, reason, count(DISTINCT request_id) FROM results {where} GROUP BY ALL", campaignId))
+            using (var reader = cmd.ExecuteReader())
+                while (reader.Read()) counts.Add(new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
+        });
+        return Funnel.Build(qualified, counts);
+    }
+
+    private DuckDBCommand Command(string sql, string? campaignId)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        if (campaignId is not null) cmd.Parameters.Add(new DuckDBParameter("campaign", campaignId));
+        return cmd;
+    }
+
+    private void Execute(string sql)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private async Task Locked(Action action)
+    {
+        await _lock.WaitAsync();
+        try { action(); }
+        finally { _lock.Release(); }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _connection.Dispose();
+        _lock.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

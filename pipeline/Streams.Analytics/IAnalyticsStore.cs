@@ -1,0 +1,53 @@
+using Streams.Core;
+
+namespace Streams.Analytics;
+
+/// <summary>One campaign's funnel, as `streams report` prints it.</summary>
+public sealed record FunnelRow(
+    string CampaignId,
+    long Qualified,
+    IReadOnlyDictionary<string, long> Suppressed,
+    long Sent,
+    long Delivered,
+    long Failed)
+{
+    public long SuppressedTotal => Suppressed.Values.Sum();
+
+    /// <summary>Requests with no terminal result yet (sent and awaiting a report, or in flight).</summary>
+    public long Pending => Qualified - SuppressedTotal - Delivered - Failed;
+}
+
+/// <summary>Where events, profiles and results land for analysts: ClickHouse, or an embedded DuckDB file with the same tables.</summary>
+public interface IAnalyticsStore : IAsyncDisposable
+{
+    Task MigrateAsync(CancellationToken ct = default);
+    Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default);
+    Task InsertProfilesAsync(IReadOnlyList<ProfileUpdate> profiles, CancellationToken ct = default);
+    Task InsertResultsAsync(IReadOnlyList<SmsResult> results, CancellationToken ct = default);
+    Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default);
+}
+
+/// <summary>Both stores answer the funnel from the same per-(campaign, status, reason) distinct request counts.</summary>
+public static class Funnel
+{
+    public sealed record StatusCount(string CampaignId, string Status, string Reason, long Requests);
+
+    public static IReadOnlyList<FunnelRow> Build(IEnumerable<(string CampaignId, long Qualified)> qualified, IReadOnlyList<StatusCount> counts)
+    {
+        var rows = new List<FunnelRow>();
+        foreach (var (campaign, total) in qualified.OrderBy(q => q.CampaignId, StringComparer.Ordinal))
+        {
+            var mine = counts.Where(c => c.CampaignId == campaign).ToList();
+            long Count(params string[] statuses) => mine.Where(c => statuses.Contains(c.Status)).Sum(c => c.Requests);
+            var suppressed = mine.Where(c => c.Status == ResultStatus.Suppressed)
+                .GroupBy(c => c.Reason)
+                .ToDictionary(g => g.Key, g => g.Sum(c => c.Requests));
+            rows.Add(new FunnelRow(campaign, total, suppressed, Count(ResultStatus.Sent), Count(ResultStatus.Delivered),
+                Count(ResultStatus.Failed, ResultStatus.Undelivered)));
+        }
+        return rows;
+    }
+
+    public static string PropsJson(IReadOnlyDictionary<string, object?> props) =>
+        System.Text.Json.JsonSerializer.Serialize(props);
+}

@@ -1,0 +1,33 @@
+namespace Streams.Counters;
+
+/// <summary>What a request's send-at-most-once key says.</summary>
+public enum SendState { Absent, Claimed, Sent }
+
+/// <summary>The outcome of trying to claim a request for sending.</summary>
+public readonly record struct Claim(bool Won, SendState Previous, string? Detail);
+
+/// <summary>
+/// Shared counters: one contract, two implementations (Redis for any number of processes,
+/// in-process for embedded mode). Later issues add frequency caps, limits and pacing here.
+/// </summary>
+public interface ICounterStore : IAsyncDisposable
+{
+    /// <summary>
+    /// Atomically claims a request id before its send. Won=false means someone claimed or sent it
+    /// before; Previous and Detail say what they recorded.
+    /// </summary>
+    Task<Claim> ClaimAsync(string requestId, string owner, TimeSpan keep);
+
+    /// <summary>Records that the provider accepted the request; detail is what a redelivery needs to re-emit its result.</summary>
+    Task MarkSentAsync(string requestId, string detail, TimeSpan keep);
+
+    /// <summary>Gives a claim back when nothing was sent (the provider refused for good), so a later attempt may send.</summary>
+    Task ReleaseAsync(string requestId);
+
+    /// <summary>Takes a one-off marker (e.g. "this delivery report was already emitted"). True the first time only.</summary>
+    Task<bool> TryMarkOnceAsync(string key, TimeSpan keep);
+
+    Task IncrementAsync(string campaignId, string counter, long by = 1);
+
+    Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId);
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streams.Core;
+using Streams.Serdes;
+
+namespace Streams.Dispatcher;
+
+public sealed record DispatcherOptions
+{
+    public required string Bootstrap { get; init; }
+    public Topics Topics { get; init; } = Topics.Default;
+    public string GroupId { get; init; } = "streams-dispatcher";
+    public int MaxBatch { get; init; } = 500;
+    public int MaxInputBytes { get; init; } = RecordCodec<SmsRequest>.DefaultMaxBytes;
+}
+
+/// <summary>
+/// The consumer group over sms.requests. At-least-once: a batch's offsets are stored only after
+/// every result of the batch is acknowledged by Kafka; the handler makes redelivery harmless.
+/// </summary>
+public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler handler, IProducer<string, byte[]> producer, ILogger logger)
+{
+    public long Handled => Interlocked.Read(ref _handled);
+    private long _handled;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = options.Bootstrap,
+            GroupId = options.GroupId,
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 200,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            AllowAutoCreateTopics = true,
+            SessionTimeoutMs = 10000,
+        }).SetErrorHandler((_, e) => logger.LogWarning("dispatcher consumer: {Reason}", e.Reason)).Build();
+        consumer.Subscribe(options.Topics.Requests);
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var batch = await Task.Run(() => Poll(consumer, ct), ct);
+                if (batch.Count == 0) continue;
+                await HandleBatchAsync(batch, ct);
+                foreach (var last in batch.GroupBy(m => m.TopicPartition).Select(g => g.MaxBy(m => m.Offset.Value)!))
+                    consumer.StoreOffset(last);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private List<ConsumeResult<string, byte[]>> Poll(IConsumer<string, byte[]> consumer, CancellationToken ct)
+    {
+        var batch = new List<ConsumeResult<string, byte[]>>();
+        var first = consumer.Consume(TimeSpan.FromMilliseconds(100));
+        if (first is null) return batch;
+        batch.Add(first);
+        while (batch.Count < options.MaxBatch && !ct.IsCancellationRequested && consumer.Consume(TimeSpan.Zero) is { } next) batch.Add(next);
+        return batch;
+    }
+
+    private async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    {
+        var acks = new List<Task>(batch.Count);
+        foreach (var message in batch)
+        {
+            var decoded = Codecs.SmsRequest.TryDecode(message.Message.Value, options.MaxInputBytes);
+            if (!decoded.Ok)
+            {
+                acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), ct));
+                continue;
+            }
+            var result = await handler.HandleAsync(decoded.Value!, ct);
+            acks.Add(producer.ProduceAsync(options.Topics.Results,
+                new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, ct));
+            Interlocked.Increment(ref _handled);
+        }
+        await Task.WhenAll(acks);
+    }
+
+    public static Message<string, byte[]> DeadLetter(ConsumeResult<string, byte[]> source, DecodeException error, string stage = "dispatcher")
+    {
+        var headers = new Headers();
+        foreach (var h in source.Message.Headers ?? []) headers.Add(h.Key, h.GetValueBytes());
+        void Add(string k, string v) => headers.Add(k, Encoding.UTF8.GetBytes(v));
+        Add(DlqHeaders.Reason, error.Reason);
+        Add(DlqHeaders.Error, error.Message);
+        Add(DlqHeaders.SourceTopic, source.Topic);
+        Add(DlqHeaders.SourcePartition, source.Partition.Value.ToString(CultureInfo.InvariantCulture));
+        Add(DlqHeaders.SourceOffset, source.Offset.Value.ToString(CultureInfo.InvariantCulture));
+        Add(DlqHeaders.Stage, stage);
+        return new Message<string, byte[]> { Key = source.Message.Key, Value = source.Message.Value ?? [], Headers = headers };
+    }
+}
+
+/// <summary>Delivery reports to sms.results, each (request, status) emitted once even if a report is replayed.</summary>
+public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics topics, Counters.ICounterStore counters, ILogger logger)
+    : Providers.IDeliveryReports
+{
+    public async Task ReportAsync(SmsResult result)
+    {
+        try
+        {
+            if (!await counters.TryMarkOnceAsync($"report:{result.RequestId}:{result.Status}", RequestHandler.KeepSendKeys)) return;
+            await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
+            await counters.IncrementAsync(result.CampaignId, result.Status);
+        }
+        catch (Exception e) when (e is KafkaException or ObjectDisposedException)
+        {
+            logger.LogWarning("delivery report for {RequestId} not written: {Error}", result.RequestId, e.Message);
+        }
+    }
+}

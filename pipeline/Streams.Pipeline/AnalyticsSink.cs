@@ -1,0 +1,81 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streams.Analytics;
+using Streams.Core;
+using Streams.Serdes;
+
+namespace Streams.Pipeline;
+
+/// <summary>
+/// Copies events, profiles and results into the analytics store in batches; offsets are stored
+/// after the insert, so a crash re-inserts at most one batch (reports count distinct request ids).
+/// Input that does not decode is left to the topology, which dead-letters it.
+/// </summary>
+public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes)
+{
+    public long Written => Interlocked.Read(ref _written);
+    private long _written;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = "streams-analytics-sink",
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 500,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            AllowAutoCreateTopics = true,
+        }).SetErrorHandler((_, e) => logger.LogWarning("analytics sink: {Reason}", e.Reason)).Build();
+        consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var batch = await Task.Run(() => Poll(consumer), ct);
+                if (batch.Count == 0) continue;
+                await WriteAsync(batch, ct);
+                foreach (var last in batch.GroupBy(m => m.TopicPartition).Select(g => g.MaxBy(m => m.Offset.Value)!))
+                    consumer.StoreOffset(last);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private static List<ConsumeResult<string, byte[]>> Poll(IConsumer<string, byte[]> consumer)
+    {
+        var batch = new List<ConsumeResult<string, byte[]>>();
+        var first = consumer.Consume(TimeSpan.FromMilliseconds(200));
+        if (first is null) return batch;
+        batch.Add(first);
+        while (batch.Count < 5000 && consumer.Consume(TimeSpan.Zero) is { } next) batch.Add(next);
+        return batch;
+    }
+
+    private async Task WriteAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    {
+        var events = new List<UserEvent>();
+        var profiles = new List<ProfileUpdate>();
+        var results = new List<SmsResult>();
+        foreach (var m in batch)
+        {
+            if (m.Topic == topics.Events && Codecs.UserEvent.TryDecode(m.Message.Value, maxInputBytes) is { Ok: true } e && e.Value!.UserId == m.Message.Key)
+                events.Add(e.Value);
+            else if (m.Topic == topics.Profiles && Codecs.ProfileUpdate.TryDecode(m.Message.Value, maxInputBytes) is { Ok: true } p && p.Value!.UserId == m.Message.Key)
+                profiles.Add(p.Value);
+            else if (m.Topic == topics.Results && Codecs.SmsResult.TryDecode(m.Message.Value, int.MaxValue) is { Ok: true } r)
+                results.Add(r.Value!);
+        }
+        if (events.Count > 0) await store.InsertEventsAsync(events, ct);
+        if (profiles.Count > 0) await store.InsertProfilesAsync(profiles, ct);
+        if (results.Count > 0) await store.InsertResultsAsync(results, ct);
+        Interlocked.Add(ref _written, events.Count + profiles.Count + results.Count);
+    }
+}

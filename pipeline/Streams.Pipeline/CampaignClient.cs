@@ -1,0 +1,55 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streams.Core;
+using Streams.Core.Campaigns;
+using Streams.Dispatcher;
+using Streams.Serdes;
+
+namespace Streams.Pipeline;
+
+public sealed record ApplyOutcome(CampaignRecord Record, bool Changed);
+
+/// <summary>Campaigns as code against sms.campaigns: one record per change, keyed by id, version counting up.</summary>
+public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider time, ILogger logger)
+{
+    public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(20);
+
+    public Task<IReadOnlyList<CampaignEntry>> ListAsync() => CampaignCache.ReadAllAsync(bootstrap, topics, logger, ReadTimeout);
+
+    public async Task<CampaignEntry?> GetAsync(string id) => (await ListAsync()).FirstOrDefault(e => e.Record.Id == id);
+
+    /// <summary>Validates, refuses what the pipeline cannot honour yet, and writes a new version when the spec changed.</summary>
+    public async Task<ApplyOutcome> ApplyAsync(string specText)
+    {
+        var parsed = CampaignSpecParser.Parse(specText);
+        if (!parsed.IsValid) throw new CampaignException("invalid campaign spec: " + string.Join("; ", parsed.Problems));
+        var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
+        if (unsupported.Count > 0) throw new CampaignException("not supported yet: " + string.Join(", ", unsupported));
+        var json = parsed.ToJson();
+        var current = await GetAsync(parsed.Spec!.Id);
+        if (current is { Record.Status: CampaignStatus.Active } && current.Record.SpecJson == json)
+            return new ApplyOutcome(current.Record, false);
+        var record = new CampaignRecord(parsed.Spec.Id, (current?.Record.Version ?? 0) + 1, CampaignStatus.Active, json, time.GetUtcNow());
+        await WriteAsync(record);
+        return new ApplyOutcome(record, true);
+    }
+
+    public async Task<CampaignRecord> SetStatusAsync(string id, CampaignStatus status)
+    {
+        var current = await GetAsync(id) ?? throw new CampaignException($"no campaign '{id}'");
+        if (current.Record.Status == CampaignStatus.Stopped && status != CampaignStatus.Stopped)
+            throw new CampaignException($"campaign '{id}' is stopped; apply it again to start a new version");
+        if (current.Record.Status == status) return current.Record;
+        var record = current.Record with { Version = current.Record.Version + 1, Status = status, UpdatedAt = time.GetUtcNow() };
+        await WriteAsync(record);
+        return record;
+    }
+
+    private async Task WriteAsync(CampaignRecord record)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All }).Build();
+        await producer.ProduceAsync(topics.Campaigns, new Message<string, byte[]> { Key = record.Id, Value = Codecs.CampaignRecord.Encode(record) });
+    }
+}
+
+public sealed class CampaignException(string message) : Exception(message);

@@ -1,0 +1,234 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.Errors;
+using Streamiz.Kafka.Net.SerDes;
+using Streamiz.Kafka.Net.State;
+using Streams.Analytics;
+using Streams.Core;
+using Streams.Counters;
+using Streams.Dispatcher;
+using Streams.Dispatcher.Providers;
+using Streams.Topologies.LiveTrigger;
+
+namespace Streams.Pipeline;
+
+[Flags]
+public enum PipelineRoles
+{
+    Topology = 1,
+    Dispatcher = 2,
+    Sink = 4,
+    All = Topology | Dispatcher | Sink,
+}
+
+public sealed record PipelineHostOptions
+{
+    public PipelineRoles Roles { get; init; } = PipelineRoles.All;
+    public string ApplicationId { get; init; } = "streams-live-trigger";
+    public string DispatcherGroupId { get; init; } = "streams-dispatcher";
+    public Func<SmsRequest, Task>? AfterSend { get; init; }
+    /// <summary>Set by tests to run several dispatchers in one process; each gets its own owner id.</summary>
+    public string? Owner { get; init; }
+}
+
+/// <summary>
+/// The whole pipeline in one process: picks each backend (configured, else embedded), then starts
+/// the roles asked for. Several processes with the same configuration share the work through
+/// Kafka consumer groups and the Streamiz application id.
+/// </summary>
+public sealed class PipelineHost : IAsyncDisposable
+{
+    private readonly List<Task> _loops = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<IDisposable> _disposables = [];
+    private KafkaStream? _stream;
+
+    private PipelineHost(StreamsOptions options, ILoggerFactory loggers, TimeProvider time)
+    {
+        Options = options;
+        Loggers = loggers;
+        Time = time;
+    }
+
+    public StreamsOptions Options { get; }
+    public ILoggerFactory Loggers { get; }
+    public TimeProvider Time { get; }
+    public string Bootstrap { get; private set; } = "";
+    public bool EmbeddedKafka { get; private set; }
+    public Topics Topics => Options.Topics;
+    public ICounterStore Counters { get; private set; } = null!;
+    public IAnalyticsStore Analytics { get; private set; } = null!;
+    public CampaignCache Campaigns { get; private set; } = null!;
+    public string OutboxPath => Path.Combine(Options.StateDir, "outbox.jsonl");
+    public DispatcherLoop? Dispatcher { get; private set; }
+    public AnalyticsSink? Sink { get; private set; }
+
+    /// <summary>Faults of a role's loop surface here, so a caller can stop instead of running half a pipeline.</summary>
+    public Task Completion => Task.WhenAll(_loops);
+
+    public static async Task<PipelineHost> StartAsync(StreamsOptions options, ILoggerFactory loggers, TimeProvider time,
+        PipelineHostOptions? hostOptions = null, CancellationToken ct = default)
+    {
+        hostOptions ??= new PipelineHostOptions();
+        var host = new PipelineHost(options, loggers, time);
+        try
+        {
+            await host.StartBackendsAsync(ct);
+            host.StartRoles(hostOptions);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartBackendsAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(Options.StateDir);
+        if (Options.Kafka.Bootstrap is { } bootstrap)
+        {
+            Bootstrap = bootstrap;
+        }
+        else
+        {
+            var kafka = new EmbeddedKafka();
+            _disposables.Add(kafka);
+            Bootstrap = kafka.Bootstrap;
+            EmbeddedKafka = true;
+            Pipeline.EmbeddedKafka.EnsureTopics(Bootstrap, Topics);
+        }
+        Counters = Options.Redis is { } redis ? await RedisCounterStore.ConnectAsync(redis, Options.RedisPrefix) : new InProcessCounterStore();
+        Analytics = Options.ClickHouse is { Url: { } url } ch
+            ? ClickHouseStore.Create(url, ch.Database)
+            : DuckDbStore.Open(Path.Combine(Options.StateDir, "analytics.duckdb"));
+        await Analytics.MigrateAsync(ct);
+        Campaigns = new CampaignCache(Bootstrap, Topics, Loggers.CreateLogger<CampaignCache>());
+    }
+
+    private void StartRoles(PipelineHostOptions hostOptions)
+    {
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) StartTopology(hostOptions.ApplicationId);
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher)) StartDispatcher(hostOptions);
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Sink))
+        {
+            Sink = new AnalyticsSink(Bootstrap, Topics, Analytics, Loggers.CreateLogger<AnalyticsSink>(), Options.MaxInputBytes);
+            _loops.Add(Task.Run(() => Sink.RunAsync(_stop.Token)));
+        }
+    }
+
+    private void StartTopology(string applicationId)
+    {
+        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
+        {
+            ApplicationId = applicationId,
+            BootstrapServers = Bootstrap,
+            StateDir = Path.Combine(Options.StateDir, "streamiz"),
+            AllowAutoCreateTopics = true,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            CommitIntervalMs = 200,
+            Logger = Loggers,
+        };
+        var builder = new StreamBuilder();
+        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = Topics, MaxInputBytes = Options.MaxInputBytes });
+        _stream = new KafkaStream(builder.Build(), config);
+        _loops.Add(_stream.StartAsync(_stop.Token));
+    }
+
+    private void StartDispatcher(PipelineHostOptions hostOptions)
+    {
+        var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, LingerMs = 5 }).Build();
+        _disposables.Add(producer);
+        var reports = new ResultsReporter(producer, Topics, Counters, Loggers.CreateLogger<ResultsReporter>());
+        var providers = new ProviderRegistry();
+        foreach (var name in Options.Providers.Keys.Append(SandboxProvider.TypeName).Distinct())
+        {
+            var sandbox = new SandboxProvider(name, OutboxPath, Time, reports);
+            _disposables.Add(sandbox);
+            providers.Add(sandbox);
+        }
+        var owner = hostOptions.Owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner)
+        {
+            AfterSend = hostOptions.AfterSend,
+        };
+        Dispatcher = new DispatcherLoop(
+            new DispatcherOptions { Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes },
+            handler, producer, Loggers.CreateLogger<DispatcherLoop>());
+        _loops.Add(Task.Run(async () =>
+        {
+            // Requests are judged against campaigns: wait until the campaigns that exist have been read.
+            await Campaigns.CaughtUp.WaitAsync(_stop.Token);
+            await Dispatcher.RunAsync(_stop.Token);
+        }));
+    }
+
+    /// <summary>
+    /// Completes when the topology and the dispatcher both see this campaign version: the point from
+    /// which an event is judged against it. Used by the demo and tests; a production apply does not wait.
+    /// </summary>
+    public async Task WaitForCampaignAsync(string id, int version, TimeSpan timeout)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(Campaigns.Get(id)?.Record.Version >= version && (_stream is null || TopologySees(StoreNames.Campaigns, id, (CampaignRecord c) => c.Version >= version))))
+        {
+            if (waited.Elapsed > timeout) throw new TimeoutException($"campaign {id} v{version} not visible within {timeout.TotalSeconds:0}s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Completes when the topology's profile table holds this user (tests use it to order profiles before events).</summary>
+    public async Task WaitForProfileAsync(string userId, TimeSpan timeout)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!TopologySees(StoreNames.Profiles, userId, (Profile _) => true))
+        {
+            if (waited.Elapsed > timeout) throw new TimeoutException($"profile {userId} not in the topology within {timeout.TotalSeconds:0}s");
+            await Task.Delay(20);
+        }
+    }
+
+    private bool TopologySees<V>(string store, string key, Func<V, bool> check) where V : class
+    {
+        if (_stream is null) return false;
+        try
+        {
+            var timestamped = _stream.Store(StoreQueryParameters.FromNameAndType(store, QueryableStoreTypes.TimestampedKeyValueStore<string, V>()));
+            return timestamped.Get(key)?.Value is { } v && check(v);
+        }
+        catch (Exception e) when (e is InvalidStateStoreException or IllegalStateException or InvalidCastException)
+        {
+        }
+        try
+        {
+            var plain = _stream.Store(StoreQueryParameters.FromNameAndType(store, QueryableStoreTypes.KeyValueStore<string, V>()));
+            return plain.Get(key) is { } v && check(v);
+        }
+        catch (Exception e) when (e is InvalidStateStoreException or IllegalStateException or InvalidCastException)
+        {
+            return false;
+        }
+    }
+
+    private sealed class ProviderRegistry : IProviderRegistry
+    {
+        private readonly Dictionary<string, ISmsProvider> _providers = [];
+        public void Add(ISmsProvider p) => _providers[p.Name] = p;
+        public ISmsProvider? Get(string name) => _providers.GetValueOrDefault(name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(15)); }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException or KafkaException) { }
+        _stream?.Dispose();
+        if (Campaigns is not null) await Campaigns.DisposeAsync();
+        foreach (var d in Enumerable.Reverse(_disposables)) d.Dispose();
+        if (Counters is not null) await Counters.DisposeAsync();
+        if (Analytics is not null) await Analytics.DisposeAsync();
+        _stop.Dispose();
+    }
+}

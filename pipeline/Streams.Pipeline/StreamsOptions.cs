@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Configuration;
+using Streams.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Streams.Pipeline;
+
+/// <summary>Global configuration (PRODUCT.md): a YAML file, overridden by STREAMS__SECTION__KEY environment variables.</summary>
+public sealed class StreamsOptions
+{
+    public KafkaOptions Kafka { get; set; } = new();
+    public string? Redis { get; set; }
+
+    /// <summary>Prefix of every Redis key, so several deployments (or test runs) can share one Redis.</summary>
+    [ConfigurationKeyName("redis_prefix")]
+    public string RedisPrefix { get; set; } = "streams:";
+    public ClickHouseOptions? ClickHouse { get; set; }
+    public Dictionary<string, ProviderOptions> Providers { get; set; } = [];
+
+    [ConfigurationKeyName("state_dir")]
+    public string StateDir { get; set; } = ".streams";
+
+    [ConfigurationKeyName("max_input_bytes")]
+    public int MaxInputBytes { get; set; } = 64 * 1024;
+
+    public Topics Topics => new(Kafka.TopicPrefix);
+
+    public sealed class KafkaOptions
+    {
+        public string? Bootstrap { get; set; }
+
+        [ConfigurationKeyName("topic_prefix")]
+        public string TopicPrefix { get; set; } = "sms.";
+    }
+
+    public sealed class ClickHouseOptions
+    {
+        public string? Url { get; set; }
+        public string Database { get; set; } = "streams";
+    }
+
+    public sealed class ProviderOptions
+    {
+        public string Type { get; set; } = "sandbox";
+    }
+
+    // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
+    private static readonly string[] NotYet = ["limits", "dnd", "opt_out"];
+    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "state_dir", "max_input_bytes", .. NotYet];
+
+    public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
+    {
+        var builder = new ConfigurationBuilder();
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile)) throw new ConfigException($"config file not found: {configFile}");
+            builder.AddInMemoryCollection(FlattenYaml(File.ReadAllText(configFile), configFile));
+        }
+        builder.AddEnvironmentVariables("STREAMS__");
+        if (overrides is not null) builder.AddInMemoryCollection(overrides);
+        var config = builder.Build();
+
+        foreach (var section in config.GetChildren())
+        {
+            if (!Known.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
+                throw new ConfigException($"unknown configuration section '{section.Key}' (expected one of: {string.Join(", ", Known)})");
+            if (NotYet.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
+                throw new ConfigException($"not supported yet: {section.Key.ToLowerInvariant()}");
+        }
+        var options = new StreamsOptions();
+        try
+        {
+            config.Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigException($"invalid configuration: {e.Message}");
+        }
+        if (string.IsNullOrWhiteSpace(options.Kafka.Bootstrap)) options.Kafka.Bootstrap = null;
+        if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
+        if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
+        foreach (var (name, provider) in options.Providers)
+        {
+            if (provider.Type != "sandbox") throw new ConfigException($"not supported yet: providers.{name}.type: {provider.Type}");
+        }
+        return options;
+    }
+
+    private static Dictionary<string, string?> FlattenYaml(string text, string file)
+    {
+        var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new ConfigException($"{file}: invalid YAML at line {e.Start.Line}: {e.InnerException?.Message ?? e.Message}");
+        }
+        if (stream.Documents.Count == 0) return result;
+        void Walk(YamlNode node, string prefix)
+        {
+            switch (node)
+            {
+                case YamlMappingNode map:
+                    foreach (var (k, v) in map.Children) Walk(v, prefix.Length == 0 ? k.ToString() : $"{prefix}:{k}");
+                    break;
+                case YamlSequenceNode seq:
+                    for (var i = 0; i < seq.Children.Count; i++) Walk(seq.Children[i], $"{prefix}:{i}");
+                    break;
+                case YamlScalarNode s:
+                    result[prefix] = s.Value;
+                    break;
+            }
+        }
+        Walk(stream.Documents[0].RootNode, "");
+        return result;
+    }
+}
+
+public sealed class ConfigException(string message) : Exception(message);
