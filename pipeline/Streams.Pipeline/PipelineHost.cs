@@ -65,7 +65,17 @@ public sealed class PipelineHost : IAsyncDisposable
     public AnalyticsSink? Sink { get; private set; }
 
     /// <summary>Faults of a role's loop surface here, so a caller can stop instead of running half a pipeline.</summary>
-    public Task Completion => Task.WhenAll(_loops);
+    public Task Completion => FirstFaultAsync([.. _loops]);
+
+    private static async Task FirstFaultAsync(List<Task> pending)
+    {
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending);
+            await done;
+            pending.Remove(done);
+        }
+    }
 
     public static async Task<PipelineHost> StartAsync(StreamsOptions options, ILoggerFactory loggers, TimeProvider time,
         PipelineHostOptions? hostOptions = null, CancellationToken ct = default)
@@ -222,8 +232,9 @@ public sealed class PipelineHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        // A loop that faulted already reported it through Completion; stopping must still release everything.
         try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(15)); }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException or KafkaException) { }
+        catch (Exception) { }
         _stream?.Dispose();
         if (Campaigns is not null) await Campaigns.DisposeAsync();
         foreach (var d in Enumerable.Reverse(_disposables)) d.Dispose();

@@ -79,6 +79,7 @@ public sealed class EndToEndTests : IDisposable
         await host.WaitForCampaignAsync("cart", applied.Record.Version, TimeSpan.FromSeconds(60));
         foreach (var (user, _) in Profiles) await host.WaitForProfileAsync(user, TimeSpan.FromSeconds(60));
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events, Events);
+        await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Requests, ("u9", """{"request_id":"r9","campaign_id":"cart"}"""));
 
         // Five requests (u4's cart is under the filter, Charged is not a trigger): each gets a result.
         var first = await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.Results(kafka.Bootstrap, topics)), r => r.Count >= 5);
@@ -104,9 +105,14 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(PipelineFixture.Start.AddSeconds(1), results.Single(r => r is { UserId: "u1", Status: ResultStatus.Delivered }).Ts);
         Assert.All(results.Where(r => r.UserId is "u1" or "u5"), r => Assert.Equal("sbx-" + r.RequestId, r.MessageId));
 
-        // The malformed event is in sms.dlq, not lost.
-        var dead = Assert.Single(PipelineFixture.ReadAll(kafka.Bootstrap, topics.Dlq));
-        Assert.Equal("not json at all", System.Text.Encoding.UTF8.GetString(dead.Message.Value));
+        // The malformed event and the malformed request are in sms.dlq, each with the stage that refused it.
+        var dead = PipelineFixture.ReadAll(kafka.Bootstrap, topics.Dlq)
+            .Select(d => (Stage: Header(d, DlqHeaders.Stage), Reason: Header(d, DlqHeaders.Reason), Source: Header(d, DlqHeaders.SourceTopic),
+                Value: System.Text.Encoding.UTF8.GetString(d.Message.Value)))
+            .OrderBy(d => d.Stage).ToList();
+        Assert.Equal(2, dead.Count);
+        Assert.Equal(("dispatcher", "missing_field", topics.Requests), (dead[0].Stage, dead[0].Reason, dead[0].Source));
+        Assert.Equal(("ingest", "unknown_format", topics.Events, "not json at all"), (dead[1].Stage, dead[1].Reason, dead[1].Source, dead[1].Value));
 
         var funnel = await PipelineFixture.Eventually(() => host.Analytics.FunnelAsync("cart"), f => f.Count == 1 && f[0].Delivered == 2);
         var row = Assert.Single(funnel);
@@ -118,6 +124,9 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(2, counts[ResultStatus.Sent]);
         Assert.Equal(2, counts[ResultStatus.Delivered]);
     }
+
+    private static string Header(Confluent.Kafka.ConsumeResult<string, byte[]> r, string key) =>
+        System.Text.Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes(key));
 
     private static List<SandboxProvider.OutboxLine> Outbox(PipelineHost host) =>
         File.ReadAllLines(host.OutboxPath).Select(l => SandboxProvider.TryRead(l)!).ToList();

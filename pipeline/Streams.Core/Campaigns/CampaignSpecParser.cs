@@ -194,9 +194,18 @@ public static partial class CampaignSpecParser
                 JsonValueKind.String => v.GetValue<string>(),
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
-                JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : v.GetValue<double>(),
+                JsonValueKind.Number => NumberOf(v),
                 _ => null,
             };
+        }
+
+        // A JsonValue built from a YAML scalar and one parsed from JSON answer TryGetValue differently; the text does not.
+        private static object NumberOf(JsonValue v)
+        {
+            var text = v.ToJsonString();
+            return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l)
+                ? (object)l
+                : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
         }
 
         private SegmentNode? ReadSegment(JsonNode? node, string path)
@@ -449,7 +458,8 @@ public static partial class CampaignSpecParser
         {
             var node = o[key];
             if (node is null) return null;
-            if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number) return v.GetValue<double>();
+            if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
+                return double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
             Problem(path, "must be a number", node);
             return null;
         }
@@ -458,7 +468,7 @@ public static partial class CampaignSpecParser
         {
             var node = o[key];
             if (node is null) return null;
-            if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var l))
+            if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && NumberOf(v) is long l)
             {
                 if (l < min) Problem(path, $"must be at least {min}", node);
                 return l;

@@ -1,0 +1,179 @@
+using Streams.Core.Campaigns;
+
+namespace Streams.Core.Tests;
+
+public sealed class CampaignSpecParserTests
+{
+    // The full example of PRODUCT.md, with the alternatives it shows in comments filled in elsewhere.
+    public const string Full = """
+        id: abandoned-cart              # [a-z0-9-]+
+        name: Abandoned cart nudge
+        type: live
+        who:
+          trigger:
+            event: Added To Cart
+            where: [{prop: value, op: gte, value: 500}]
+            inaction: {event: Charged, within: 5m}
+          segment:
+            all:
+              - profile: {prop: city, op: eq, value: Mumbai}
+              - did: {event: App Launched, count: {gte: 2}, within: 30d}
+              - not: {did: {event: Charged, within: 7d}}
+          reach:
+            percent: 50
+            limit: 1000
+            daily_limit: 200
+            run_limit: 5000
+            safety_limit: 10000
+        when:
+          timezone: Asia/Kolkata
+          deliver_in: user_timezone
+          best_time: {from: "09:00", to: "21:00"}
+          start: "2026-12-01T00:00Z"
+          end: "2026-12-31T23:59Z"
+          dnd: {from: "22:00", to: "09:00", action: delay}
+          global_limits: apply
+        what:
+          provider: sinch
+          from: "+14155550100"
+          text: "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting 🛒"
+          max_segments: 3
+        goal:
+          conversion: {event: Charged, within: 24h}
+          control_group: 10
+        """;
+
+    [Fact]
+    public void Full_product_example_parses_into_the_typed_model()
+    {
+        var result = CampaignSpecParser.Parse(Full);
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        var s = result.Spec!;
+        Assert.Equal(("abandoned-cart", "Abandoned cart nudge", CampaignType.Live), (s.Id, s.Name, s.Type));
+        Assert.Equal("Added To Cart", s.Who.Trigger!.Event);
+        Assert.Equal(new Condition("value", ConditionOp.Gte, 500L), s.Who.Trigger.Where.Single());
+        Assert.Equal(new Inaction("Charged", TimeSpan.FromMinutes(5), []), s.Who.Trigger.Inaction! with { Where = [] });
+        var all = Assert.IsType<AllOf>(s.Who.Segment);
+        Assert.Equal(3, all.Items.Count);
+        Assert.Equal(new ProfileCondition(new Condition("city", ConditionOp.Eq, "Mumbai")), all.Items[0]);
+        var did = Assert.IsType<DidCondition>(all.Items[1]);
+        Assert.Equal(("App Launched", 2L, TimeSpan.FromDays(30)), (did.Event, did.Count!.Gte, did.Within));
+        Assert.IsType<NotOf>(all.Items[2]);
+        Assert.Equal((50.0, 1000L, 200L, 5000L, 10000L), (s.Who.Reach!.Percent, s.Who.Reach.Limit, s.Who.Reach.DailyLimit, s.Who.Reach.RunLimit, s.Who.Reach.SafetyLimit));
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), s.When!.Start);
+        Assert.Equal(new Dnd(new TimeOnly(22, 0), new TimeOnly(9, 0), DndAction.Delay), s.When.Dnd);
+        Assert.Equal((DeliverIn.UserTimezone, GlobalLimits.Apply), (s.When.DeliverIn, s.When.GlobalLimits));
+        Assert.Equal(("sinch", "+14155550100", 3), (s.What.Provider, s.What.From, s.What.MaxSegments));
+        Assert.Equal((new Conversion("Charged", TimeSpan.FromHours(24)), 10.0), (s.Goal!.Conversion, s.Goal.ControlGroup));
+    }
+
+    [Fact]
+    public void Scheduled_campaign_with_times_and_recurrence_parses()
+    {
+        var result = CampaignSpecParser.Parse("""
+            id: weekly
+            name: Weekly digest
+            type: scheduled
+            who: {segment: {ref: engaged-users}}
+            when:
+              at: ["2026-12-01T10:00", "2026-12-08T10:00"]
+              every: {cron: "0 10 * * MON", until: "2027-03-01"}
+              timezone: Asia/Kolkata
+            what: {provider: sandbox, messaging_service: MG0123456789abcdef0123456789abcdef, text: "Your week"}
+            """);
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        Assert.Equal([new DateTime(2026, 12, 1, 10, 0, 0), new DateTime(2026, 12, 8, 10, 0, 0)], result.Spec!.When!.At);
+        Assert.Equal(new Recurrence("0 10 * * MON", new DateOnly(2027, 3, 1)), result.Spec.When.Every);
+        Assert.Equal(new SegmentRef("engaged-users"), result.Spec.Who.Segment);
+    }
+
+    [Fact]
+    public void Json_and_yaml_specs_give_the_same_model()
+    {
+        var yaml = CampaignSpecParser.Parse(Full);
+        var json = CampaignSpecParser.Parse(yaml.ToJson());
+        Assert.True(json.IsValid, string.Join("\n", json.Problems));
+        Assert.Equal(yaml.ToJson(), json.ToJson());
+        Assert.Equal(yaml.Spec!.What, json.Spec!.What);
+        Assert.Equal(yaml.Spec.When!.Dnd, json.Spec.When!.Dnd);
+    }
+
+    [Fact]
+    public void Validate_lists_every_problem_with_its_path()
+    {
+        var result = CampaignSpecParser.Parse("""
+            id: Bad_Id
+            type: live
+            colour: blue
+            who:
+              trigger:
+                where: [{prop: value, op: greater, value: 5}, {prop: x, op: in, value: []}]
+                inaction: {event: Charged, within: 5 minutes}
+              reach: {percent: 150, limit: -1}
+            when:
+              timezone: Mars/Olympus
+              dnd: {from: "25:00", to: "09:00", action: snooze}
+              start: "2026-12-01T00:00"
+            what:
+              provider: sinch
+              text: "Hi {{ user.name }} {% if x %}"
+              max_segments: 20
+            goal: {control_group: 100}
+            """);
+        Assert.False(result.IsValid);
+        var paths = result.Problems.Select(p => p.Path).ToList();
+        Assert.Equal(
+        [
+            "colour", "id", "name",
+            "who.trigger.event", "who.trigger.where[0].op", "who.trigger.where[1].value", "who.trigger.inaction.within",
+            "who.reach.percent", "who.reach.limit",
+            "when.timezone", "when.dnd.from", "when.dnd.action", "when.start",
+            "what.text", "what.text", "what.max_segments",
+            "goal.control_group",
+        ], paths);
+        Assert.Contains(result.Problems, p => p is { Path: "who.trigger.inaction.within", Message: "must be a duration like 30s, 5m, 2h or 7d", Line: 7 });
+        Assert.Contains(result.Problems, p => p.Path == "colour" && p.Message.StartsWith("unknown field", StringComparison.Ordinal));
+        Assert.Contains(result.Problems, p => p.Path == "when.timezone" && p.Message.Contains("Mars/Olympus", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("id: x\nname: y\ntype: live\nwhat: {provider: p, text: t}", "who.trigger: a live campaign needs a trigger")]
+    [InlineData("id: x\nname: y\ntype: scheduled\nwhat: {provider: p, text: t}", "when: a scheduled campaign needs when.at or when.every")]
+    [InlineData("id: x\nname: y\ntype: weekly\nwhat: {provider: p, text: t}", "type: must be one of: live, scheduled (line 3, column 7)")]
+    [InlineData("id: x\nname: y\ntype: live\nwho: {trigger: {event: e}}\nwhen: {start: \"2026-12-02T00:00Z\", end: \"2026-12-01T00:00Z\"}\nwhat: {provider: p, text: t}", "when.end: must be after when.start (line 5, column 41)")]
+    [InlineData("id: x\nid: y", "$: invalid YAML: Duplicate key id (line 2, column 1)")]
+    [InlineData("id: [unclosed", "$: invalid YAML")]
+    [InlineData("{\"id\": ", "$: invalid JSON")]
+    [InlineData("id: x\nname: y\ntype: scheduled\nwho: {segment: {all: []}}\nwhen: {every: {cron: \"not cron\"}}\nwhat: {provider: p, text: t}", "who.segment.all: must be a non-empty list")]
+    public void Validation_messages_name_the_path_and_the_reason(string spec, string expected)
+    {
+        var problems = CampaignSpecParser.Parse(spec).Problems.Select(p => p.ToString()).ToList();
+        Assert.Contains(problems, p => p.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Apply_refuses_every_field_the_pipeline_does_not_honour_yet()
+    {
+        var result = CampaignSpecParser.Parse(Full);
+        Assert.Equal(
+        [
+            "who.trigger.inaction", "who.segment", "who.reach", "when.deliver_in", "when.best_time", "when.dnd",
+            "when.global_limits", "what.max_segments", "goal",
+        ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
+    }
+
+    [Fact]
+    public void A_minimal_live_campaign_is_fully_supported()
+    {
+        var result = CampaignSpecParser.Parse("""
+            id: welcome
+            name: Welcome
+            type: live
+            who: {trigger: {event: Signed Up, where: [{prop: plan, op: in, value: [pro, team]}]}}
+            when: {timezone: Asia/Kolkata, start: "2026-12-01T00:00Z", end: "2026-12-31T23:59+05:30"}
+            what: {provider: sandbox, from: "+14155550100", text: "Welcome {{ profile.first_name | default: 'friend' }}"}
+            """);
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        Assert.Empty(SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
+    }
+}

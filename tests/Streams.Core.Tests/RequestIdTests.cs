@@ -1,0 +1,35 @@
+namespace Streams.Core.Tests;
+
+public sealed class RequestIdTests
+{
+    private static readonly DateTimeOffset At = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Same_campaign_user_and_event_give_the_same_id_and_any_difference_gives_another()
+    {
+        var id = RequestIds.ForTrigger("cart", "u1", "Added To Cart", At);
+        Assert.Equal(id, RequestIds.ForTrigger("cart", "u1", "Added To Cart", At.ToOffset(TimeSpan.FromHours(5.5))));
+        Assert.Equal(32, id.Length);
+        Assert.NotEqual(id, RequestIds.ForTrigger("cart", "u2", "Added To Cart", At));
+        Assert.NotEqual(id, RequestIds.ForTrigger("cart2", "u1", "Added To Cart", At));
+        Assert.NotEqual(id, RequestIds.ForTrigger("cart", "u1", "Added To Cart", At.AddMilliseconds(1)));
+    }
+
+    [Fact]
+    public void Phone_numbers_are_masked_to_country_code_and_last_two_digits()
+    {
+        Assert.Equal("+91********10", PhoneMask.Mask("+919876543210"));
+        Assert.Equal("(none)", PhoneMask.Mask(null));
+    }
+
+    [Fact]
+    public void Later_profile_updates_win_and_older_ones_only_fill_gaps()
+    {
+        var p = Profile.Empty("u1")
+            .Merge(new ProfileUpdate("u1", At, Phone: "+1", Props: new Dictionary<string, object?> { ["city"] = "Pune" }))
+            .Merge(new ProfileUpdate("u1", At.AddDays(-1), Phone: "+2", Timezone: "Asia/Kolkata", Props: new Dictionary<string, object?> { ["city"] = "Goa", ["age"] = 3L }))
+            .Merge(new ProfileUpdate("u1", At.AddDays(1), SmsOptIn: false));
+        Assert.Equal(("+1", "Asia/Kolkata", (bool?)false, "Pune", (object?)3L), (p.Phone, p.Timezone, p.SmsOptIn, p.Props["city"], p.Props["age"]));
+        Assert.Equal(At.AddDays(1), p.UpdatedAt);
+    }
+}
