@@ -1,0 +1,96 @@
+using Streams.Analytics;
+using Streams.Core;
+
+namespace Streams.Backends.Tests;
+
+/// <summary>The same tables and the same funnel from ClickHouse (over HTTP, 18.16 here) and from DuckDB.</summary>
+public abstract class AnalyticsStoreContractTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset At = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+    protected IAnalyticsStore Store { get; private set; } = null!;
+
+    protected abstract IAnalyticsStore Create();
+
+    public async Task InitializeAsync()
+    {
+        Store = Create();
+        await Store.MigrateAsync();
+        await Store.MigrateAsync(); // idempotent
+    }
+
+    public async Task DisposeAsync() => await Store.DisposeAsync();
+
+    private static SmsResult R(string request, string campaign, string status, string? reason = null) =>
+        new(request, status is "sent" or "delivered" ? "m-" + request : null, campaign, "u-" + request, status, reason, "sandbox", 1, "GSM-7", At);
+
+    [Fact]
+    public async Task Funnel_counts_each_request_once_per_status_even_when_results_are_written_twice()
+    {
+        var results = new[]
+        {
+            R("1", "cart", "sent"), R("1", "cart", "delivered"),
+            R("2", "cart", "sent"), R("2", "cart", "sent"),       // redelivered after a crash
+            R("3", "cart", "suppressed", "opted_out"), R("4", "cart", "suppressed", "invalid_phone"),
+            R("5", "cart", "sent"), R("5", "cart", "failed", "provider_error"),
+            R("6", "welcome", "suppressed", "opted_out"),
+        };
+        await Store.InsertResultsAsync(results);
+        await Store.InsertResultsAsync([R("1", "cart", "delivered")]);
+
+        var funnel = await Store.FunnelAsync();
+        Assert.Equal(["cart", "welcome"], funnel.Select(f => f.CampaignId));
+        var cart = funnel[0];
+        Assert.Equal((5L, 3L, 1L, 1L, 1L), (cart.Qualified, cart.Sent, cart.Delivered, cart.Failed, cart.Pending));
+        Assert.Equal(new Dictionary<string, long> { ["invalid_phone"] = 1, ["opted_out"] = 1 }, cart.Suppressed.OrderBy(k => k.Key).ToDictionary());
+
+        var only = Assert.Single(await Store.FunnelAsync("welcome"));
+        Assert.Equal(1, only.Suppressed["opted_out"]);
+    }
+
+    [Fact]
+    public async Task Campaign_filter_is_a_literal_never_sql()
+    {
+        await Store.InsertResultsAsync([R("1", "it's", "sent")]);
+        Assert.Empty(await Store.FunnelAsync("x' OR '1'='1"));
+        Assert.Equal(1, Assert.Single(await Store.FunnelAsync("it's")).Sent);
+        Assert.Empty(await Store.FunnelAsync("back\\slash'"));
+    }
+
+    [Fact]
+    public async Task Events_and_profiles_are_stored()
+    {
+        await Store.InsertEventsAsync([new UserEvent("u1", "Added To Cart", At, new Dictionary<string, object?> { ["value"] = 799.0, ["q"] = "it's \"quoted\"" })]);
+        await Store.InsertProfilesAsync([new ProfileUpdate("u1", At, "+919876543210", "Asia/Kolkata", true, new Dictionary<string, object?> { ["city"] = "Mumbai" })]);
+        Assert.Empty(await Store.FunnelAsync());
+    }
+}
+
+public sealed class ClickHouseStoreTests : AnalyticsStoreContractTests
+{
+    protected override IAnalyticsStore Create() => ClickHouseStore.Create(Services.ClickHouse, "test_" + Guid.NewGuid().ToString("N")[..12]);
+
+    [Theory]
+    [InlineData("plain", "'plain'")]
+    [InlineData("it's", @"'it\'s'")]
+    [InlineData(@"a\b", @"'a\\b'")]
+    [InlineData("line\nbreak", @"'line\nbreak'")]
+    public void Literals_are_escaped(string value, string literal) => Assert.Equal(literal, ClickHouseStore.Literal(value));
+
+    [Theory]
+    [InlineData("streams; DROP TABLE x")]
+    [InlineData("1abc")]
+    [InlineData("")]
+    public void Database_names_are_checked(string name) => Assert.Throws<ArgumentException>(() => ClickHouseStore.Identifier(name));
+}
+
+public sealed class DuckDbStoreTests : AnalyticsStoreContractTests, IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
+
+    protected override IAnalyticsStore Create() => DuckDbStore.Open(Path.Combine(_dir, "analytics.duckdb"));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}

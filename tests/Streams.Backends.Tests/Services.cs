@@ -1,0 +1,13 @@
+namespace Streams.Backends.Tests;
+
+/// <summary>The real services tests/run starts. A missing one fails the test with the reason: it never skips.</summary>
+public static class Services
+{
+    public static string Redis => Require("STREAMS_TEST_REDIS");
+    public static string ClickHouse => Require("STREAMS_TEST_CLICKHOUSE");
+
+    private static string Require(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
+            ? v
+            : throw new InvalidOperationException($"{name} is not set: run the suite with tests/run, which starts the service");
+}
