@@ -15,7 +15,10 @@ public sealed class EmbeddedKafka : IDisposable
     {
         var config = new AdminClientConfig { BootstrapServers = "" };
         config.Set("test.mock.num.brokers", brokers.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        _handle = new AdminClientBuilder(config).Build();
+        // The mock announces itself at notice level on every start: keep warnings and errors only.
+        _handle = new AdminClientBuilder(config)
+            .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) Console.Error.WriteLine($"kafka mock: {m.Message}"); })
+            .Build();
         var meta = _handle.GetMetadata(TimeSpan.FromSeconds(10));
         Bootstrap = string.Join(",", meta.Brokers.Select(b => $"{b.Host}:{b.Port}"));
     }

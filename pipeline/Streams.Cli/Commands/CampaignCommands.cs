@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Streams.Core;
+using Streams.Core.Campaigns;
+using Streams.Dispatcher;
+using Streams.Pipeline;
+
+namespace Streams.Cli.Commands;
+
+public static class CampaignCommands
+{
+    public static Command Build(TextWriter output)
+    {
+        var campaign = new Command("campaign", "Campaigns as code: validate, apply, list, get, pause, resume, stop");
+        campaign.Subcommands.Add(Validate(output));
+        campaign.Subcommands.Add(Apply(output));
+        campaign.Subcommands.Add(List(output));
+        campaign.Subcommands.Add(Get(output));
+        campaign.Subcommands.Add(Status("pause", "Pause a campaign: its pending requests are suppressed as campaign_inactive", CampaignStatus.Paused, output));
+        campaign.Subcommands.Add(Status("resume", "Resume a paused campaign", CampaignStatus.Active, output));
+        campaign.Subcommands.Add(Status("stop", "Stop a campaign for good (apply it again to start a new version)", CampaignStatus.Stopped, output));
+        return campaign;
+    }
+
+    private static Option<string[]> Files() => new("--file", "-f")
+    {
+        Description = "Campaign spec file(s), YAML or JSON",
+        Required = true,
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private static Option<string> Format(params string[] formats)
+    {
+        var option = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => formats[0] };
+        option.AcceptOnlyFromAmong(formats);
+        return option;
+    }
+
+    private static Command Validate(TextWriter output)
+    {
+        var files = Files();
+        var command = new Command("validate", "Check spec files; list every problem with its path and reason") { files };
+        command.SetAction(parse =>
+        {
+            var failed = 0;
+            foreach (var file in parse.GetValue(files)!)
+            {
+                var result = CampaignSpecParser.Parse(CliContext.ReadFile(file));
+                if (!result.IsValid)
+                {
+                    failed++;
+                    foreach (var problem in result.Problems) output.WriteLine($"{file}: {problem}");
+                    continue;
+                }
+                output.WriteLine($"{file}: ok ({result.Spec!.Id}, {result.Spec.Type.ToString().ToLowerInvariant()})");
+                var unsupported = SupportCheck.UnsupportedPaths(result.Spec, result.Document);
+                if (unsupported.Count > 0) output.WriteLine($"{file}: note: apply will refuse, not supported yet: {string.Join(", ", unsupported)}");
+            }
+            if (failed > 0) throw new CliException($"{failed} of {parse.GetValue(files)!.Length} spec file(s) invalid");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Apply(TextWriter output)
+    {
+        var files = Files();
+        var command = new Command("apply", "Validate and write campaigns to sms.campaigns (a new version when the spec changed)") { files };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var texts = parse.GetValue(files)!.Select(f => (File: f, Text: CliContext.ReadFile(f))).ToList();
+            foreach (var (file, text) in texts) CliContext.Validate(file, text);
+            var client = context.Campaigns();
+            foreach (var (file, text) in texts)
+            {
+                ApplyOutcome outcome;
+                try { outcome = await client.ApplyAsync(text); }
+                catch (CampaignException e) { throw new CliException($"{file}: {e.Message}"); }
+                output.WriteLine(outcome.Changed
+                    ? $"applied {outcome.Record.Id} v{outcome.Record.Version}"
+                    : $"unchanged {outcome.Record.Id} v{outcome.Record.Version}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List(TextWriter output)
+    {
+        var format = Format("table", "json");
+        var command = new Command("list", "List campaigns with their version and status") { format };
+        command.SetAction(async (parse, ct) =>
+        {
+            var entries = await CliContext.From(parse).Campaigns().ListAsync();
+            if (parse.GetValue(format) == "json")
+            {
+                output.WriteLine(JsonSerializer.Serialize(entries.Select(Summary), CliContext.Json));
+                return 0;
+            }
+            output.WriteLine($"{"ID",-24} {"VERSION",7}  {"STATUS",-8} {"TYPE",-9} NAME");
+            foreach (var e in entries)
+                output.WriteLine($"{e.Record.Id,-24} {e.Record.Version,7}  {Lower(e.Record.Status),-8} {e.Spec?.Type.ToString().ToLowerInvariant(),-9} {e.Spec?.Name}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Get(TextWriter output)
+    {
+        var id = new Argument<string>("id") { Description = "Campaign id" };
+        var command = new Command("get", "Print a campaign record (JSON) with its spec") { id };
+        command.SetAction(async (parse, ct) =>
+        {
+            var entry = await CliContext.From(parse).Campaigns().GetAsync(parse.GetValue(id)!)
+                ?? throw new CliException($"no campaign '{parse.GetValue(id)}'");
+            var json = JsonSerializer.SerializeToNode(Summary(entry), CliContext.Json)!.AsObject();
+            json["spec"] = JsonNode.Parse(entry.Record.SpecJson);
+            output.WriteLine(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = CliContext.Json.Encoder }));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Status(string name, string description, CampaignStatus status, TextWriter output)
+    {
+        var id = new Argument<string>("id") { Description = "Campaign id" };
+        var command = new Command(name, description) { id };
+        command.SetAction(async (parse, ct) =>
+        {
+            var record = await CliContext.From(parse).Campaigns().SetStatusAsync(parse.GetValue(id)!, status);
+            output.WriteLine($"{record.Id} v{record.Version} {Lower(record.Status)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record CampaignSummary(string Id, int Version, string Status, string? Type, string? Name, DateTimeOffset UpdatedAt);
+
+    private static CampaignSummary Summary(CampaignEntry e) =>
+        new(e.Record.Id, e.Record.Version, Lower(e.Record.Status), e.Spec?.Type.ToString().ToLowerInvariant(), e.Spec?.Name, e.Record.UpdatedAt);
+
+    private static string Lower(CampaignStatus s) => s.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,160 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Streams.Analytics;
+using Streams.Core;
+using Streams.Serdes;
+
+namespace Streams.Cli.Commands;
+
+public static class DataCommands
+{
+    /// <summary>`events send` / `profiles send`: every line is checked first; one bad line sends nothing.</summary>
+    public static Command Send(string what, string description, TextWriter output)
+    {
+        var file = new Option<string>("--file", "-f") { Description = "JSONL file, one record per line", Required = true };
+        var send = new Command("send", description) { file };
+        send.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var path = parse.GetValue(file)!;
+            var records = ReadLines(path, what, context.Options.MaxInputBytes);
+            var topic = what == "events" ? context.Options.Topics.Events : context.Options.Topics.Profiles;
+            using var producer = CliContext.Producer(context.Bootstrap);
+            foreach (var (key, bytes) in records)
+                producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = bytes });
+            if (producer.Flush(TimeSpan.FromSeconds(30)) > 0) throw new CliException($"not every record reached {topic} within 30s");
+            output.WriteLine($"sent {records.Count} {what} to {topic}");
+            return 0;
+        });
+        var command = new Command(what, $"Produce {what}") { send };
+        return command;
+    }
+
+    private static List<(string Key, byte[] Value)> ReadLines(string path, string what, int maxBytes)
+    {
+        if (!File.Exists(path)) throw new CliException($"file not found: {path}");
+        var records = new List<(string, byte[])>();
+        var n = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            n++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var bytes = Encoding.UTF8.GetBytes(line);
+            string key;
+            if (what == "events")
+            {
+                var d = Codecs.UserEvent.TryDecode(bytes, maxBytes);
+                if (!d.Ok) throw new CliException($"{path}:{n}: {d.Error!.Reason}: {d.Error.Message}");
+                key = d.Value!.UserId;
+            }
+            else
+            {
+                var d = Codecs.ProfileUpdate.TryDecode(bytes, maxBytes);
+                if (!d.Ok) throw new CliException($"{path}:{n}: {d.Error!.Reason}: {d.Error.Message}");
+                key = d.Value!.UserId;
+            }
+            records.Add((key, bytes));
+        }
+        return records;
+    }
+
+    public static Command Report(TextWriter output)
+    {
+        var campaign = new Option<string?>("--campaign") { Description = "Only this campaign" };
+        var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("report", "Per-campaign funnel: qualified, suppressed by reason, sent, delivered, failed") { campaign, format };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var rows = await FunnelAsync(context, parse.GetValue(campaign), ct);
+            if (parse.GetValue(campaign) is { } id && rows.Count == 0) throw new CliException($"no results for campaign '{id}'");
+            output.Write(parse.GetValue(format) == "json" ? FunnelJson(rows) + "\n" : FunnelTable(rows));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>ClickHouse when configured; else the running embedded pipeline (it holds the DuckDB file); else the DuckDB file.</summary>
+    private static async Task<IReadOnlyList<FunnelRow>> FunnelAsync(CliContext context, string? campaign, CancellationToken ct)
+    {
+        if (context.Options.ClickHouse is null && context.Embedded is { } embedded)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(embedded.Http), Timeout = TimeSpan.FromSeconds(10) };
+            var url = "report" + (campaign is null ? "" : "?campaign=" + Uri.EscapeDataString(campaign));
+            var rows = await http.GetFromJsonAsync<List<FunnelJsonRow>>(url, CliContext.Json, ct) ?? [];
+            return rows.Select(r => new FunnelRow(r.CampaignId, r.Qualified, r.Suppressed, r.Sent, r.Delivered, r.Failed)).ToList();
+        }
+        await using var store = context.DirectAnalytics(readOnly: true)
+            ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
+        return await store.FunnelAsync(campaign, ct);
+    }
+
+    public sealed record FunnelJsonRow(string CampaignId, long Qualified, Dictionary<string, long> Suppressed, long SuppressedTotal, long Sent, long Delivered, long Failed, long Pending);
+
+    public static string FunnelJson(IReadOnlyList<FunnelRow> rows) => JsonSerializer.Serialize(
+        rows.Select(r => new FunnelJsonRow(r.CampaignId, r.Qualified, r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(),
+            r.SuppressedTotal, r.Sent, r.Delivered, r.Failed, r.Pending)), CliContext.Json);
+
+    public static string FunnelTable(IReadOnlyList<FunnelRow> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"{"CAMPAIGN",-20} {"QUALIFIED",9} {"SUPPRESSED",10} {"SENT",6} {"DELIVERED",9} {"FAILED",6} {"PENDING",7}  SUPPRESSED BY REASON");
+        foreach (var r in rows)
+        {
+            var reasons = string.Join(", ", r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
+            sb.AppendLine($"{r.CampaignId,-20} {r.Qualified,9} {r.SuppressedTotal,10} {r.Sent,6} {r.Delivered,9} {r.Failed,6} {r.Pending,7}  {reasons}");
+        }
+        if (rows.Count == 0) sb.AppendLine("(no results yet)");
+        return sb.ToString();
+    }
+
+    public static Command Topics(TextWriter output)
+    {
+        var partitions = new Option<int>("--partitions") { Description = "Partitions per topic (sms.campaigns is compacted)", DefaultValueFactory = _ => 12 };
+        var replication = new Option<short>("--replication-factor") { DefaultValueFactory = _ => 3 };
+        var create = new Command("create", "Create every topic on the configured cluster") { partitions, replication };
+        create.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            if (context.Options.Kafka.Bootstrap is null) throw new CliException("topics create needs kafka.bootstrap (the embedded cluster creates its own)");
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = context.Bootstrap }).Build();
+            var specs = context.Options.Topics.All.Select(t => new TopicSpecification
+            {
+                Name = t,
+                NumPartitions = parse.GetValue(partitions),
+                ReplicationFactor = parse.GetValue(replication),
+                Configs = t == context.Options.Topics.Campaigns ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+            }).ToList();
+            try
+            {
+                await admin.CreateTopicsAsync(specs);
+            }
+            catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+            {
+            }
+            output.WriteLine($"topics ready: {string.Join(", ", context.Options.Topics.All)}");
+            return 0;
+        });
+        return new Command("topics", "Kafka topics") { create };
+    }
+
+    public static Command ClickHouse(TextWriter output)
+    {
+        var migrate = new Command("migrate", "Create the ClickHouse database and tables (idempotent)");
+        migrate.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            if (context.Options.ClickHouse is null) throw new CliException("clickhouse migrate needs clickhouse.url");
+            await using var store = context.DirectAnalytics(readOnly: false)!;
+            await store.MigrateAsync(ct);
+            output.WriteLine($"clickhouse database {context.Options.ClickHouse.Database} ready");
+            return 0;
+        });
+        return new Command("clickhouse", "ClickHouse schema") { migrate };
+    }
+}

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Text.Json;
+using Streams.Pipeline;
+
+namespace Streams.Cli.Commands;
+
+public static class RunCommands
+{
+    public static Command Run(TextWriter output)
+    {
+        var embedded = new Option<bool>("--embedded") { Description = "Ignore configured backends: mock Kafka, in-process counters, DuckDB, sandbox" };
+        var roles = new Option<string[]>("--roles")
+        {
+            Description = "Roles to run (default all): topology, dispatcher, sink",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        roles.AcceptOnlyFromAmong("topology", "dispatcher", "sink");
+        var http = new Option<string>("--http") { Description = "HTTP listen URL", DefaultValueFactory = _ => "http://127.0.0.1:0" };
+        var command = new Command("run", "Run the pipeline until interrupted") { embedded, roles, http };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var options = parse.GetValue(embedded) ? Embedded(context.Options) : context.Options;
+            var selected = parse.GetValue(roles) is { Length: > 0 } r
+                ? r.Aggregate((PipelineRoles)0, (acc, s) => acc | Enum.Parse<PipelineRoles>(s, ignoreCase: true))
+                : PipelineRoles.All;
+            using var loggers = CliContext.Loggers();
+            await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System, new PipelineHostOptions { Roles = selected }, ct);
+            await using var web = await HttpHost.StartAsync(host, parse.GetValue(http)!, ct);
+            var file = Path.Combine(options.StateDir, "embedded.json");
+            if (host.EmbeddedKafka)
+                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web)), CliContext.Json), ct);
+            output.WriteLine($"streams: running {selected} (kafka {host.Bootstrap}, http {HttpHost.Address(web)}); Ctrl+C to stop");
+            try
+            {
+                await host.Completion.WaitAsync(ct);
+                throw new CliException("the pipeline stopped");
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                output.WriteLine("streams: stopping");
+                return 0;
+            }
+            finally
+            {
+                if (host.EmbeddedKafka) File.Delete(file);
+            }
+        });
+        return command;
+    }
+
+    public static Command Demo(TextWriter output)
+    {
+        var seconds = new Option<int>("--seconds") { Description = "How long events flow", DefaultValueFactory = _ => 30 };
+        var users = new Option<int>("--users") { Description = "Synthetic users", DefaultValueFactory = _ => 1000 };
+        var command = new Command("demo", "Embedded everything: two demo campaigns, synthetic users and events, live progress, then the funnel")
+        {
+            seconds, users,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var demo = new Demo(Embedded(context.Options), output, parse.GetValue(users), TimeSpan.FromSeconds(parse.GetValue(seconds)));
+            return await demo.RunAsync(ct);
+        });
+        return command;
+    }
+
+    /// <summary>The configuration with every backend replaced by its embedded counterpart.</summary>
+    public static StreamsOptions Embedded(StreamsOptions options) => new()
+    {
+        StateDir = options.StateDir,
+        MaxInputBytes = options.MaxInputBytes,
+        Providers = options.Providers,
+        Kafka = new StreamsOptions.KafkaOptions { TopicPrefix = options.Kafka.TopicPrefix },
+    };
+}

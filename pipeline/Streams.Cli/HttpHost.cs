@@ -1,0 +1,29 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Streams.Cli.Commands;
+using Streams.Pipeline;
+
+namespace Streams.Cli;
+
+/// <summary>The HTTP side of `streams run`: health, and the funnel for `streams report` while the pipeline holds the embedded store.</summary>
+public static class HttpHost
+{
+    public static async Task<WebApplication> StartAsync(PipelineHost pipeline, string url, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(url);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 64 * 1024);
+        var app = builder.Build();
+        app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
+        app.MapGet("/report", async (string? campaign, CancellationToken token) =>
+            Results.Text(DataCommands.FunnelJson(await pipeline.Analytics.FunnelAsync(campaign, token)), "application/json"));
+        await app.StartAsync(ct);
+        return app;
+    }
+
+    public static string Address(WebApplication app) => app.Urls.First();
+}

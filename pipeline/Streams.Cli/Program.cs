@@ -1,0 +1,3 @@
+using Streams.Cli;
+
+return await StreamsCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Streams.Cli.Commands;
+
+namespace Streams.Cli;
+
+/// <summary>The `streams` command tree. Every failure ends as one line on stderr and a non-zero exit code.</summary>
+public static class StreamsCli
+{
+    public static readonly Option<string?> Config = new("--config")
+    {
+        Description = "Global configuration file (YAML); STREAMS__SECTION__KEY environment variables override it",
+        Recursive = true,
+    };
+
+    public static RootCommand Build(TextWriter output)
+    {
+        var root = new RootCommand("Streams: SMS campaigns on Kafka") { Config };
+        root.Subcommands.Add(RunCommands.Demo(output));
+        root.Subcommands.Add(RunCommands.Run(output));
+        root.Subcommands.Add(CampaignCommands.Build(output));
+        root.Subcommands.Add(DataCommands.Send("events", "Produce user events from a JSONL file to sms.events", output));
+        root.Subcommands.Add(DataCommands.Send("profiles", "Produce profile updates from a JSONL file to sms.profiles", output));
+        root.Subcommands.Add(DataCommands.Report(output));
+        root.Subcommands.Add(DataCommands.Topics(output));
+        root.Subcommands.Add(DataCommands.ClickHouse(output));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = Build(output);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await error.WriteLineAsync($"streams: {parsed.Errors[0].Message} (see --help)");
+            return 2;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (CliErrors.IsExpected(e))
+        {
+            await error.WriteLineAsync($"streams: {CliErrors.OneLine(e)}");
+            return 1;
+        }
+    }
+}
