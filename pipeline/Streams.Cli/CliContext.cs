@@ -80,5 +80,7 @@ public static class CliErrors
         or TimeoutException or IOException or ClickHouseException or HttpRequestException or UnauthorizedAccessException
         or StackExchange.Redis.RedisException or DuckDB.NET.Data.DuckDBException;
 
-    public static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ").Trim();
+    public static string OneLine(Exception e) => OneLine(e.Message);
+
+    public static string OneLine(string message) => string.Join(" ", message.Split(["\r", "\n"], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

@@ -26,18 +26,50 @@ public static class StreamsCli
         return root;
     }
 
+    /// <summary>A token cancelled by SIGINT or SIGTERM, for commands that run until stopped.</summary>
+    public static CancellationTokenSource Shutdown(CancellationToken outer, out IDisposable registrations)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true;
+            cts.Cancel();
+        }
+        var signals = new[]
+        {
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop),
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop),
+        };
+        registrations = new Registrations(signals);
+        return cts;
+    }
+
+    private sealed class Registrations(IDisposable[] items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items) item.Dispose();
+        }
+    }
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var root = Build(output);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await error.WriteLineAsync($"streams: {parsed.Errors[0].Message} (see --help)");
+            await error.WriteLineAsync($"streams: {CliErrors.OneLine(parsed.Errors[0].Message)} (see --help)");
             return 2;
         }
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null, // long-running commands handle SIGINT/SIGTERM themselves (Shutdown)
+            });
         }
         catch (Exception e) when (CliErrors.IsExpected(e))
         {

@@ -71,7 +71,13 @@ public static class CampaignCommands
         {
             var context = CliContext.From(parse);
             var texts = parse.GetValue(files)!.Select(f => (File: f, Text: CliContext.ReadFile(f))).ToList();
-            foreach (var (file, text) in texts) CliContext.Validate(file, text);
+            foreach (var (file, text) in texts)
+            {
+                CliContext.Validate(file, text);
+                var parsed = CampaignSpecParser.Parse(text);
+                var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
+                if (unsupported.Count > 0) throw new CliException($"{file}: not supported yet: {string.Join(", ", unsupported)}");
+            }
             var client = context.Campaigns();
             foreach (var (file, text) in texts)
             {

@@ -72,7 +72,6 @@ public static class DataCommands
         {
             var context = CliContext.From(parse);
             var rows = await FunnelAsync(context, parse.GetValue(campaign), ct);
-            if (parse.GetValue(campaign) is { } id && rows.Count == 0) throw new CliException($"no results for campaign '{id}'");
             output.Write(parse.GetValue(format) == "json" ? FunnelJson(rows) + "\n" : FunnelTable(rows));
             return 0;
         });

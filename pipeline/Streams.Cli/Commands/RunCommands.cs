@@ -17,8 +17,11 @@ public static class RunCommands
         roles.AcceptOnlyFromAmong("topology", "dispatcher", "sink");
         var http = new Option<string>("--http") { Description = "HTTP listen URL", DefaultValueFactory = _ => "http://127.0.0.1:0" };
         var command = new Command("run", "Run the pipeline until interrupted") { embedded, roles, http };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction(async (parse, outer) =>
         {
+            using var shutdown = StreamsCli.Shutdown(outer, out var signals);
+            using var _ = signals;
+            var ct = shutdown.Token;
             var context = CliContext.From(parse);
             var options = parse.GetValue(embedded) ? Embedded(context.Options) : context.Options;
             var selected = parse.GetValue(roles) is { Length: > 0 } r
@@ -57,8 +60,11 @@ public static class RunCommands
         {
             seconds, users,
         };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction(async (parse, outer) =>
         {
+            using var shutdown = StreamsCli.Shutdown(outer, out var signals);
+            using var _ = signals;
+            var ct = shutdown.Token;
             var context = CliContext.From(parse);
             var demo = new Demo(Embedded(context.Options), output, parse.GetValue(users), TimeSpan.FromSeconds(parse.GetValue(seconds)));
             return await demo.RunAsync(ct);

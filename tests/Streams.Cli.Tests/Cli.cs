@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Streams.Cli.Tests;
+
+public sealed record CliResult(int ExitCode, string Out, string Err)
+{
+    public string[] ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>Runs the built `streams` program as a separate process in a working directory of the test's own.</summary>
+public sealed class Cli : IDisposable
+{
+    private static readonly string Program = Path.Combine(AppContext.BaseDirectory, "streams.dll");
+
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), "streams-cli-tests", Guid.NewGuid().ToString("N"));
+
+    public Cli() => Directory.CreateDirectory(Dir);
+
+    public string File(string name, string content)
+    {
+        var path = Path.Combine(Dir, name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
+    public Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Program);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var key in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("STREAMS__", StringComparison.Ordinal)))
+            info.Environment.Remove(key);
+        return Process.Start(info)!;
+    }
+
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        using var process = Start(args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+    }
+}

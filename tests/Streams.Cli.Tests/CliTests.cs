@@ -1,0 +1,88 @@
+namespace Streams.Cli.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly Cli _cli = new();
+
+    private const string Good = """
+        id: welcome
+        name: Welcome
+        type: live
+        who: {trigger: {event: Signed Up}}
+        what: {provider: sandbox, from: "+14155550100", text: "Welcome {{ profile.first_name | default: 'friend' }}!"}
+        """;
+
+    [Fact]
+    public async Task Validate_accepts_a_good_spec_and_notes_what_apply_would_refuse()
+    {
+        var good = _cli.File("good.yaml", Good);
+        var later = _cli.File("later.yaml", Good.Replace("type: live", "type: live\ngoal: {control_group: 10}"));
+        var r = await _cli.RunAsync("campaign", "validate", "-f", good, later);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains($"{good}: ok (welcome, live)", r.Out);
+        Assert.Contains($"{later}: note: apply will refuse, not supported yet: goal", r.Out);
+    }
+
+    [Fact]
+    public async Task Validate_lists_every_problem_and_fails()
+    {
+        var bad = _cli.File("bad.yaml", "id: Bad\ntype: live\nwhat: {provider: sandbox}");
+        var r = await _cli.RunAsync("campaign", "validate", "-f", bad);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"{bad}: id: must match [a-z0-9-]+", r.Out);
+        Assert.Contains($"{bad}: name: is required", r.Out);
+        Assert.Contains($"{bad}: what.text: is required", r.Out);
+        Assert.Equal(["streams: 1 of 1 spec file(s) invalid"], r.ErrLines);
+    }
+
+    [Theory]
+    [InlineData(new[] { "campaign", "validate", "-f", "missing.yaml" }, 1, "streams: file not found: missing.yaml")]
+    [InlineData(new[] { "campaign", "frobnicate" }, 2, "streams: ")]
+    [InlineData(new[] { "report", "--format", "xml" }, 2, "streams: ")]
+    [InlineData(new[] { "campaign", "list" }, 1, "streams: no Kafka configured (kafka.bootstrap) and no embedded pipeline running: start `streams run --embedded` first")]
+    [InlineData(new[] { "report" }, 1, "streams: no analytics configured (clickhouse.url) and no embedded data in .streams")]
+    [InlineData(new[] { "events", "send", "-f", "events.jsonl" }, 1, "streams: events.jsonl:2: missing_field: required field 'ts' is missing")]
+    public async Task Failures_are_one_line_on_stderr_with_a_non_zero_exit(string[] args, int code, string line)
+    {
+        _cli.File("events.jsonl", """
+            {"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}
+            {"user_id":"u1","name":"Signed Up"}
+            """);
+        var r = await _cli.RunAsync(args);
+        Assert.Equal(code, r.ExitCode);
+        Assert.Single(r.ErrLines);
+        Assert.StartsWith(line, r.ErrLines[0]);
+    }
+
+    [Fact]
+    public async Task Configuration_refuses_sections_that_are_not_built_yet_and_env_overrides_reach_the_options()
+    {
+        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 3}}\n");
+        var r = await _cli.RunAsync("campaign", "list", "--config", config);
+        Assert.Equal(["streams: not supported yet: limits"], r.ErrLines);
+
+        var typo = _cli.File("typo.yaml", "kafak: {bootstrap: x}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", typo);
+        Assert.StartsWith("streams: unknown configuration section 'kafak'", r.ErrLines.Single());
+    }
+
+    [Fact]
+    public async Task Apply_refuses_fields_not_supported_yet_before_touching_kafka()
+    {
+        var spec = _cli.File("dnd.yaml", Good + "\nwhen: {dnd: {from: \"22:00\", to: \"08:00\"}}\n");
+        var r = await _cli.RunAsync("campaign", "apply", "-f", spec);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"streams: {spec}: not supported yet: when.dnd"], r.ErrLines);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_commands()
+    {
+        var r = await _cli.RunAsync("--help");
+        Assert.Equal(0, r.ExitCode);
+        foreach (var command in new[] { "demo", "run", "campaign", "events", "profiles", "report", "topics", "clickhouse" })
+            Assert.Contains(command, r.Out);
+    }
+
+    public void Dispose() => _cli.Dispose();
+}

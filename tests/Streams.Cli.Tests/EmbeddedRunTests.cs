@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Streams.Cli.Tests;
+
+/// <summary>`streams run --embedded` in one process, driven by the other commands in others, as a user would.</summary>
+public sealed class EmbeddedRunTests : IDisposable
+{
+    private readonly Cli _cli = new();
+
+    [Fact]
+    public async Task Commands_find_the_embedded_pipeline_and_drive_a_campaign_through_to_the_report()
+    {
+        var spec = _cli.File("welcome.yaml", """
+            id: welcome
+            name: Welcome
+            type: live
+            who: {trigger: {event: Signed Up}}
+            what: {provider: sandbox, from: "+14155550100", text: "Welcome {{ profile.first_name | default: 'friend' }}!"}
+            """);
+        var profiles = _cli.File("profiles.jsonl", """
+            {"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"+919876543210","props":{"first_name":"Asha"}}
+            {"user_id":"u2","ts":"2026-11-01T08:00:00Z","phone":"+919876543211","sms_opt_in":false}
+            """);
+        var events = _cli.File("events.jsonl", """
+            {"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}
+            {"user_id":"u2","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}
+            """);
+
+        using var run = _cli.Start("run", "--embedded");
+        try
+        {
+            var embedded = Path.Combine(_cli.Dir, ".streams", "embedded.json");
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(embedded) && waited.Elapsed < TimeSpan.FromSeconds(60) && !run.HasExited) await Task.Delay(100);
+            Assert.True(File.Exists(embedded), "run --embedded did not write .streams/embedded.json");
+            var info = JsonDocument.Parse(File.ReadAllText(embedded)).RootElement;
+            Assert.StartsWith("127.0.0.1:", info.GetProperty("kafka").GetString());
+            Assert.StartsWith("http://127.0.0.1:", info.GetProperty("http").GetString());
+
+            Assert.Equal("applied welcome v1", (await Ok("campaign", "apply", "-f", spec)).Trim());
+            Assert.Equal("unchanged welcome v1", (await Ok("campaign", "apply", "-f", spec)).Trim());
+            Assert.Contains("\"id\":\"welcome\",\"version\":1,\"status\":\"active\"", await Ok("campaign", "list", "--format", "json"));
+            Assert.Equal("sent 2 profiles to sms.profiles", (await Ok("profiles", "send", "-f", profiles)).Trim());
+            Assert.Equal("sent 2 events to sms.events", (await Ok("events", "send", "-f", events)).Trim());
+
+            var report = "";
+            waited.Restart();
+            while (!report.Contains("\"delivered\":1", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                report = await Ok("report", "--campaign", "welcome", "--format", "json");
+                await Task.Delay(200);
+            }
+            Assert.Equal("""[{"campaign_id":"welcome","qualified":2,"suppressed":{"opted_out":1},"suppressed_total":1,"sent":1,"delivered":1,"failed":0,"pending":0}]""", report.Trim());
+            var table = await Ok("report");
+            Assert.Contains("welcome", table);
+            Assert.Contains("opted_out=1", table);
+
+            Assert.Equal("welcome v2 paused", (await Ok("campaign", "pause", "welcome")).Trim());
+            Assert.Contains("\"status\": \"paused\"", await Ok("campaign", "get", "welcome"));
+            Assert.Equal("welcome v3 active", (await Ok("campaign", "resume", "welcome")).Trim());
+            Assert.Equal("welcome v4 stopped", (await Ok("campaign", "stop", "welcome")).Trim());
+            var resume = await _cli.RunAsync("campaign", "resume", "welcome");
+            Assert.Equal(["streams: campaign 'welcome' is stopped; apply it again to start a new version"], resume.ErrLines);
+
+            var outbox = File.ReadAllLines(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl"));
+            var line = JsonDocument.Parse(Assert.Single(outbox)).RootElement;
+            Assert.Equal(("u1", "+919876543210", "Welcome Asha!", "GSM-7", 1),
+                (line.GetProperty("user_id").GetString(), line.GetProperty("to").GetString(), line.GetProperty("text").GetString(),
+                 line.GetProperty("encoding").GetString(), line.GetProperty("segments").GetInt32()));
+        }
+        finally
+        {
+            if (!run.HasExited)
+            {
+                Process.Start("kill", ["-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+                if (!run.WaitForExit(20_000)) run.Kill(entireProcessTree: true);
+            }
+        }
+        Assert.Equal(0, run.ExitCode);
+        Assert.False(File.Exists(Path.Combine(_cli.Dir, ".streams", "embedded.json")), "embedded.json is removed when run stops");
+    }
+
+    private async Task<string> Ok(params string[] args)
+    {
+        var r = await _cli.RunAsync(args);
+        Assert.True(r.ExitCode == 0, $"streams {string.Join(' ', args)} exited {r.ExitCode}: {r.Err}");
+        return r.Out;
+    }
+
+    public void Dispose() => _cli.Dispose();
+}
