@@ -32,7 +32,11 @@ public static class RunCommands
             await using var web = await HttpHost.StartAsync(host, parse.GetValue(http)!, ct);
             var file = Path.Combine(options.StateDir, "embedded.json");
             if (host.EmbeddedKafka)
-                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web)), CliContext.Json), ct);
+            {
+                // Written whole then renamed, so another command never reads half a file.
+                await File.WriteAllTextAsync(file + ".tmp", JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web)), CliContext.Json), ct);
+                File.Move(file + ".tmp", file, overwrite: true);
+            }
             output.WriteLine($"streams: running {selected} (kafka {host.Bootstrap}, http {HttpHost.Address(web)}); Ctrl+C to stop");
             try
             {
