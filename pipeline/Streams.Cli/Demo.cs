@@ -14,7 +14,7 @@ namespace Streams.Cli;
 /// while, progress every couple of seconds, and the per-campaign funnel at the end. The data is
 /// generated from a fixed seed, so two runs produce the same users and events.
 /// </summary>
-public sealed class Demo(StreamsOptions options, TextWriter output, int users, TimeSpan duration)
+public sealed class Demo(StreamsOptions options, TextWriter output, int users, TimeSpan duration, TimeProvider time)
 {
     public const string CartSpec = """
         id: abandoned-cart
@@ -65,7 +65,7 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         }
 
         var random = new Random(42);
-        var start = DateTimeOffset.UtcNow;
+        var start = time.GetUtcNow();
         using var producer = CliContext.Producer(host.Bootstrap);
         var ids = Enumerable.Range(1, users).Select(i => $"user-{i:D5}").ToList();
         foreach (var id in ids) Produce(producer, host.Topics.Profiles, id, Codecs.ProfileUpdate.Encode(Profile(id, random, start)));

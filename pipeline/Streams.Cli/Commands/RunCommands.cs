@@ -70,7 +70,7 @@ public static class RunCommands
             using var _ = signals;
             var ct = shutdown.Token;
             var context = CliContext.From(parse);
-            var demo = new Demo(Embedded(context.Options), output, parse.GetValue(users), TimeSpan.FromSeconds(parse.GetValue(seconds)));
+            var demo = new Demo(Embedded(context.Options), output, parse.GetValue(users), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeProvider.System);
             return await demo.RunAsync(ct);
         });
         return command;
