@@ -39,34 +39,7 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
             SessionTimeoutMs = 10000,
         }).SetErrorHandler((_, e) => logger.LogWarning("dispatcher consumer: {Reason}", e.Reason)).Build();
         consumer.Subscribe(options.Topics.Requests);
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                var batch = await Task.Run(() => Poll(consumer, ct), ct);
-                if (batch.Count == 0) continue;
-                await HandleBatchAsync(batch, ct);
-                foreach (var last in batch.GroupBy(m => m.TopicPartition).Select(g => g.MaxBy(m => m.Offset.Value)!))
-                    consumer.StoreOffset(last);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            consumer.Close();
-        }
-    }
-
-    private List<ConsumeResult<string, byte[]>> Poll(IConsumer<string, byte[]> consumer, CancellationToken ct)
-    {
-        var batch = new List<ConsumeResult<string, byte[]>>();
-        var first = consumer.Consume(TimeSpan.FromMilliseconds(100));
-        if (first is null) return batch;
-        batch.Add(first);
-        while (batch.Count < options.MaxBatch && !ct.IsCancellationRequested && consumer.Consume(TimeSpan.Zero) is { } next) batch.Add(next);
-        return batch;
+        await BatchLoop.RunAsync(consumer, options.MaxBatch, TimeSpan.FromMilliseconds(100), HandleBatchAsync, ct);
     }
 
     private async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)

@@ -29,34 +29,7 @@ public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsSto
             AllowAutoCreateTopics = true,
         }).SetErrorHandler((_, e) => logger.LogWarning("analytics sink: {Reason}", e.Reason)).Build();
         consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                var batch = await Task.Run(() => Poll(consumer), ct);
-                if (batch.Count == 0) continue;
-                await WriteAsync(batch, ct);
-                foreach (var last in batch.GroupBy(m => m.TopicPartition).Select(g => g.MaxBy(m => m.Offset.Value)!))
-                    consumer.StoreOffset(last);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            consumer.Close();
-        }
-    }
-
-    private static List<ConsumeResult<string, byte[]>> Poll(IConsumer<string, byte[]> consumer)
-    {
-        var batch = new List<ConsumeResult<string, byte[]>>();
-        var first = consumer.Consume(TimeSpan.FromMilliseconds(200));
-        if (first is null) return batch;
-        batch.Add(first);
-        while (batch.Count < 5000 && consumer.Consume(TimeSpan.Zero) is { } next) batch.Add(next);
-        return batch;
+        await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), WriteAsync, ct);
     }
 
     private async Task WriteAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)

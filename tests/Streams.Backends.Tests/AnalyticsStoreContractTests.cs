@@ -1,5 +1,6 @@
 using Streams.Analytics;
 using Streams.Core;
+using Streams.Tests;
 
 namespace Streams.Backends.Tests;
 

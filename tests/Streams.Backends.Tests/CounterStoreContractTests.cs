@@ -1,4 +1,5 @@
 using Streams.Counters;
+using Streams.Tests;
 
 namespace Streams.Backends.Tests;
 

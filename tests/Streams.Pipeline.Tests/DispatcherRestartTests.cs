@@ -1,5 +1,6 @@
 using Streams.Core;
 using Streams.Dispatcher.Providers;
+using Streams.Tests;
 
 namespace Streams.Pipeline.Tests;
 

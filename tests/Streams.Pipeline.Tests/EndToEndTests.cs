@@ -1,6 +1,7 @@
 using Streams.Analytics;
 using Streams.Core;
 using Streams.Dispatcher.Providers;
+using Streams.Tests;
 
 namespace Streams.Pipeline.Tests;
 
@@ -120,7 +121,8 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(new Dictionary<string, long> { [Reasons.InvalidPhone] = 1, [Reasons.OptedOut] = 1, [Reasons.RenderFailed] = 1 },
             row.Suppressed.OrderBy(kv => kv.Key).ToDictionary());
 
-        var counts = await host.Counters.CampaignCountsAsync("cart");
+        // Live counters follow the results topic (a report is counted right after it is written).
+        var counts = await PipelineFixture.Eventually(() => host.Counters.CampaignCountsAsync("cart"), c => c.GetValueOrDefault(ResultStatus.Delivered) == 2);
         Assert.Equal(2, counts[ResultStatus.Sent]);
         Assert.Equal(2, counts[ResultStatus.Delivered]);
     }

@@ -1,4 +1,4 @@
-namespace Streams.Pipeline.Tests;
+namespace Streams.Tests;
 
 /// <summary>The real services tests/run starts. A missing one fails the test with the reason: it never skips.</summary>
 public static class Services
