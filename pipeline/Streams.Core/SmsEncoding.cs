@@ -20,10 +20,33 @@ public static class SmsEncoding
     private static readonly HashSet<char> BasicSet = [.. Basic.Where(c => c != '\u001b')];
     private static readonly HashSet<char> ExtensionSet = [.. Extension];
 
+    public static bool IsGsm7(string text) => text.All(c => BasicSet.Contains(c) || ExtensionSet.Contains(c));
+
+    private static readonly (string From, string To)[] SmartReplacements =
+    [
+        ("\u2018", "'"), ("\u2019", "'"), ("\u201A", "'"), ("\u201B", "'"), ("\u2032", "'"),
+        ("\u201C", "\""), ("\u201D", "\""), ("\u201E", "\""), ("\u201F", "\""), ("\u2033", "\""),
+        ("\u2013", "-"), ("\u2014", "-"), ("\u2012", "-"), ("\u2212", "-"),
+        ("\u2026", "..."), ("\u00A0", " "), ("\u2007", " "), ("\u202F", " "),
+        ("\u200B", ""), ("\u200C", ""), ("\u200D", ""), ("\u2060", ""), ("\uFEFF", ""),
+        ("\u00AB", "\""), ("\u00BB", "\""), ("\u2022", "-"),
+    ];
+
+    /// <summary>
+    /// Replaces typographic characters with GSM-7 look-alikes, but only when that makes the whole text
+    /// GSM-7: a text that needs UCS-2 anyway keeps its original characters.
+    /// </summary>
+    public static string SmartEncode(string text)
+    {
+        if (IsGsm7(text)) return text;
+        var replaced = text;
+        foreach (var (from, to) in SmartReplacements) replaced = replaced.Replace(from, to, StringComparison.Ordinal);
+        return IsGsm7(replaced) ? replaced : text;
+    }
+
     public static SmsInfo Analyze(string text)
     {
-        var gsm = text.All(c => BasicSet.Contains(c) || ExtensionSet.Contains(c));
-        if (gsm)
+        if (IsGsm7(text))
         {
             var costs = text.Select(c => ExtensionSet.Contains(c) ? 2 : 1).ToList();
             return new SmsInfo(Gsm7, costs.Sum(), Segments(costs, 160, 153));
@@ -44,7 +67,7 @@ public static class SmsEncoding
     private static int Segments(List<int> costs, int single, int part)
     {
         var total = costs.Sum();
-        if (total <= single) return total == 0 ? 1 : 1;
+        if (total <= single) return 1;
         var segments = 1;
         var used = 0;
         foreach (var c in costs)

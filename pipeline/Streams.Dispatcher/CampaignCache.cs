@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
-using Streams.Core.Campaigns;
 using Streams.Serdes;
 
 namespace Streams.Dispatcher;
@@ -109,12 +108,12 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
             return;
         }
         var record = decoded.Value!;
-        var spec = CampaignSpecParser.Parse(record.SpecJson).Spec;
         lock (_lock)
         {
             if (_entries.TryGetValue(record.Id, out var existing) && existing.Record.Version > record.Version) return;
-            _entries[record.Id] = new CampaignEntry(record, spec);
         }
+        var entry = CampaignEntry.From(record);
+        lock (_lock) _entries[record.Id] = entry;
     }
 
     public async ValueTask DisposeAsync()

@@ -11,7 +11,15 @@ public interface ICampaignView
     CampaignEntry? Get(string campaignId);
 }
 
-public sealed record CampaignEntry(CampaignRecord Record, Core.Campaigns.CampaignSpec? Spec);
+/// <summary>A campaign as the dispatcher holds it: the record, its parsed spec and its template, parsed once per version.</summary>
+public sealed record CampaignEntry(CampaignRecord Record, Core.Campaigns.CampaignSpec? Spec, Core.Templates.MessageTemplate? Message)
+{
+    public static CampaignEntry From(CampaignRecord record)
+    {
+        var spec = Core.Campaigns.CampaignSpecParser.Parse(record.SpecJson).Spec;
+        return new CampaignEntry(record, spec, spec is null ? null : Core.Templates.MessageTemplate.Parse(spec.What.Text).Template);
+    }
+}
 
 public interface IProviderRegistry
 {
@@ -39,7 +47,7 @@ public sealed class RequestHandler(
     public async Task<SmsResult> HandleAsync(SmsRequest request, CancellationToken ct)
     {
         var entry = campaigns.Get(request.CampaignId);
-        var decision = SendDecision.Decide(request, entry?.Record, entry?.Spec, time.GetUtcNow());
+        var decision = SendDecision.Decide(request, entry, time.GetUtcNow());
         if (decision is Suppress suppress)
         {
             logger.LogDebug("request {RequestId} suppressed: {Reason} ({Detail})", request.RequestId, suppress.Reason, suppress.Detail);

@@ -1,6 +1,5 @@
 using PhoneNumbers;
 using Streams.Core;
-using Streams.Core.Campaigns;
 using Streams.Core.Templates;
 
 namespace Streams.Dispatcher;
@@ -12,47 +11,83 @@ public sealed record Suppress(string Reason, string Detail) : Decision;
 /// <summary>
 /// What to do with one request: a pure function of the request, the campaign as the dispatcher
 /// last saw it, and now. Loading state and calling providers happen around it, never inside.
-/// Checks run in the order of PRODUCT.md's delivery semantics; the skeleton has the checks whose
-/// inputs exist so far (caps, limits, DND and sampling arrive with their issues).
+/// Checks run in the order of PRODUCT.md's delivery semantics; the ones whose inputs exist so far
+/// (caps, limits, DND and sampling arrive with their issues).
 /// </summary>
 public static class SendDecision
 {
     private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+    private static readonly PhoneNumberToTimeZonesMapper TimeZones = PhoneNumberToTimeZonesMapper.GetInstance();
 
-    public static Decision Decide(SmsRequest request, CampaignRecord? campaign, CampaignSpec? spec, DateTimeOffset now)
+    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, DateTimeOffset now)
     {
-        if (campaign is null || spec is null)
+        if (campaign?.Spec is not { } spec || campaign.Message is not { } message)
             return new Suppress(Reasons.CampaignInactive, "campaign unknown to this dispatcher");
-        if (campaign.Status != CampaignStatus.Active)
-            return new Suppress(Reasons.CampaignInactive, $"campaign is {campaign.Status.ToString().ToLowerInvariant()}");
+        if (campaign.Record.Status != CampaignStatus.Active)
+            return new Suppress(Reasons.CampaignInactive, $"campaign is {campaign.Record.Status.ToString().ToLowerInvariant()}");
         if (spec.When?.End is { } end && now >= end)
             return new Suppress(Reasons.CampaignInactive, "campaign ended");
         if (request.Context.SmsOptIn is false)
             return new Suppress(Reasons.OptedOut, "profile sms_opt_in is false");
-        if (NormalizePhone(request.Context.Phone) is not { } to)
+        if (ParsePhone(request.Context.Phone) is not { } phone)
             return new Suppress(Reasons.InvalidPhone, request.Context.Phone is null ? "profile has no phone" : "not a valid E.164 number");
 
-        var rendered = Template.Render(spec.What.Text, new TemplateValues(
-            request.Context.ProfileProps,
-            request.Context.EventProps,
-            new Dictionary<string, object?> { ["id"] = spec.Id, ["name"] = spec.Name }));
+        var zone = UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
+        var rendered = message.Render(Values(request, spec), zone, now);
         if (!rendered.Ok) return new Suppress(Reasons.RenderFailed, $"missing {rendered.Missing} and no default");
 
-        return new Send(to, spec.What.From, rendered.Text!, SmsEncoding.Analyze(rendered.Text!), spec.What.Provider);
+        var text = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
+        var info = SmsEncoding.Analyze(text);
+        if (spec.What.MaxSegments is { } max && info.Segments > max)
+            return new Suppress(Reasons.TooManySegments, $"{info.Segments} {info.Encoding} segments, max_segments is {max}");
+        return new Send(Phones.Format(phone, PhoneNumberFormat.E164), spec.What.From, text, info, spec.What.Provider);
     }
 
-    /// <summary>E.164 when libphonenumber accepts the number as valid, else null.</summary>
-    public static string? NormalizePhone(string? phone)
+    public static TemplateValues Values(SmsRequest request, Core.Campaigns.CampaignSpec spec) => new(
+        request.Context.ProfileProps,
+        request.Context.EventProps,
+        new Dictionary<string, object?> { ["id"] = spec.Id, ["name"] = spec.Name });
+
+    /// <summary>The profile's time zone, else the phone number's country (when it has a single zone), else the campaign's, else UTC.</summary>
+    public static TimeZoneInfo UserTimeZone(string? profileZone, PhoneNumber? phone, string? campaignZone)
+    {
+        if (profileZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(profileZone, out var z)) return z;
+        if (phone is not null && TimeZones.GetTimeZonesForNumber(phone) is [var only] && only != "Etc/Unknown"
+            && TimeZoneInfo.TryFindSystemTimeZoneById(only, out var fromPhone)) return fromPhone;
+        if (campaignZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(campaignZone, out var c)) return c;
+        return TimeZoneInfo.Utc;
+    }
+
+    /// <summary>The number when libphonenumber accepts it as valid, else null.</summary>
+    public static PhoneNumber? ParsePhone(string? phone)
     {
         if (string.IsNullOrWhiteSpace(phone)) return null;
         try
         {
             var parsed = Phones.Parse(phone, null);
-            return Phones.IsValidNumber(parsed) ? Phones.Format(parsed, PhoneNumberFormat.E164) : null;
+            return Phones.IsValidNumber(parsed) ? parsed : null;
         }
         catch (NumberParseException)
         {
             return null;
+        }
+    }
+
+    /// <summary>Why a number cannot be sent to, in libphonenumber's words; null when it is valid.</summary>
+    public static string? PhoneProblem(string phone)
+    {
+        try
+        {
+            var parsed = Phones.Parse(phone, null);
+            if (Phones.IsValidNumber(parsed)) return null;
+            var possible = Phones.IsPossibleNumberWithReason(parsed);
+            return possible == PhoneNumberUtil.ValidationResult.IS_POSSIBLE
+                ? $"not a valid number for region {Phones.GetRegionCodeForNumber(parsed) ?? "unknown"}"
+                : possible.ToString();
+        }
+        catch (NumberParseException e)
+        {
+            return $"{e.ErrorType}: {e.Message}";
         }
     }
 }

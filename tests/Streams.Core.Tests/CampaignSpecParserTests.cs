@@ -128,7 +128,7 @@ public sealed class CampaignSpecParserTests
             "who.trigger.event", "who.trigger.where[0].op", "who.trigger.where[1].value", "who.trigger.inaction.within",
             "who.reach.percent", "who.reach.limit",
             "when.timezone", "when.dnd.from", "when.dnd.action", "when.start",
-            "what.text", "what.text", "what.max_segments",
+            "what.text", "what.max_segments",
             "goal.control_group",
         ], paths);
         Assert.Contains(result.Problems, p => p is { Path: "who.trigger.inaction.within", Message: "must be a duration like 30s, 5m, 2h or 7d", Line: 7 });
@@ -158,7 +158,7 @@ public sealed class CampaignSpecParserTests
         Assert.Equal(
         [
             "who.trigger.inaction", "who.segment", "who.reach", "when.deliver_in", "when.best_time", "when.dnd",
-            "when.global_limits", "what.max_segments", "goal",
+            "when.global_limits", "goal",
         ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
     }
 

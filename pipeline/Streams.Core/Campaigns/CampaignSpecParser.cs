@@ -378,7 +378,13 @@ public static partial class CampaignSpecParser
             if (text is not null)
             {
                 if (string.IsNullOrWhiteSpace(text)) Problem("what.text", "must not be empty", o["text"]);
-                foreach (var error in Templates.Template.Check(text)) Problem("what.text", error, o["text"]);
+                var position = doc.PositionOf(o["text"]);
+                foreach (var error in Templates.MessageTemplate.Parse(text).Errors)
+                {
+                    // A template position is inside the text; a YAML position points at the text's start.
+                    Problems.Add(new SpecProblem("what.text", error.Line is null ? error.Message : $"{error.Message} (template line {error.Line}, column {error.Column})",
+                        position?.Line, position?.Column));
+                }
             }
             var maxSegments = Long(o, "max_segments", "what.max_segments", 1);
             if (maxSegments > 10) Problem("what.max_segments", "must be at most 10", o["max_segments"]);

@@ -12,7 +12,7 @@ public static class SupportCheck
     [
         "who.trigger.inaction", "who.trigger.date", "who.segment", "who.reach",
         "when.at", "when.every", "when.deliver_in", "when.best_time", "when.dnd", "when.global_limits",
-        "what.messaging_service", "what.max_segments", "what.smart_encoding",
+        "what.messaging_service",
         "goal",
     ];
 

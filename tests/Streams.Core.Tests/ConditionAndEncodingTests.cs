@@ -1,5 +1,4 @@
 using Streams.Core.Campaigns;
-using Streams.Core.Templates;
 
 namespace Streams.Core.Tests;
 
@@ -32,36 +31,6 @@ public sealed class ConditionEvaluatorTests
     [Fact]
     public void In_matches_any_listed_value_across_types() =>
         Assert.True(ConditionEvaluator.Matches(new Condition("qty", ConditionOp.In, new List<object?> { "1", 2L }), Props));
-}
-
-public sealed class TemplateTests
-{
-    private static TemplateValues Values(Dictionary<string, object?> profile, Dictionary<string, object?>? ev = null) =>
-        new(profile, ev ?? [], new Dictionary<string, object?> { ["id"] = "cart" });
-
-    [Fact]
-    public void Missing_value_without_default_fails_the_render_instead_of_sending_a_gap()
-    {
-        var r = Template.Render("Hi {{ profile.first_name }},", Values([]));
-        Assert.False(r.Ok);
-        Assert.Equal("profile.first_name", r.Missing);
-    }
-
-    [Fact]
-    public void Defaults_fill_missing_and_empty_values_and_numbers_render_invariantly()
-    {
-        var r = Template.Render("Hi {{ profile.first_name | default: 'there' }}, {{ event.value }} in {{campaign.id}}",
-            Values(new() { ["first_name"] = "" }, new() { ["value"] = 799.5 }));
-        Assert.Equal("Hi there, 799.5 in cart", r.Text);
-    }
-
-    [Fact]
-    public void Unsupported_expressions_are_reported_for_validate()
-    {
-        Assert.Equal(2, Template.Check("{{ profile.x | upcase }} {% if a %}").Count());
-        Assert.Single(Template.Check("{{ user.x }}"));
-        Assert.Empty(Template.Check("Hi {{ profile.x | default: \"y\" }}"));
-    }
 }
 
 public sealed class SmsEncodingTests

@@ -1,0 +1,106 @@
+using Streams.Core;
+using Streams.Core.Campaigns;
+
+namespace Streams.Dispatcher.Tests;
+
+public sealed class SendDecisionTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    private static CampaignEntry Campaign(string what, CampaignStatus status = CampaignStatus.Active, string when = "")
+    {
+        var parsed = CampaignSpecParser.Parse($"""
+            id: cart
+            name: Cart
+            type: live
+            who: {"{"}trigger: {"{"}event: Added To Cart{"}"}{"}"}
+            {when}
+            what: {what}
+            """);
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        return CampaignEntry.From(new CampaignRecord("cart", 1, status, parsed.ToJson(), Now));
+    }
+
+    private static SmsRequest Request(string? phone = "+919876543210", bool? optIn = true, string? timezone = null,
+        Dictionary<string, object?>? profile = null, Dictionary<string, object?>? ev = null) =>
+        new("r1", "cart", 1, "u1", Now, new RequestContext("Added To Cart", Now, ev ?? [], phone, timezone, optIn, profile ?? []));
+
+    private static Decision Decide(CampaignEntry? c, SmsRequest r) => SendDecision.Decide(r, c, Now);
+
+    [Fact]
+    public void Sends_the_rendered_text_to_the_normalized_number()
+    {
+        var d = Assert.IsType<Send>(Decide(Campaign("{provider: sandbox, from: \"+14155550100\", text: \"Hi {{ profile.first_name }}\"}"),
+            Request(phone: "+91 98765-43210", profile: new() { ["first_name"] = "Asha" })));
+        Assert.Equal(("+919876543210", "+14155550100", "Hi Asha", "sandbox"), (d.To, d.From, d.Text, d.Provider));
+        Assert.Equal(new SmsInfo("GSM-7", 7, 1), d.Info);
+    }
+
+    [Theory]
+    [InlineData(null, true, Reasons.InvalidPhone)]
+    [InlineData("+1555", true, Reasons.InvalidPhone)]
+    [InlineData("not a number", true, Reasons.InvalidPhone)]
+    [InlineData("+919876543210", false, Reasons.OptedOut)]
+    [InlineData(null, false, Reasons.OptedOut)]
+    public void Opt_out_comes_before_the_phone_check(string? phone, bool optIn, string reason) =>
+        Assert.Equal(reason, Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: Hi}"), Request(phone, optIn))).Reason);
+
+    [Fact]
+    public void Unknown_paused_stopped_and_ended_campaigns_are_inactive()
+    {
+        Assert.Equal(Reasons.CampaignInactive, Assert.IsType<Suppress>(Decide(null, Request())).Reason);
+        Assert.Equal(Reasons.CampaignInactive, Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: Hi}", CampaignStatus.Paused), Request())).Reason);
+        Assert.Equal(Reasons.CampaignInactive, Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: Hi}", CampaignStatus.Stopped), Request())).Reason);
+        var ended = Campaign("{provider: sandbox, text: Hi}", when: "when: {end: \"2026-12-01T10:00Z\"}");
+        Assert.Equal("campaign ended", Assert.IsType<Suppress>(Decide(ended, Request())).Detail);
+    }
+
+    [Fact]
+    public void Missing_personalization_without_default_is_render_failed()
+    {
+        var d = Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: \"Your {{ event.product }}\"}"), Request()));
+        Assert.Equal((Reasons.RenderFailed, "missing event.product and no default"), (d.Reason, d.Detail));
+    }
+
+    [Fact]
+    public void Max_segments_stops_a_message_that_renders_too_long()
+    {
+        var campaign = Campaign("{provider: sandbox, text: \"{{ event.note }}\", max_segments: 2}");
+        Assert.IsType<Send>(Decide(campaign, Request(ev: new() { ["note"] = new string('a', 306) })));
+        var d = Assert.IsType<Suppress>(Decide(campaign, Request(ev: new() { ["note"] = new string('a', 307) })));
+        Assert.Equal((Reasons.TooManySegments, "3 GSM-7 segments, max_segments is 2"), (d.Reason, d.Detail));
+        var emoji = Assert.IsType<Suppress>(Decide(campaign, Request(ev: new() { ["note"] = "😜" + new string('a', 133) })));
+        Assert.Equal("3 UCS-2 segments, max_segments is 2", emoji.Detail);
+    }
+
+    [Fact]
+    public void Smart_encoding_turns_typographic_text_into_gsm7()
+    {
+        var plain = Assert.IsType<Send>(Decide(Campaign("{provider: sandbox, text: \"It’s here — now\"}"), Request()));
+        var smart = Assert.IsType<Send>(Decide(Campaign("{provider: sandbox, text: \"It’s here — now\", smart_encoding: true}"), Request()));
+        Assert.Equal(("UCS-2", "GSM-7", "It's here - now"), (plain.Info.Encoding, smart.Info.Encoding, smart.Text));
+    }
+
+    [Fact]
+    public void Dates_render_in_the_profile_zone_else_the_phone_country_else_the_campaign_zone()
+    {
+        var campaign = Campaign("{provider: sandbox, text: \"{{ event.at | date: '%H:%M' }}\"}", when: "when: {timezone: Europe/Paris}");
+        var ev = new Dictionary<string, object?> { ["at"] = "2026-12-01T12:00:00Z" };
+        Assert.Equal("21:00", Assert.IsType<Send>(Decide(campaign, Request(timezone: "Asia/Tokyo", ev: ev))).Text);
+        Assert.Equal("17:30", Assert.IsType<Send>(Decide(campaign, Request(ev: ev))).Text);                      // +91: Asia/Calcutta
+        Assert.Equal("04:00", Assert.IsType<Send>(Decide(campaign, Request(phone: "+14155550123", ev: ev))).Text); // 415: Los Angeles
+        Assert.Equal("13:00", Assert.IsType<Send>(Decide(campaign, Request(phone: "+79123456789", ev: ev))).Text); // +7 9xx: many zones
+    }
+
+    [Theory]
+    [InlineData("+919876543210", null)]
+    [InlineData("+91987654321", "not a valid number for region IN")]
+    [InlineData("+1", "NOT_A_NUMBER")]
+    [InlineData("12345", "INVALID_COUNTRY_CODE")]
+    public void Phone_problems_use_libphonenumbers_words(string phone, string? problem)
+    {
+        var actual = SendDecision.PhoneProblem(phone);
+        if (problem is null) Assert.Null(actual);
+        else Assert.StartsWith(problem, actual);
+    }
+}
