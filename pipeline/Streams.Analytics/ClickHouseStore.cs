@@ -32,6 +32,10 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
           provider String, segments UInt16, encoding String, ts DateTime('UTC')
         ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (campaign_id, request_id, status)
         """,
+        """
+        CREATE TABLE IF NOT EXISTS {db}.properties (kind String, event String, name String)
+        ENGINE = ReplacingMergeTree() ORDER BY (kind, event, name)
+        """,
     ];
 
     private readonly string _db = Identifier(database);
@@ -77,6 +81,22 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
             qualified.Select(r => (Str(r, "campaign_id"), Num(r, "n"))),
             counts.Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList());
     }
+
+    public Task InsertPropertiesAsync(IReadOnlyList<PropertyKey> keys, CancellationToken ct = default) =>
+        InsertAsync("properties", keys.Select(k => new JsonObject { ["kind"] = k.Kind, ["event"] = k.Event, ["name"] = k.Name }), ct);
+
+    public async Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct = default) =>
+        (await QueryAsync($"SELECT DISTINCT kind, event, name FROM {_db}.properties", ct))
+            .Select(r => new PropertyKey(Str(r, "kind"), Str(r, "event"), Str(r, "name"))).ToList();
+
+    public async Task<IReadOnlyList<ProfileUpdate>> ProfileUpdatesAsync(string userId, CancellationToken ct = default) =>
+        (await QueryAsync($"SELECT user_id, toUnixTimestamp(ts) AS t, phone, timezone, sms_opt_in, props FROM {_db}.profiles WHERE user_id = {Literal(userId)} ORDER BY ts", ct))
+            .Select(r => new ProfileUpdate(Str(r, "user_id"), DateTimeOffset.FromUnixTimeSeconds(Num(r, "t")),
+                NullIfEmpty(Str(r, "phone")), NullIfEmpty(Str(r, "timezone")),
+                Num(r, "sms_opt_in") switch { 1 => true, 0 => false, _ => null }, Funnel.PropsFromJson(Str(r, "props"))))
+            .ToList();
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 
     /// <summary>A string literal in ClickHouse SQL: backslash and quote escaped, so user text never becomes SQL.</summary>
     public static string Literal(string value)
@@ -140,7 +160,7 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
     private static long Num(JsonObject row, string name) => row[name] switch
     {
         JsonValue v when v.GetValueKind() == JsonValueKind.String => long.Parse(v.GetValue<string>(), CultureInfo.InvariantCulture),
-        JsonValue v => v.GetValue<long>(),
+        JsonValue v => long.Parse(v.ToJsonString(), CultureInfo.InvariantCulture),
         _ => 0,
     };
 

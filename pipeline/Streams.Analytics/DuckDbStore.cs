@@ -27,6 +27,7 @@ public sealed class DuckDbStore : IAnalyticsStore
             CREATE TABLE IF NOT EXISTS results (request_id VARCHAR, message_id VARCHAR, campaign_id VARCHAR, user_id VARCHAR,
               status VARCHAR, reason VARCHAR, provider VARCHAR, segments USMALLINT, encoding VARCHAR, ts TIMESTAMP)
             """);
+        Execute("CREATE TABLE IF NOT EXISTS properties (kind VARCHAR, event VARCHAR, name VARCHAR, PRIMARY KEY (kind, event, name))");
     });
 
     public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) => Locked(() =>
@@ -68,6 +69,50 @@ public sealed class DuckDbStore : IAnalyticsStore
                 while (reader.Read()) counts.Add(new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
         });
         return Funnel.Build(qualified, counts);
+    }
+
+    public Task InsertPropertiesAsync(IReadOnlyList<PropertyKey> keys, CancellationToken ct = default) => Locked(() =>
+    {
+        foreach (var k in keys)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "INSERT INTO properties VALUES ($kind, $event, $name) ON CONFLICT DO NOTHING";
+            cmd.Parameters.Add(new DuckDBParameter("kind", k.Kind));
+            cmd.Parameters.Add(new DuckDBParameter("event", k.Event));
+            cmd.Parameters.Add(new DuckDBParameter("name", k.Name));
+            cmd.ExecuteNonQuery();
+        }
+    });
+
+    public async Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct = default)
+    {
+        var keys = new List<PropertyKey>();
+        await Locked(() =>
+        {
+            using var cmd = Command("SELECT kind, event, name FROM properties", null);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) keys.Add(new PropertyKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        });
+        return keys;
+    }
+
+    public async Task<IReadOnlyList<ProfileUpdate>> ProfileUpdatesAsync(string userId, CancellationToken ct = default)
+    {
+        var updates = new List<ProfileUpdate>();
+        await Locked(() =>
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT user_id, ts, phone, timezone, sms_opt_in, props FROM profiles WHERE user_id = $user ORDER BY ts";
+            cmd.Parameters.Add(new DuckDBParameter("user", userId));
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                string? Text(int i) => reader.GetString(i) is { Length: > 0 } s ? s : null;
+                updates.Add(new ProfileUpdate(reader.GetString(0), new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc)),
+                    Text(2), Text(3), reader.GetFieldValue<sbyte>(4) switch { 1 => true, 0 => false, _ => null }, Funnel.PropsFromJson(reader.GetString(5))));
+            }
+        });
+        return updates;
     }
 
     private DuckDBCommand Command(string sql, string? campaignId)

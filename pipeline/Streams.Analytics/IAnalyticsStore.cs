@@ -25,6 +25,21 @@ public interface IAnalyticsStore : IAsyncDisposable
     Task InsertProfilesAsync(IReadOnlyList<ProfileUpdate> profiles, CancellationToken ct = default);
     Task InsertResultsAsync(IReadOnlyList<SmsResult> results, CancellationToken ct = default);
     Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default);
+
+    /// <summary>Records property names seen in events (per event name) and profiles: the catalog templates are checked against.</summary>
+    Task InsertPropertiesAsync(IReadOnlyList<PropertyKey> keys, CancellationToken ct = default);
+
+    Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct = default);
+
+    /// <summary>Every update of one user's profile, oldest first.</summary>
+    Task<IReadOnlyList<ProfileUpdate>> ProfileUpdatesAsync(string userId, CancellationToken ct = default);
+}
+
+/// <summary>A property name seen in the data: kind "profile" (event empty) or "event" with the event's name.</summary>
+public sealed record PropertyKey(string Kind, string Event, string Name)
+{
+    public static IEnumerable<PropertyKey> Of(UserEvent e) => e.Props.Keys.Select(k => new PropertyKey("event", e.Name, k));
+    public static IEnumerable<PropertyKey> Of(ProfileUpdate p) => (p.Props ?? Props.Empty).Keys.Select(k => new PropertyKey("profile", "", k));
 }
 
 /// <summary>Both stores answer the funnel from the same per-(campaign, status, reason) distinct request counts.</summary>
@@ -50,4 +65,17 @@ public static class Funnel
 
     public static string PropsJson(IReadOnlyDictionary<string, object?> props) =>
         System.Text.Json.JsonSerializer.Serialize(props);
+
+    public static IReadOnlyDictionary<string, object?> PropsFromJson(string json)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json.Length == 0 ? "{}" : json);
+        return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => p.Value.GetString(),
+            System.Text.Json.JsonValueKind.Number => p.Value.TryGetInt64(out var l) ? (object?)l : p.Value.GetDouble(),
+            System.Text.Json.JsonValueKind.True => true,
+            System.Text.Json.JsonValueKind.False => false,
+            _ => null,
+        });
+    }
 }

@@ -21,6 +21,10 @@ public static class HttpHost
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
         app.MapGet("/report", async (string? campaign, CancellationToken token) =>
             Results.Text(DataCommands.FunnelJson(await pipeline.Analytics.FunnelAsync(campaign, token)), "application/json"));
+        app.MapGet("/properties", async (CancellationToken token) =>
+            Results.Json(await pipeline.Analytics.KnownPropertiesAsync(token), CliContext.Json));
+        app.MapGet("/profiles/{id}", async (string id, CancellationToken token) =>
+            Results.Json((await pipeline.Analytics.ProfileUpdatesAsync(id, token)).Select(AnalyticsReader.ProfileJson.From), CliContext.Json));
         await app.StartAsync(ct);
         return app;
     }

@@ -15,6 +15,7 @@ public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsSto
 {
     public long Written => Interlocked.Read(ref _written);
     private long _written;
+    private readonly HashSet<PropertyKey> _knownProperties = [];
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -49,6 +50,12 @@ public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsSto
         if (events.Count > 0) await store.InsertEventsAsync(events, ct);
         if (profiles.Count > 0) await store.InsertProfilesAsync(profiles, ct);
         if (results.Count > 0) await store.InsertResultsAsync(results, ct);
+        var newKeys = events.SelectMany(PropertyKey.Of).Concat(profiles.SelectMany(PropertyKey.Of)).Where(k => !_knownProperties.Contains(k)).Distinct().ToList();
+        if (newKeys.Count > 0)
+        {
+            await store.InsertPropertiesAsync(newKeys, ct);
+            _knownProperties.UnionWith(newKeys);
+        }
         Interlocked.Add(ref _written, events.Count + profiles.Count + results.Count);
     }
 }

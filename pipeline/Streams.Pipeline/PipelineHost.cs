@@ -153,11 +153,11 @@ public sealed class PipelineHost : IAsyncDisposable
         _disposables.Add(producer);
         var reports = new ResultsReporter(producer, Topics, Counters, Loggers.CreateLogger<ResultsReporter>());
         var providers = new ProviderRegistry();
-        foreach (var name in Options.Providers.Keys.Append(SandboxProvider.TypeName).Distinct())
+        foreach (var name in ProviderFactory.Names(Options))
         {
-            var sandbox = new SandboxProvider(name, OutboxPath, Time, reports);
-            _disposables.Add(sandbox);
-            providers.Add(sandbox);
+            var provider = ProviderFactory.Create(Options, name, Time, reports);
+            if (provider is IDisposable disposable) _disposables.Add(disposable);
+            providers.Add(provider);
         }
         var owner = hostOptions.Owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner)

@@ -58,11 +58,31 @@ public abstract class AnalyticsStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Events_and_profiles_are_stored()
+    public async Task Profile_updates_come_back_in_order_with_their_values()
     {
         await Store.InsertEventsAsync([new UserEvent("u1", "Added To Cart", At, new Dictionary<string, object?> { ["value"] = 799.0, ["q"] = "it's \"quoted\"" })]);
-        await Store.InsertProfilesAsync([new ProfileUpdate("u1", At, "+919876543210", "Asia/Kolkata", true, new Dictionary<string, object?> { ["city"] = "Mumbai" })]);
-        Assert.Empty(await Store.FunnelAsync());
+        await Store.InsertProfilesAsync(
+        [
+            new ProfileUpdate("u1", At.AddDays(1), null, null, false, new Dictionary<string, object?> { ["city"] = "Pune" }),
+            new ProfileUpdate("u1", At, "+919876543210", "Asia/Kolkata", true, new Dictionary<string, object?> { ["city"] = "Mumbai", ["age"] = 31L, ["vip"] = true }),
+            new ProfileUpdate("u2", At, "+919876543211", null, null, null),
+        ]);
+        var updates = await Store.ProfileUpdatesAsync("u1");
+        Assert.Equal([At, At.AddDays(1)], updates.Select(u => u.Ts));
+        Assert.Equal(("+919876543210", "Asia/Kolkata", (bool?)true), (updates[0].Phone, updates[0].Timezone, updates[0].SmsOptIn));
+        Assert.Equal(new Dictionary<string, object?> { ["city"] = "Mumbai", ["age"] = 31L, ["vip"] = true }, updates[0].Props);
+        Assert.Equal((null, (bool?)false), (updates[1].Phone, updates[1].SmsOptIn));
+        Assert.Empty(await Store.ProfileUpdatesAsync("it's nobody"));
+    }
+
+    [Fact]
+    public async Task Property_catalog_keeps_each_key_once()
+    {
+        PropertyKey[] keys = [new("event", "Added To Cart", "value"), new("profile", "", "city")];
+        await Store.InsertPropertiesAsync(keys);
+        await Store.InsertPropertiesAsync([keys[0], new("event", "Charged", "value")]);
+        Assert.Equal([new("event", "Added To Cart", "value"), new("event", "Charged", "value"), new("profile", "", "city")],
+            (await Store.KnownPropertiesAsync()).OrderBy(k => k.Kind).ThenBy(k => k.Event));
     }
 }
 

@@ -20,6 +20,7 @@ public sealed class CliTests : IDisposable
         var r = await _cli.RunAsync("campaign", "validate", "-f", good, later);
         Assert.Equal(0, r.ExitCode);
         Assert.Contains($"{good}: ok (welcome, live)", r.Out);
+        Assert.Contains($"{good}: preview: \"Welcome [first_name]!\" (GSM-7, 21 characters, 1 segment)", r.Out);
         Assert.Contains($"{later}: note: apply will refuse, not supported yet: goal", r.Out);
     }
 
@@ -73,6 +74,54 @@ public sealed class CliTests : IDisposable
         var r = await _cli.RunAsync("campaign", "apply", "-f", spec);
         Assert.Equal(1, r.ExitCode);
         Assert.Equal([$"streams: {spec}: not supported yet: when.dnd"], r.ErrLines);
+    }
+
+    [Fact]
+    public async Task Test_sms_renders_with_sample_values_and_sends_through_the_campaigns_provider()
+    {
+        var spec = _cli.File("cart.yaml", """
+            id: cart
+            name: Cart
+            type: live
+            who: {trigger: {event: Added To Cart}}
+            what: {provider: sandbox, from: "+14155550100", text: "Hi {{ profile.first_name }}, your {{ event.product }} is waiting 🛒"}
+            """);
+        var r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+91 98765 43210");
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Equal(
+        [
+            "to:         +919876543210",
+            "text:       Hi [first_name], your [product] is waiting 🛒",
+            "encoding:   UCS-2",
+            "characters: 44",
+            "segments:   1",
+        ], r.Out.Split('\n')[..5]);
+        Assert.Matches("^provider:   sandbox accepted, message id sbx-test-[0-9a-f]{32}$", r.Out.Split('\n')[5]);
+        var line = System.Text.Json.JsonDocument.Parse(Assert.Single(File.ReadAllLines(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl")))).RootElement;
+        Assert.Equal(("+919876543210", "+14155550100", "cart"),
+            (line.GetProperty("to").GetString(), line.GetProperty("from").GetString(), line.GetProperty("campaign_id").GetString()));
+    }
+
+    [Theory]
+    [InlineData("+1555", "streams: --to +1555: TOO_SHORT")]
+    [InlineData("+91987654321", "streams: --to +91987654321: not a valid number for region IN")]
+    [InlineData("hello", "streams: --to hello: NOT_A_NUMBER")]
+    public async Task Test_sms_to_an_invalid_number_is_refused_with_libphonenumbers_reason_before_sending(string to, string line)
+    {
+        var spec = _cli.File("welcome.yaml", Good);
+        var r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", to);
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith(line, Assert.Single(r.ErrLines));
+        Assert.False(File.Exists(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl")));
+    }
+
+    [Fact]
+    public async Task Test_sms_over_max_segments_is_not_sent()
+    {
+        var spec = _cli.File("long.yaml", Good.Replace("text: \"Welcome {{ profile.first_name | default: 'friend' }}!\"", $"text: \"{new string('a', 200)}\", max_segments: 1"));
+        var r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+919876543210");
+        Assert.Equal(["streams: too_many_segments: 2 segments, max_segments is 1; not sent"], r.ErrLines);
+        Assert.False(File.Exists(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl")));
     }
 
     [Fact]

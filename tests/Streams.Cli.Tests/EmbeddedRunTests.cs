@@ -56,6 +56,18 @@ public sealed class EmbeddedRunTests : IDisposable
             Assert.Contains("welcome", table);
             Assert.Contains("opted_out=1", table);
 
+            // With data flowing, apply checks template variables against the properties seen so far.
+            var typo = _cli.File("typo.yaml", File.ReadAllText(spec).Replace("id: welcome", "id: typo").Replace("profile.first_name", "profile.frist_name"));
+            var applied = await Ok("campaign", "apply", "-f", typo);
+            Assert.Contains($"warning: {typo}: what.text: profile.frist_name matches no profile property seen so far (first_name)", applied);
+            Assert.Contains("applied typo v1", applied);
+
+            // A test SMS rendered with a stored user's profile.
+            var test = await Ok("campaign", "test", "-f", spec, "--to", "+919876543299", "--user", "u1");
+            Assert.Contains("text:       Welcome Asha!", test);
+            var missing = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+919876543299", "--user", "nobody");
+            Assert.Equal(["streams: --user nobody: no profile stored for this user"], missing.ErrLines);
+
             Assert.Equal("welcome v2 paused", (await Ok("campaign", "pause", "welcome")).Trim());
             Assert.Contains("\"status\": \"paused\"", await Ok("campaign", "get", "welcome"));
             Assert.Equal("welcome v3 active", (await Ok("campaign", "resume", "welcome")).Trim());
@@ -64,7 +76,8 @@ public sealed class EmbeddedRunTests : IDisposable
             Assert.Equal(["streams: campaign 'welcome' is stopped; apply it again to start a new version"], resume.ErrLines);
 
             var outbox = File.ReadAllLines(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl"));
-            var line = JsonDocument.Parse(Assert.Single(outbox)).RootElement;
+            Assert.Equal(2, outbox.Length); // the campaign's message and the test SMS
+            var line = JsonDocument.Parse(outbox[0]).RootElement;
             Assert.Equal(("u1", "+919876543210", "Welcome Asha!", "GSM-7", 1),
                 (line.GetProperty("user_id").GetString(), line.GetProperty("to").GetString(), line.GetProperty("text").GetString(),
                  line.GetProperty("encoding").GetString(), line.GetProperty("segments").GetInt32()));

@@ -91,3 +91,39 @@ public sealed class MessageTemplateTests
             template.Variables);
     }
 }
+
+public sealed class TemplateCatalogTests
+{
+    private static readonly (string, string, string)[] Known =
+    [
+        ("profile", "", "first_name"), ("profile", "", "city"), ("event", "Added To Cart", "product"), ("event", "Added To Cart", "value"),
+    ];
+
+    [Fact]
+    public void Variables_that_match_no_known_property_are_warnings()
+    {
+        var template = MessageTemplate.ParseValid("Hi {{ profile.first_nme | default: 'x' }}, {{ event.product }} {{ event.colour }} {{ campaign.name }}");
+        Assert.Equal(
+        [
+            "profile.first_nme matches no profile property seen so far (city, first_name)",
+            "event.colour matches no property seen on 'Added To Cart' events (product, value)",
+        ], template.UnknownVariables("Added To Cart", Known));
+    }
+
+    [Fact]
+    public void Nothing_is_flagged_before_anything_of_that_kind_was_seen() =>
+        Assert.Empty(MessageTemplate.ParseValid("{{ event.anything }}").UnknownVariables("Signed Up", Known));
+
+    [Fact]
+    public void Campaign_has_only_id_and_name() =>
+        Assert.Equal("unknown variable 'campaign.owner' (campaign has id and name)", Assert.Single(MessageTemplate.Parse("{{ campaign.owner }}").Errors).Message);
+
+    [Fact]
+    public void Sample_values_stand_for_each_variable_and_a_given_profile_wins()
+    {
+        var template = MessageTemplate.ParseValid("Hi {{ profile.first_name }}, your {{ event.product }} ({{ campaign.id }})");
+        Assert.Equal("Hi [first_name], your [product] ([id])", template.Render(template.SampleValues()).Text);
+        Assert.Equal("Hi Asha, your [product] (cart)",
+            template.Render(template.SampleValues(new Dictionary<string, object?> { ["first_name"] = "Asha" }, "cart")).Text);
+    }
+}

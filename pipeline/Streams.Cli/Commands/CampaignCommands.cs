@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Core.Templates;
+using Streams.Dispatcher.Providers;
 using Streams.Dispatcher;
 using Streams.Pipeline;
 
@@ -15,6 +17,7 @@ public static class CampaignCommands
         var campaign = new Command("campaign", "Campaigns as code: validate, apply, list, get, pause, resume, stop");
         campaign.Subcommands.Add(Validate(output));
         campaign.Subcommands.Add(Apply(output));
+        campaign.Subcommands.Add(Test(output));
         campaign.Subcommands.Add(List(output));
         campaign.Subcommands.Add(Get(output));
         campaign.Subcommands.Add(Status("pause", "Pause a campaign: its pending requests are suppressed as campaign_inactive", CampaignStatus.Paused, output));
@@ -54,6 +57,7 @@ public static class CampaignCommands
                     continue;
                 }
                 output.WriteLine($"{file}: ok ({result.Spec!.Id}, {result.Spec.Type.ToString().ToLowerInvariant()})");
+                output.WriteLine($"{file}: preview: {Preview(result.Spec)}");
                 var unsupported = SupportCheck.UnsupportedPaths(result.Spec, result.Document);
                 if (unsupported.Count > 0) output.WriteLine($"{file}: note: apply will refuse, not supported yet: {string.Join(", ", unsupported)}");
             }
@@ -78,6 +82,7 @@ public static class CampaignCommands
                 var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
                 if (unsupported.Count > 0) throw new CliException($"{file}: not supported yet: {string.Join(", ", unsupported)}");
             }
+            await WarnUnknownVariablesAsync(context, texts, output, ct);
             var client = context.Campaigns();
             foreach (var (file, text) in texts)
             {
@@ -140,6 +145,96 @@ public static class CampaignCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The text rendered for a sample user (each variable as [name]) with its encoding and segments.</summary>
+    private static string Preview(CampaignSpec spec)
+    {
+        var template = MessageTemplate.ParseValid(spec.What.Text);
+        var rendered = template.Render(template.SampleValues(null, spec.Id, spec.Name));
+        if (!rendered.Ok) return $"cannot render for a sample user: missing {rendered.Missing}";
+        var text = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
+        var info = SmsEncoding.Analyze(text);
+        return $"\"{text}\" ({info.Encoding}, {text.EnumerateRunes().Count()} characters, {info.Segments} segment{(info.Segments == 1 ? "" : "s")})";
+    }
+
+    private static async Task WarnUnknownVariablesAsync(CliContext context, List<(string File, string Text)> texts, TextWriter output, CancellationToken ct)
+    {
+        await using var reader = AnalyticsReader.Open(context);
+        if (reader is null) return;
+        var known = (await reader.KnownPropertiesAsync(ct)).Select(k => (k.Kind, k.Event, k.Name)).ToList();
+        foreach (var (file, text) in texts)
+        {
+            var spec = CampaignSpecParser.Parse(text).Spec!;
+            foreach (var warning in MessageTemplate.ParseValid(spec.What.Text).UnknownVariables(spec.Who.Trigger?.Event, known))
+                output.WriteLine($"warning: {file}: what.text: {warning}");
+        }
+    }
+
+    private static Command Test(TextWriter output)
+    {
+        var file = new Option<string>("--file", "-f") { Description = "Campaign spec file", Required = true };
+        var to = new Option<string>("--to") { Description = "Recipient, E.164 (+14155550100)", Required = true };
+        var user = new Option<string?>("--user") { Description = "Render with this user's profile (else sample values)" };
+        var command = new Command("test", "Render the campaign's text and send one test SMS through its provider") { file, to, user };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var path = parse.GetValue(file)!;
+            var text = CliContext.ReadFile(path);
+            CliContext.Validate(path, text);
+            var spec = CampaignSpecParser.Parse(text).Spec!;
+            var recipient = parse.GetValue(to)!;
+            if (SendDecision.PhoneProblem(recipient) is { } problem) throw new CliException($"--to {recipient}: {problem}");
+            var phone = SendDecision.ParsePhone(recipient)!;
+
+            Profile? profile = null;
+            if (parse.GetValue(user) is { } userId)
+            {
+                await using var reader = AnalyticsReader.Open(context) ?? throw new CliException($"--user {userId}: no analytics to read the profile from");
+                profile = await reader.ProfileAsync(userId, ct) ?? throw new CliException($"--user {userId}: no profile stored for this user");
+            }
+            var template = MessageTemplate.ParseValid(spec.What.Text);
+            var zone = SendDecision.UserTimeZone(profile?.Timezone, phone, spec.When?.Timezone);
+            var rendered = template.Render(template.SampleValues(profile?.Props, spec.Id, spec.Name), zone, TimeProvider.System.GetUtcNow());
+            if (!rendered.Ok) throw new CliException($"render_failed: missing {rendered.Missing} and no default");
+            var body = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
+            var info = SmsEncoding.Analyze(body);
+            output.WriteLine($"to:         {PhoneNumbers.PhoneNumberUtil.GetInstance().Format(phone, PhoneNumbers.PhoneNumberFormat.E164)}");
+            output.WriteLine($"text:       {body}");
+            output.WriteLine($"encoding:   {info.Encoding}");
+            output.WriteLine($"characters: {body.EnumerateRunes().Count()}");
+            output.WriteLine($"segments:   {info.Segments}");
+            if (spec.What.MaxSegments is { } max && info.Segments > max)
+                throw new CliException($"too_many_segments: {info.Segments} segments, max_segments is {max}; not sent");
+
+            var request = new SmsRequest($"test-{Guid.NewGuid():N}", spec.Id, 0, profile?.UserId ?? "test", TimeProvider.System.GetUtcNow(),
+                new RequestContext(null, null, Props.Empty, recipient, profile?.Timezone, true, profile?.Props ?? Props.Empty));
+            var provider = ProviderFactory.Create(context.Options, spec.What.Provider, TimeProvider.System, NoReports.Instance);
+            using (provider as IDisposable)
+            {
+                var outcome = await provider.SendAsync(new OutboundSms(request,
+                    PhoneNumbers.PhoneNumberUtil.GetInstance().Format(phone, PhoneNumbers.PhoneNumberFormat.E164), spec.What.From, body, info), ct);
+                switch (outcome)
+                {
+                    case Accepted a:
+                        output.WriteLine($"provider:   {provider.Name} accepted, message id {a.MessageId}");
+                        return 0;
+                    case Refused r:
+                        throw new CliException($"{provider.Name} refused: {r.Reason}");
+                    default:
+                        throw new CliException($"{provider.Name}: unexpected answer {outcome}");
+                }
+            }
+        });
+        return command;
+    }
+
+    /// <summary>A test send has no pipeline behind it: its delivery report goes nowhere.</summary>
+    private sealed class NoReports : IDeliveryReports
+    {
+        public static readonly NoReports Instance = new();
+        public Task ReportAsync(SmsResult result) => Task.CompletedTask;
     }
 
     private sealed record CampaignSummary(string Id, int Version, string Status, string? Type, string? Name, DateTimeOffset UpdatedAt);

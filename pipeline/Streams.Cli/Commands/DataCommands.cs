@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -78,19 +77,11 @@ public static class DataCommands
         return command;
     }
 
-    /// <summary>ClickHouse when configured; else the running embedded pipeline (it holds the DuckDB file); else the DuckDB file.</summary>
     private static async Task<IReadOnlyList<FunnelRow>> FunnelAsync(CliContext context, string? campaign, CancellationToken ct)
     {
-        if (context.Options.ClickHouse is null && context.Embedded is { } embedded)
-        {
-            using var http = new HttpClient { BaseAddress = new Uri(embedded.Http), Timeout = TimeSpan.FromSeconds(10) };
-            var url = "report" + (campaign is null ? "" : "?campaign=" + Uri.EscapeDataString(campaign));
-            var rows = await http.GetFromJsonAsync<List<FunnelJsonRow>>(url, CliContext.Json, ct) ?? [];
-            return rows.Select(r => new FunnelRow(r.CampaignId, r.Qualified, r.Suppressed, r.Sent, r.Delivered, r.Failed)).ToList();
-        }
-        await using var store = context.DirectAnalytics(readOnly: true)
+        await using var reader = AnalyticsReader.Open(context)
             ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
-        return await store.FunnelAsync(campaign, ct);
+        return await reader.FunnelAsync(campaign, ct);
     }
 
     public sealed record FunnelJsonRow(string CampaignId, long Qualified, Dictionary<string, long> Suppressed, long SuppressedTotal, long Sent, long Delivered, long Failed, long Pending);

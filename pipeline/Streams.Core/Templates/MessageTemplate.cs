@@ -70,6 +70,8 @@ public sealed partial class MessageTemplate
         collector.VisitTemplate(template);
         var errors = collector.Unknown.Distinct()
             .Select(u => new TemplateError($"unknown variable '{u}' (use profile.*, event.* or campaign.*)", null, null))
+            .Concat(collector.Found.Where(v => v.Scope == "campaign" && v.Name is not ("id" or "name")).Select(v => v.Name).Distinct()
+                .Select(n => new TemplateError($"unknown variable 'campaign.{n}' (campaign has id and name)", null, null)))
             .ToList();
         var variables = collector.Found
             .GroupBy(v => (v.Scope, v.Name))
@@ -82,6 +84,33 @@ public sealed partial class MessageTemplate
     {
         var (template, errors) = Parse(text);
         return template ?? throw new ArgumentException("invalid template: " + string.Join("; ", errors));
+    }
+
+    /// <summary>
+    /// Warnings for variables that match no property seen so far in profiles, or in events of the
+    /// trigger's name. Empty when nothing has been seen of that kind (a new deployment has no catalog).
+    /// </summary>
+    public IEnumerable<string> UnknownVariables(string? triggerEvent, IReadOnlyCollection<(string Kind, string Event, string Name)> known)
+    {
+        foreach (var v in Variables)
+        {
+            var (kind, ev) = v.Scope == "profile" ? ("profile", "") : v.Scope == "event" ? ("event", triggerEvent ?? "") : (null, "");
+            if (kind is null) continue;
+            var ofKind = known.Where(k => k.Kind == kind && k.Event == ev).ToList();
+            if (ofKind.Count > 0 && !ofKind.Any(k => k.Name == v.Name))
+                yield return kind == "profile"
+                    ? $"profile.{v.Name} matches no profile property seen so far ({string.Join(", ", ofKind.Select(k => k.Name).Order(StringComparer.Ordinal))})"
+                    : $"event.{v.Name} matches no property seen on '{ev}' events ({string.Join(", ", ofKind.Select(k => k.Name).Order(StringComparer.Ordinal))})";
+        }
+    }
+
+    /// <summary>Sample values for a preview: each variable stands for itself, as [name].</summary>
+    public TemplateValues SampleValues(IReadOnlyDictionary<string, object?>? profile = null, string? campaignId = null, string? campaignName = null)
+    {
+        Dictionary<string, object?> Bag(string scope) => Variables.Where(v => v.Scope == scope).ToDictionary(v => v.Name, v => (object?)$"[{v.Name}]");
+        var p = Bag("profile");
+        foreach (var (k, v) in profile ?? Core.Props.Empty) p[k] = v;
+        return new TemplateValues(p, Bag("event"), new Dictionary<string, object?> { ["id"] = campaignId ?? "[id]", ["name"] = campaignName ?? "[name]" });
     }
 
     public RenderResult Render(TemplateValues values, TimeZoneInfo? timeZone = null, DateTimeOffset? now = null)

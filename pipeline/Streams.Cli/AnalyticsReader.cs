@@ -1,0 +1,67 @@
+using System.Net.Http.Json;
+using Streams.Analytics;
+using Streams.Core;
+
+namespace Streams.Cli;
+
+/// <summary>
+/// What the CLI reads from analytics: ClickHouse when configured; else the running embedded pipeline
+/// over HTTP (it holds the DuckDB file open); else the DuckDB file itself.
+/// </summary>
+public sealed class AnalyticsReader : IAsyncDisposable
+{
+    private readonly HttpClient? _http;
+    private readonly IAnalyticsStore? _store;
+
+    private AnalyticsReader(HttpClient? http, IAnalyticsStore? store)
+    {
+        _http = http;
+        _store = store;
+    }
+
+    public static AnalyticsReader? Open(CliContext context)
+    {
+        if (context.Options.ClickHouse is null && context.Embedded is { } embedded)
+            return new AnalyticsReader(new HttpClient { BaseAddress = new Uri(embedded.Http), Timeout = TimeSpan.FromSeconds(10) }, null);
+        return context.DirectAnalytics(readOnly: true) is { } store ? new AnalyticsReader(null, store) : null;
+    }
+
+    public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaign, CancellationToken ct)
+    {
+        if (_store is not null) return await _store.FunnelAsync(campaign, ct);
+        var url = "report" + (campaign is null ? "" : "?campaign=" + Uri.EscapeDataString(campaign));
+        var rows = await _http!.GetFromJsonAsync<List<Commands.DataCommands.FunnelJsonRow>>(url, CliContext.Json, ct) ?? [];
+        return rows.Select(r => new FunnelRow(r.CampaignId, r.Qualified, r.Suppressed, r.Sent, r.Delivered, r.Failed)).ToList();
+    }
+
+    public async Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct) =>
+        _store is not null
+            ? await _store.KnownPropertiesAsync(ct)
+            : await _http!.GetFromJsonAsync<List<PropertyKey>>("properties", CliContext.Json, ct) ?? [];
+
+    /// <summary>The user's merged profile, or null when no update for the user has been stored.</summary>
+    public async Task<Profile?> ProfileAsync(string userId, CancellationToken ct)
+    {
+        IReadOnlyList<ProfileUpdate> updates;
+        if (_store is not null) updates = await _store.ProfileUpdatesAsync(userId, ct);
+        else
+        {
+            var rows = await _http!.GetFromJsonAsync<List<ProfileJson>>("profiles/" + Uri.EscapeDataString(userId), CliContext.Json, ct) ?? [];
+            updates = rows.Select(r => r.ToUpdate()).ToList();
+        }
+        return updates.Count == 0 ? null : updates.Aggregate(Profile.Empty(userId), (p, u) => p.Merge(u));
+    }
+
+    /// <summary>A profile update as JSON, props kept as their JSON text so values keep their types.</summary>
+    public sealed record ProfileJson(string UserId, DateTimeOffset Ts, string? Phone, string? Timezone, bool? SmsOptIn, string Props)
+    {
+        public static ProfileJson From(ProfileUpdate u) => new(u.UserId, u.Ts, u.Phone, u.Timezone, u.SmsOptIn, Funnel.PropsJson(u.Props ?? Core.Props.Empty));
+        public ProfileUpdate ToUpdate() => new(UserId, Ts, Phone, Timezone, SmsOptIn, Funnel.PropsFromJson(Props));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_store is not null) await _store.DisposeAsync();
+    }
+}
