@@ -1,4 +1,15 @@
+using Streams.Core;
+
 namespace Streams.Counters;
+
+/// <summary>One request's counters; Member is what Users counters count (the user id).</summary>
+public sealed record SlotRequest(string Member, IReadOnlyList<Slot> Counters);
+
+/// <summary>Granted, or the reason of the first full counter. Added[i]: counter i took a slot (for release).</summary>
+public sealed record SlotGrant(string? DeniedReason, IReadOnlyList<bool> Added)
+{
+    public bool Granted => DeniedReason is null;
+}
 
 /// <summary>What a request's send-at-most-once key says.</summary>
 public enum SendState { Absent, Claimed, Sent }
@@ -26,6 +37,17 @@ public interface ICounterStore : IAsyncDisposable
 
     /// <summary>Takes a one-off marker (e.g. "this delivery report was already emitted"). True the first time only.</summary>
     Task<bool> TryMarkOnceAsync(string key, TimeSpan keep);
+
+    /// <summary>
+    /// For each request in order, atomically: if every counter it lists is below its limit, take one
+    /// slot in each (a Users counter adds the member; a member already counted passes without taking
+    /// one); otherwise take nothing and answer the first counter's reason. The whole batch is one round
+    /// trip, atomic across processes.
+    /// </summary>
+    Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests);
+
+    /// <summary>Gives back what a grant took (a send that failed for good).</summary>
+    Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant);
 
     Task IncrementAsync(string campaignId, string counter, long by = 1);
 

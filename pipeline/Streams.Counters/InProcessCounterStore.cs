@@ -1,3 +1,4 @@
+using Streams.Core;
 using System.Collections.Concurrent;
 
 namespace Streams.Counters;
@@ -29,6 +30,53 @@ public sealed class InProcessCounterStore : ICounterStore
     }
 
     public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => Task.FromResult(_markers.TryAdd(key, 0));
+
+    private readonly object _slotLock = new();
+    private readonly Dictionary<string, HashSet<string>> _members = [];
+    private readonly Dictionary<string, long> _counts = [];
+
+    public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests)
+    {
+        var grants = new List<SlotGrant>(requests.Count);
+        lock (_slotLock)
+        {
+            foreach (var request in requests)
+            {
+                var denied = request.Counters.FirstOrDefault(c => c.Kind == CounterKind.Users
+                    ? !Members(c.Key).Contains(request.Member) && Members(c.Key).Count >= c.Limit
+                    : _counts.GetValueOrDefault(c.Key) >= c.Limit);
+                if (denied is not null)
+                {
+                    grants.Add(new SlotGrant(denied.Reason, []));
+                    continue;
+                }
+                grants.Add(new SlotGrant(null, request.Counters.Select(c =>
+                {
+                    if (c.Kind == CounterKind.Users) return Members(c.Key).Add(request.Member);
+                    _counts[c.Key] = _counts.GetValueOrDefault(c.Key) + 1;
+                    return true;
+                }).ToList()));
+            }
+        }
+        return Task.FromResult<IReadOnlyList<SlotGrant>>(grants);
+    }
+
+    public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant)
+    {
+        lock (_slotLock)
+        {
+            for (var i = 0; i < request.Counters.Count && i < grant.Added.Count; i++)
+            {
+                if (!grant.Added[i]) continue;
+                var c = request.Counters[i];
+                if (c.Kind == CounterKind.Users) Members(c.Key).Remove(request.Member);
+                else _counts[c.Key] = Math.Max(0, _counts.GetValueOrDefault(c.Key) - 1);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    private HashSet<string> Members(string key) => _members.TryGetValue(key, out var set) ? set : _members[key] = [];
 
     public Task IncrementAsync(string campaignId, string counter, long by = 1)
     {

@@ -1,3 +1,4 @@
+using Streams.Core;
 using StackExchange.Redis;
 
 namespace Streams.Counters;
@@ -14,6 +15,54 @@ public sealed class RedisCounterStore : ICounterStore
         end
         if v == ('claimed|' .. ARGV[1]) then return '' end
         return v
+        """;
+
+    // ARGV: count, then per request: member, counter count, then per counter: kind (u|m), limit, keep ms.
+    // KEYS: every counter's key, in the same order. Per request: "" when denied (with the reason index
+    // in the second array), else "+" and one 0/1 per counter saying whether it took a slot.
+    private const string TakeSlotsScript = """
+        local out = {}
+        local a, k = 2, 1
+        for r = 1, tonumber(ARGV[1]) do
+          local member, n = ARGV[a], tonumber(ARGV[a + 1])
+          a = a + 2
+          local denied = 0
+          for j = 0, n - 1 do
+            local kind, limit, key = ARGV[a + j * 3], tonumber(ARGV[a + j * 3 + 1]), KEYS[k + j]
+            if denied == 0 then
+              if kind == 'u' then
+                if redis.call('SISMEMBER', key, member) == 0 and redis.call('SCARD', key) >= limit then denied = j + 1 end
+              elseif tonumber(redis.call('GET', key) or '0') >= limit then denied = j + 1 end
+            end
+          end
+          if denied > 0 then
+            out[r] = '-' .. denied
+          else
+            local added = '+'
+            for j = 0, n - 1 do
+              local kind, keep, key = ARGV[a + j * 3], ARGV[a + j * 3 + 2], KEYS[k + j]
+              if kind == 'u' then
+                added = added .. redis.call('SADD', key, member)
+              else
+                redis.call('INCR', key)
+                added = added .. '1'
+              end
+              redis.call('PEXPIRE', key, keep)
+            end
+            out[r] = added
+          end
+          a = a + n * 3
+          k = k + n
+        end
+        return out
+        """;
+
+    private const string ReleaseScript = """
+        for j = 1, #KEYS do
+          if ARGV[j + 1] == 'u' then redis.call('SREM', KEYS[j], ARGV[1])
+          elseif tonumber(redis.call('GET', KEYS[j]) or '0') > 0 then redis.call('DECR', KEYS[j]) end
+        end
+        return 1
         """;
 
     private readonly ConnectionMultiplexer _redis;
@@ -53,6 +102,41 @@ public sealed class RedisCounterStore : ICounterStore
 
     public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) =>
         _db.StringSetAsync($"{_prefix}once:{key}", "1", keep, When.NotExists);
+
+    public async Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests)
+    {
+        if (requests.Count == 0) return [];
+        var keys = new List<RedisKey>();
+        var args = new List<RedisValue> { requests.Count };
+        foreach (var request in requests)
+        {
+            args.Add(request.Member);
+            args.Add(request.Counters.Count);
+            foreach (var c in request.Counters)
+            {
+                keys.Add($"{_prefix}slots:{c.Key}");
+                args.Add(c.Kind == CounterKind.Users ? "u" : "m");
+                args.Add(c.Limit);
+                args.Add((long)c.Keep.TotalMilliseconds);
+            }
+        }
+        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(TakeSlotsScript, [.. keys], [.. args]))!;
+        return requests.Select((request, i) =>
+        {
+            var answer = (string)raw[i]!;
+            return answer[0] == '-'
+                ? new SlotGrant(request.Counters[int.Parse(answer[1..], System.Globalization.CultureInfo.InvariantCulture) - 1].Reason, [])
+                : new SlotGrant(null, answer[1..].Select(ch => ch == '1').ToList());
+        }).ToList();
+    }
+
+    public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant)
+    {
+        var taken = request.Counters.Where((_, i) => i < grant.Added.Count && grant.Added[i]).ToList();
+        if (taken.Count == 0) return Task.CompletedTask;
+        return _db.ScriptEvaluateAsync(ReleaseScript, [.. taken.Select(c => (RedisKey)$"{_prefix}slots:{c.Key}")],
+            [request.Member, .. taken.Select(c => (RedisValue)(c.Kind == CounterKind.Users ? "u" : "m"))]);
+    }
 
     public Task IncrementAsync(string campaignId, string counter, long by = 1) =>
         _db.HashIncrementAsync($"{_prefix}campaign:{campaignId}", counter, by);

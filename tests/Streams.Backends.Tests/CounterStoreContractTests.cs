@@ -1,3 +1,4 @@
+using Streams.Core;
 using Streams.Counters;
 using Streams.Tests;
 
@@ -10,6 +11,99 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     private static readonly TimeSpan Keep = TimeSpan.FromMinutes(5);
 
     protected abstract Task<ICounterStore> CreateAsync();
+
+    /// <summary>A second handle on the same counters, as another dispatcher process would have.</summary>
+    protected abstract Task<ICounterStore> SecondHandleAsync();
+
+    private static Slot Cap(string key, long limit) => new(CounterKind.Messages, key, limit, Keep, Reasons.FrequencyCapped);
+    private static Slot Reach(string key, long limit) => new(CounterKind.Users, key, limit, Keep, Reasons.LimitReached);
+
+    private async Task<string?> Take(string member, params Slot[] slots) =>
+        (await Store.TakeSlotsAsync([new SlotRequest(member, slots)]))[0].DeniedReason;
+
+    [Fact]
+    public async Task A_cap_of_three_allows_the_third_message_and_caps_the_fourth()
+    {
+        var cap = Cap("cap:u1:d:2026-12-01", 3);
+        var answers = new List<string?>();
+        for (var i = 0; i < 4; i++) answers.Add(await Take("u1", cap));
+        Assert.Equal(new List<string?> { null, null, null, Reasons.FrequencyCapped }, answers);
+    }
+
+    [Fact]
+    public async Task A_reach_limit_counts_distinct_users_and_lets_counted_users_through()
+    {
+        var limit = Reach("limit:cart", 2);
+        Assert.Null(await Take("u1", limit));
+        Assert.Null(await Take("u1", limit));
+        Assert.Null(await Take("u2", limit));
+        Assert.Equal(Reasons.LimitReached, await Take("u3", limit));
+        Assert.Null(await Take("u2", limit));
+    }
+
+    [Fact]
+    public async Task A_denied_request_takes_nothing_and_reports_the_first_full_counter()
+    {
+        var reach = Reach("limit:c2", 10);
+        var full = Cap("cap:u9:d:x", 0);
+        var week = Cap("cap:u9:w:x", 5);
+        Assert.Equal(Reasons.FrequencyCapped, await Take("u9", reach, full, week));
+        // Nothing was taken: u9 is not counted toward the reach limit, the week cap is untouched.
+        var grants = await Store.TakeSlotsAsync([new SlotRequest("u9", [week]), new SlotRequest("u9", [week]), new SlotRequest("u9", [week]),
+            new SlotRequest("u9", [week]), new SlotRequest("u9", [week]), new SlotRequest("u9", [week])]);
+        Assert.Equal([true, true, true, true, true, false], grants.Select(g => g.Granted));
+    }
+
+    [Fact]
+    public async Task A_batch_is_decided_in_order()
+    {
+        var limit = Reach("limit:c3", 2);
+        var grants = await Store.TakeSlotsAsync([new SlotRequest("a", [limit]), new SlotRequest("b", [limit]), new SlotRequest("c", [limit]), new SlotRequest("a", [limit])]);
+        Assert.Equal(new List<string?> { null, null, Reasons.LimitReached, null }, grants.Select(g => g.DeniedReason).ToList());
+    }
+
+    [Fact]
+    public async Task Releasing_a_failed_send_gives_its_slots_back_but_not_an_earlier_membership()
+    {
+        var cap = Cap("cap:u4:d:x", 1);
+        var limit = Reach("limit:c4", 1);
+        var first = (await Store.TakeSlotsAsync([new SlotRequest("u4", [limit, cap])]))[0];
+        Assert.Equal([true, true], first.Added);
+        await Store.ReleaseSlotsAsync(new SlotRequest("u4", [limit, cap]), first);
+        Assert.Null(await Take("u5", limit));          // the reach slot u4 gave back
+        Assert.Null(await Take("u4", cap));            // and its cap slot
+        var again = (await Store.TakeSlotsAsync([new SlotRequest("u5", [limit])]))[0];
+        Assert.Equal([false], again.Added);            // u5 was already counted
+        await Store.ReleaseSlotsAsync(new SlotRequest("u5", [limit]), again);
+        Assert.Equal(Reasons.LimitReached, await Take("u6", limit));
+    }
+
+    [Fact]
+    public async Task Two_handles_with_eight_tasks_each_never_exceed_a_cap_or_a_limit()
+    {
+        await using var second = await SecondHandleAsync();
+        var cap = Cap("cap:shared:d:x", 100);
+        var limit = Reach("limit:shared", 37);
+        var granted = 0;
+        var users = new System.Collections.Concurrent.ConcurrentBag<string>();
+        async Task Worker(ICounterStore store, int worker)
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                var user = $"w{worker}-{i % 5}";
+                var grants = await store.TakeSlotsAsync([new SlotRequest(user, [limit, cap]), new SlotRequest(user, [limit, cap])]);
+                foreach (var g in grants.Where(g => g.Granted))
+                {
+                    Interlocked.Increment(ref granted);
+                    users.Add(user);
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(() => Worker(w < 8 ? Store : second, w))));
+        Assert.True(granted <= 100, $"{granted} messages passed a cap of 100");
+        Assert.True(users.Distinct().Count() <= 37, $"{users.Distinct().Count()} users passed a limit of 37");
+        Assert.Equal(100, granted); // 800 attempts: the cap is reached exactly, never passed
+    }
 
     public async Task InitializeAsync() => Store = await CreateAsync();
     public async Task DisposeAsync() => await Store.DisposeAsync();
@@ -68,11 +162,30 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
 
 public sealed class RedisCounterStoreTests : CounterStoreContractTests
 {
-    protected override async Task<ICounterStore> CreateAsync() =>
-        await RedisCounterStore.ConnectAsync(Services.Redis, $"test-{Guid.NewGuid():N}:");
+    private readonly string _prefix = $"test-{Guid.NewGuid():N}:";
+
+    protected override async Task<ICounterStore> CreateAsync() => await RedisCounterStore.ConnectAsync(Services.Redis, _prefix);
+
+    protected override async Task<ICounterStore> SecondHandleAsync() => await RedisCounterStore.ConnectAsync(Services.Redis, _prefix);
 }
 
 public sealed class InProcessCounterStoreTests : CounterStoreContractTests
 {
     protected override Task<ICounterStore> CreateAsync() => Task.FromResult<ICounterStore>(new InProcessCounterStore());
+
+    // One process has one store; the "second handle" is the same object shared by more tasks.
+    protected override Task<ICounterStore> SecondHandleAsync() => Task.FromResult<ICounterStore>(new SharedHandle(Store));
+
+    private sealed class SharedHandle(ICounterStore inner) : ICounterStore
+    {
+        public Task<Claim> ClaimAsync(string requestId, string owner, TimeSpan keep) => inner.ClaimAsync(requestId, owner, keep);
+        public Task MarkSentAsync(string requestId, string detail, TimeSpan keep) => inner.MarkSentAsync(requestId, detail, keep);
+        public Task ReleaseAsync(string requestId) => inner.ReleaseAsync(requestId);
+        public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => inner.TryMarkOnceAsync(key, keep);
+        public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests) => inner.TakeSlotsAsync(requests);
+        public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant) => inner.ReleaseSlotsAsync(request, grant);
+        public Task IncrementAsync(string campaignId, string counter, long by = 1) => inner.IncrementAsync(campaignId, counter, by);
+        public Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId) => inner.CampaignCountsAsync(campaignId);
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }
