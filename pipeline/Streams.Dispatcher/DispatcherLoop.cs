@@ -45,15 +45,15 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
     private async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
     {
         var acks = new List<Task>(batch.Count);
+        var requests = new List<SmsRequest>(batch.Count);
         foreach (var message in batch)
         {
             var decoded = Codecs.SmsRequest.TryDecode(message.Message.Value, options.MaxInputBytes);
-            if (!decoded.Ok)
-            {
-                acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), ct));
-                continue;
-            }
-            var result = await handler.HandleAsync(decoded.Value!, ct);
+            if (decoded.Ok) requests.Add(decoded.Value!);
+            else acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), ct));
+        }
+        foreach (var result in await handler.HandleBatchAsync(requests, ct))
+        {
             acks.Add(producer.ProduceAsync(options.Topics.Results,
                 new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, ct));
             Interlocked.Increment(ref _handled);

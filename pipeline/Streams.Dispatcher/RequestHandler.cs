@@ -27,9 +27,11 @@ public interface IProviderRegistry
 }
 
 /// <summary>
-/// Handles one request and returns its result. The order is what makes a send happen at most once:
-/// decide (pure), claim the request id in the counter store, send, record the message id; a
-/// redelivered request finds its claim and re-emits the result instead of sending again.
+/// Handles a batch of requests and returns one result per distinct request. The order is what makes a
+/// send happen at most once and never past a limit: decide (pure) → claim each request id → take the
+/// batch's cap and limit slots in one atomic call → send → record the message id. A redelivered request
+/// finds its claim and re-emits its result instead of sending again; a request refused by a limit or
+/// by the provider gives its claim (and slots) back.
 /// </summary>
 public sealed class RequestHandler(
     ICounterStore counters,
@@ -37,61 +39,111 @@ public sealed class RequestHandler(
     ICampaignView campaigns,
     TimeProvider time,
     ILogger logger,
-    string owner)
+    string owner,
+    FrequencyCaps? caps = null)
 {
     public static readonly TimeSpan KeepSendKeys = TimeSpan.FromDays(7);
+
+    private readonly FrequencyCaps _caps = caps ?? FrequencyCaps.None;
 
     /// <summary>Test seam: runs after the provider accepted and the send was recorded, before the result is produced.</summary>
     public Func<SmsRequest, Task>? AfterSend { get; init; }
 
-    public async Task<SmsResult> HandleAsync(SmsRequest request, CancellationToken ct)
-    {
-        var entry = campaigns.Get(request.CampaignId);
-        var decision = SendDecision.Decide(request, entry, time.GetUtcNow());
-        if (decision is Suppress suppress)
-        {
-            logger.LogDebug("request {RequestId} suppressed: {Reason} ({Detail})", request.RequestId, suppress.Reason, suppress.Detail);
-            await counters.IncrementAsync(request.CampaignId, "suppressed:" + suppress.Reason);
-            return Result(request, ResultStatus.Suppressed, suppress.Reason, null, null, null);
-        }
-        var send = (Send)decision;
-        var provider = providers.Get(send.Provider);
-        if (provider is null)
-            return Result(request, ResultStatus.Failed, $"{Reasons.ProviderError}: no provider named '{send.Provider}'", null, send.Provider, send.Info);
+    public async Task<SmsResult> HandleAsync(SmsRequest request, CancellationToken ct) => (await HandleBatchAsync([request], ct))[0];
 
-        var claim = await counters.ClaimAsync(request.RequestId, owner, KeepSendKeys);
-        if (!claim.Won)
+    public async Task<IReadOnlyList<SmsResult>> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken ct)
+    {
+        // A request id seen twice in one batch is one request.
+        var requests = batch.DistinctBy(r => r.RequestId).ToList();
+        var now = time.GetUtcNow();
+        var results = new SmsResult?[requests.Count];
+        var sends = new List<(int Index, Send Send, ISmsProvider Provider)>();
+        for (var i = 0; i < requests.Count; i++)
         {
-            var messageId = claim.Previous == SendState.Sent
-                ? SentDetail.Parse(claim.Detail).MessageId
-                : await provider.FindAsync(request.RequestId, ct);
+            var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, now);
+            if (decision is Suppress suppress)
+            {
+                results[i] = await SuppressedAsync(requests[i], suppress.Reason, suppress.Detail);
+                continue;
+            }
+            var send = (Send)decision;
+            if (providers.Get(send.Provider) is not { } provider)
+            {
+                results[i] = Result(requests[i], ResultStatus.Failed, $"{Reasons.ProviderError}: no provider named '{send.Provider}'", null, send.Provider, send.Info);
+                continue;
+            }
+            sends.Add((i, send, provider));
+        }
+
+        // Concurrent claims share one round trip to Redis.
+        var claims = await Task.WhenAll(sends.Select(s => counters.ClaimAsync(requests[s.Index].RequestId, owner, KeepSendKeys)));
+        var fresh = new List<(int Index, Send Send, ISmsProvider Provider)>();
+        for (var n = 0; n < sends.Count; n++)
+        {
+            var (i, send, provider) = sends[n];
+            if (claims[n].Won)
+            {
+                fresh.Add(sends[n]);
+                continue;
+            }
+            var messageId = claims[n].Previous == SendState.Sent
+                ? SentDetail.Parse(claims[n].Detail).MessageId
+                : await provider.FindAsync(requests[i].RequestId, ct);
             if (messageId is not null)
             {
-                logger.LogInformation("request {RequestId} was already sent as {MessageId}; not sending again", request.RequestId, messageId);
-                await counters.MarkSentAsync(request.RequestId, new SentDetail(messageId, send.Info).ToString(), KeepSendKeys);
-                await provider.ResumeAsync(request, messageId, ct);
-                return Result(request, ResultStatus.Sent, null, messageId, provider.Name, send.Info);
+                logger.LogInformation("request {RequestId} was already sent as {MessageId}; not sending again", requests[i].RequestId, messageId);
+                await counters.MarkSentAsync(requests[i].RequestId, new SentDetail(messageId, send.Info).ToString(), KeepSendKeys);
+                await provider.ResumeAsync(requests[i], messageId, ct);
+                results[i] = Result(requests[i], ResultStatus.Sent, null, messageId, provider.Name, send.Info);
             }
-            // Claimed by an attempt that never reached the provider (it crashed before sending): safe to send.
+            else
+            {
+                // Claimed by an attempt that never reached the provider (it crashed before sending): safe to send.
+                fresh.Add(sends[n]);
+            }
         }
 
-        var outcome = await provider.SendAsync(new OutboundSms(request, send.To, send.From, send.Text, send.Info), ct);
-        switch (outcome)
+        var slotRequests = fresh.Select(f => new SlotRequest(requests[f.Index].UserId, f.Send.Slots)).ToList();
+        var grants = await counters.TakeSlotsAsync(slotRequests);
+        for (var n = 0; n < fresh.Count; n++)
         {
-            case Accepted accepted:
-                await counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info).ToString(), KeepSendKeys);
-                await counters.IncrementAsync(request.CampaignId, ResultStatus.Sent);
-                logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), provider.Name);
-                if (AfterSend is not null) await AfterSend(request);
-                return Result(request, ResultStatus.Sent, null, accepted.MessageId, provider.Name, send.Info);
-            case Refused refused:
-                // Nothing reached the handset: give the claim back so a later attempt may send.
+            var (i, send, provider) = fresh[n];
+            var request = requests[i];
+            if (!grants[n].Granted)
+            {
                 await counters.ReleaseAsync(request.RequestId);
-                await counters.IncrementAsync(request.CampaignId, ResultStatus.Failed);
-                return Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
-            default:
-                throw new InvalidOperationException($"unknown send outcome {outcome}");
+                results[i] = await SuppressedAsync(request, grants[n].DeniedReason!, "counter full");
+                continue;
+            }
+            var outcome = await provider.SendAsync(new OutboundSms(request, send.To, send.From, send.Text, send.Info), ct);
+            switch (outcome)
+            {
+                case Accepted accepted:
+                    await counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info).ToString(), KeepSendKeys);
+                    await counters.IncrementAsync(request.CampaignId, ResultStatus.Sent);
+                    logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), provider.Name);
+                    if (AfterSend is not null) await AfterSend(request);
+                    results[i] = Result(request, ResultStatus.Sent, null, accepted.MessageId, provider.Name, send.Info);
+                    break;
+                case Refused refused:
+                    // Nothing reached the handset: give the claim and the slots back so they count for nobody.
+                    await counters.ReleaseAsync(request.RequestId);
+                    await counters.ReleaseSlotsAsync(slotRequests[n], grants[n]);
+                    await counters.IncrementAsync(request.CampaignId, ResultStatus.Failed);
+                    results[i] = Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown send outcome {outcome}");
+            }
         }
+        return results.Select(r => r!).ToList();
+    }
+
+    private async Task<SmsResult> SuppressedAsync(SmsRequest request, string reason, string detail)
+    {
+        logger.LogDebug("request {RequestId} suppressed: {Reason} ({Detail})", request.RequestId, reason, detail);
+        await counters.IncrementAsync(request.CampaignId, "suppressed:" + reason);
+        return Result(request, ResultStatus.Suppressed, reason, null, null, null);
     }
 
     private SmsResult Result(SmsRequest r, string status, string? reason, string? messageId, string? provider, SmsInfo? info) =>

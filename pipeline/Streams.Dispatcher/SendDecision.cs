@@ -5,7 +5,7 @@ using Streams.Core.Templates;
 namespace Streams.Dispatcher;
 
 public abstract record Decision;
-public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider) : Decision;
+public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider, IReadOnlyList<Slot> Slots) : Decision;
 public sealed record Suppress(string Reason, string Detail) : Decision;
 
 /// <summary>
@@ -19,7 +19,10 @@ public static class SendDecision
     private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
     private static readonly PhoneNumberToTimeZonesMapper TimeZones = PhoneNumberToTimeZonesMapper.GetInstance();
 
-    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, DateTimeOffset now)
+    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, DateTimeOffset now) =>
+        Decide(request, campaign, FrequencyCaps.None, now);
+
+    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, DateTimeOffset now)
     {
         if (campaign?.Spec is not { } spec || campaign.Message is not { } message)
             return new Suppress(Reasons.CampaignInactive, "campaign unknown to this dispatcher");
@@ -27,6 +30,8 @@ public static class SendDecision
             return new Suppress(Reasons.CampaignInactive, $"campaign is {campaign.Record.Status.ToString().ToLowerInvariant()}");
         if (spec.When?.End is { } end && now >= end)
             return new Suppress(Reasons.CampaignInactive, "campaign ended");
+        if (spec.Who.Reach?.Percent is { } percent && !Sampled(spec.Id, request.UserId, percent))
+            return new Suppress(Reasons.NotSampled, $"outside the {percent}% sample");
         if (request.Context.SmsOptIn is false)
             return new Suppress(Reasons.OptedOut, "profile sms_opt_in is false");
         if (ParsePhone(request.Context.Phone) is not { } phone)
@@ -40,7 +45,19 @@ public static class SendDecision
         var info = SmsEncoding.Analyze(text);
         if (spec.What.MaxSegments is { } max && info.Segments > max)
             return new Suppress(Reasons.TooManySegments, $"{info.Segments} {info.Encoding} segments, max_segments is {max}");
-        return new Send(Phones.Format(phone, PhoneNumberFormat.E164), spec.What.From, text, info, spec.What.Provider);
+        var campaignZone = spec.When?.Timezone is { } cz && TimeZoneInfo.TryFindSystemTimeZoneById(cz, out var found) ? found : TimeZoneInfo.Utc;
+        var slots = Slots.For(spec.Id, spec.Who.Reach?.Limit, spec.Who.Reach?.DailyLimit,
+            spec.When?.GlobalLimits != Core.Campaigns.GlobalLimits.Ignore, caps, request.UserId, zone, campaignZone, now);
+        return new Send(Phones.Format(phone, PhoneNumberFormat.E164), spec.What.From, text, info, spec.What.Provider, slots);
+    }
+
+    /// <summary>A stable portion of users per campaign: the same user is always in or always out.</summary>
+    public static bool Sampled(string campaignId, string userId, double percent)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{campaignId}\n{userId}"), hash);
+        var bucket = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 10_000;
+        return bucket < percent * 100;
     }
 
     public static TemplateValues Values(SmsRequest request, Core.Campaigns.CampaignSpec spec) => new(

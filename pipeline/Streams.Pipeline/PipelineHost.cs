@@ -160,7 +160,7 @@ public sealed class PipelineHost : IAsyncDisposable
             providers.Add(provider);
         }
         var owner = hostOptions.Owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner)
+        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner, Options.Limits.Caps)
         {
             AfterSend = hostOptions.AfterSend,
         };

@@ -15,6 +15,7 @@ public sealed class StreamsOptions
     public string RedisPrefix { get; set; } = "streams:";
     public ClickHouseOptions? ClickHouse { get; set; }
     public Dictionary<string, ProviderOptions> Providers { get; set; } = [];
+    public LimitsOptions Limits { get; set; } = new();
 
     [ConfigurationKeyName("state_dir")]
     public string StateDir { get; set; } = ".streams";
@@ -38,14 +39,29 @@ public sealed class StreamsOptions
         public string Database { get; set; } = "streams";
     }
 
+    public sealed class LimitsOptions
+    {
+        /// <summary>Global frequency caps per user, counted in the user's own day and ISO week.</summary>
+        [ConfigurationKeyName("per_user")]
+        public PerUserOptions PerUser { get; set; } = new();
+
+        public FrequencyCaps Caps => new(PerUser.Day, PerUser.Week);
+    }
+
+    public sealed class PerUserOptions
+    {
+        public int? Day { get; set; }
+        public int? Week { get; set; }
+    }
+
     public sealed class ProviderOptions
     {
         public string Type { get; set; } = "sandbox";
     }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = ["limits", "dnd", "opt_out"];
-    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "state_dir", "max_input_bytes", .. NotYet];
+    private static readonly string[] NotYet = ["dnd", "opt_out"];
+    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "limits", "state_dir", "max_input_bytes", .. NotYet];
 
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {
@@ -78,6 +94,7 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Kafka.Bootstrap)) options.Kafka.Bootstrap = null;
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
+        if (options.Limits.PerUser is { Day: < 0 } or { Week: < 0 }) throw new ConfigException("limits.per_user: caps must be zero or more");
         foreach (var (name, provider) in options.Providers)
         {
             if (provider.Type != "sandbox") throw new ConfigException($"not supported yet: providers.{name}.type: {provider.Type}");

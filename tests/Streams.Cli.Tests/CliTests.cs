@@ -56,11 +56,15 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Configuration_refuses_sections_that_are_not_built_yet_and_env_overrides_reach_the_options()
+    public async Task Configuration_refuses_sections_that_are_not_built_yet_and_negative_caps()
     {
-        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 3}}\n");
+        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 3}}\ndnd: {from: \"21:00\", to: \"08:00\"}\n");
         var r = await _cli.RunAsync("campaign", "list", "--config", config);
-        Assert.Equal(["streams: not supported yet: limits"], r.ErrLines);
+        Assert.Equal(["streams: not supported yet: dnd"], r.ErrLines);
+
+        var negative = _cli.File("negative.yaml", "limits: {per_user: {day: -1}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", negative);
+        Assert.Equal(["streams: limits.per_user: caps must be zero or more"], r.ErrLines);
 
         var typo = _cli.File("typo.yaml", "kafak: {bootstrap: x}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", typo);

@@ -157,8 +157,8 @@ public sealed class CampaignSpecParserTests
         var result = CampaignSpecParser.Parse(Full);
         Assert.Equal(
         [
-            "who.trigger.inaction", "who.segment", "who.reach", "when.deliver_in", "when.best_time", "when.dnd",
-            "when.global_limits", "goal",
+            "who.trigger.inaction", "who.segment", "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in",
+            "when.best_time", "when.dnd", "goal",
         ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
     }
 

@@ -92,6 +92,19 @@ public sealed class SendDecisionTests
         Assert.Equal("13:00", Assert.IsType<Send>(Decide(campaign, Request(phone: "+79123456789", ev: ev))).Text); // +7 9xx: many zones
     }
 
+    [Fact]
+    public void Percent_sampling_is_stable_per_user_and_near_the_asked_share()
+    {
+        var inSample = Enumerable.Range(0, 10_000).Count(i => SendDecision.Sampled("cart", $"u{i}", 30));
+        Assert.InRange(inSample, 2_850, 3_150);
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Equal(SendDecision.Sampled("cart", $"u{i}", 30), SendDecision.Sampled("cart", $"u{i}", 30)));
+        Assert.True(Enumerable.Range(0, 100).All(i => SendDecision.Sampled("cart", $"u{i}", 100)));
+        var campaign = Campaign("{provider: sandbox, text: Hi}", when: "");
+        var sampled = CampaignEntry.From(campaign.Record with { SpecJson = campaign.Record.SpecJson.Replace("\"who\":{", "\"who\":{\"reach\":{\"percent\":0.01},") });
+        var d = Assert.IsType<Suppress>(Decide(sampled, Request() with { UserId = Enumerable.Range(0, 100).Select(i => $"u{i}").First(u => !SendDecision.Sampled("cart", u, 0.01)) }));
+        Assert.Equal(Reasons.NotSampled, d.Reason);
+    }
+
     [Theory]
     [InlineData("+919876543210", null)]
     [InlineData("+91987654321", "not a valid number for region IN")]

@@ -10,8 +10,8 @@ public static class SupportCheck
 {
     private static readonly string[] Unsupported =
     [
-        "who.trigger.inaction", "who.trigger.date", "who.segment", "who.reach",
-        "when.at", "when.every", "when.deliver_in", "when.best_time", "when.dnd", "when.global_limits",
+        "who.trigger.inaction", "who.trigger.date", "who.segment", "who.reach.run_limit", "who.reach.safety_limit",
+        "when.at", "when.every", "when.deliver_in", "when.best_time", "when.dnd",
         "what.messaging_service",
         "goal",
     ];
