@@ -11,6 +11,35 @@ public sealed record SlotGrant(string? DeniedReason, IReadOnlyList<bool> Added)
     public bool Granted => DeniedReason is null;
 }
 
+/// <summary>How many sends may go now, and how long until the next one may.</summary>
+public readonly record struct Pace(int Granted, TimeSpan RetryAfter);
+
+/// <summary>
+/// The generic cell rate algorithm over a stored theoretical arrival time, in microseconds since the
+/// Unix epoch (exact in a double, which is what Redis's Lua has): both stores share these steps.
+/// </summary>
+public static class Gcra
+{
+    public static long Micros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    public static long Interval(double perSecond) => (long)(1_000_000 / perSecond);
+
+    public static (int Granted, long NewTat, long RetryAfterMicros) Take(long tat, long now, double perSecond, int burst, int wanted)
+    {
+        var interval = Interval(perSecond);
+        var tolerance = interval * (Math.Max(1, burst) - 1);
+        tat = Math.Max(tat, now);
+        var granted = 0;
+        while (granted < wanted && tat - now <= tolerance)
+        {
+            tat += interval;
+            granted++;
+        }
+        var retry = Math.Max(0, tat - now - tolerance);
+        return (granted, tat, retry);
+    }
+}
+
 /// <summary>What a request's send-at-most-once key says.</summary>
 public enum SendState { Absent, Claimed, Sent }
 
@@ -48,6 +77,13 @@ public interface ICounterStore : IAsyncDisposable
 
     /// <summary>Gives back what a grant took (a send that failed for good).</summary>
     Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant);
+
+    /// <summary>
+    /// Pacing (GCRA): asks for up to <paramref name="wanted"/> sends under <paramref name="perSecond"/>,
+    /// allowing at most <paramref name="burst"/> at once. Grants what fits now and says when the next
+    /// one will. <paramref name="now"/> is the caller's clock, so hosts must keep time (NTP).
+    /// </summary>
+    Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now);
 
     Task IncrementAsync(string campaignId, string counter, long by = 1);
 

@@ -76,6 +76,18 @@ public sealed class InProcessCounterStore : ICounterStore
         return Task.CompletedTask;
     }
 
+    private readonly Dictionary<string, long> _tats = [];
+
+    public Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now)
+    {
+        lock (_slotLock)
+        {
+            var (granted, tat, retry) = Gcra.Take(_tats.GetValueOrDefault(key), Gcra.Micros(now), perSecond, burst, wanted);
+            _tats[key] = tat;
+            return Task.FromResult(new Pace(granted, TimeSpan.FromMicroseconds(retry)));
+        }
+    }
+
     private HashSet<string> Members(string key) => _members.TryGetValue(key, out var set) ? set : _members[key] = [];
 
     public Task IncrementAsync(string campaignId, string counter, long by = 1)

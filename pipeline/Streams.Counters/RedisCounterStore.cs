@@ -65,6 +65,22 @@ public sealed class RedisCounterStore : ICounterStore
         return 1
         """;
 
+    // GCRA in microseconds: ARGV now, interval, tolerance, wanted, keep ms. Same steps as Gcra.Take.
+    private const string PaceScript = """
+        local now, interval, tolerance, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if tat < now then tat = now end
+        local granted = 0
+        while granted < wanted and tat - now <= tolerance do
+          tat = tat + interval
+          granted = granted + 1
+        end
+        redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', ARGV[5])
+        local retry = tat - now - tolerance
+        if retry < 0 then retry = 0 end
+        return {granted, string.format('%.0f', retry)}
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
     private readonly string _prefix;
@@ -136,6 +152,15 @@ public sealed class RedisCounterStore : ICounterStore
         if (taken.Count == 0) return Task.CompletedTask;
         return _db.ScriptEvaluateAsync(ReleaseScript, [.. taken.Select(c => (RedisKey)$"{_prefix}slots:{c.Key}")],
             [request.Member, .. taken.Select(c => (RedisValue)(c.Kind == CounterKind.Users ? "u" : "m"))]);
+    }
+
+    public async Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now)
+    {
+        var interval = Gcra.Interval(perSecond);
+        var tolerance = interval * (Math.Max(1, burst) - 1);
+        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(PaceScript, [$"{_prefix}pace:{key}"],
+            [Gcra.Micros(now), interval, tolerance, wanted, 60_000]))!;
+        return new Pace((int)raw[0], TimeSpan.FromMicroseconds(long.Parse((string)raw[1]!, System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     public Task IncrementAsync(string campaignId, string counter, long by = 1) =>

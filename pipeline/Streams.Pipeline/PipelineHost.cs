@@ -155,7 +155,7 @@ public sealed class PipelineHost : IAsyncDisposable
         var providers = new ProviderRegistry();
         foreach (var name in ProviderFactory.Names(Options))
         {
-            var provider = ProviderFactory.Create(Options, name, Time, reports);
+            var provider = ProviderFactory.CreatePaced(Options, name, Time, reports, Counters);
             if (provider is IDisposable disposable) _disposables.Add(disposable);
             providers.Add(provider);
         }

@@ -57,6 +57,11 @@ public sealed class StreamsOptions
     public sealed class ProviderOptions
     {
         public string Type { get; set; } = "sandbox";
+
+        /// <summary>Messages per second across every dispatcher; absent means unpaced.</summary>
+        public double? Rate { get; set; }
+
+        public int Burst { get; set; } = 1;
     }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
@@ -98,6 +103,7 @@ public sealed class StreamsOptions
         foreach (var (name, provider) in options.Providers)
         {
             if (provider.Type != "sandbox") throw new ConfigException($"not supported yet: providers.{name}.type: {provider.Type}");
+            if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }
         return options;
     }

@@ -79,6 +79,30 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pacing_at_200_per_second_with_a_backlog_sends_2000_in_10_virtual_seconds_from_two_dispatchers()
+    {
+        await using var second = await SecondHandleAsync();
+        var clock = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+        var end = clock.AddSeconds(10);
+        var key = $"sandbox-{Guid.NewGuid():N}";
+        var sent = 0;
+        var perWindow = new int[10];
+        var turn = 0;
+        // Two dispatchers, each with a backlog, ask for 20 at a time and wait as long as they are told.
+        while (clock < end)
+        {
+            var store = turn++ % 2 == 0 ? Store : second;
+            var pace = await store.PaceAsync(key, 200, 10, 20, clock);
+            sent += pace.Granted;
+            perWindow[(int)((clock - end.AddSeconds(-10)).TotalSeconds)] += pace.Granted;
+            clock += pace.Granted > 0 ? TimeSpan.FromMilliseconds(1) : pace.RetryAfter;
+        }
+        Assert.InRange(sent, 1900, 2100);
+        Assert.True(sent <= 2000 + 10, $"{sent} sends in 10 s at 200/s with a burst of 10");
+        Assert.All(perWindow, n => Assert.InRange(n, 190, 210 + 10));
+    }
+
+    [Fact]
     public async Task Two_handles_with_eight_tasks_each_never_exceed_a_cap_or_a_limit()
     {
         await using var second = await SecondHandleAsync();
@@ -184,6 +208,7 @@ public sealed class InProcessCounterStoreTests : CounterStoreContractTests
         public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => inner.TryMarkOnceAsync(key, keep);
         public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests) => inner.TakeSlotsAsync(requests);
         public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant) => inner.ReleaseSlotsAsync(request, grant);
+        public Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now) => inner.PaceAsync(key, perSecond, burst, wanted, now);
         public Task IncrementAsync(string campaignId, string counter, long by = 1) => inner.IncrementAsync(campaignId, counter, by);
         public Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId) => inner.CampaignCountsAsync(campaignId);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
