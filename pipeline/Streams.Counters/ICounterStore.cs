@@ -85,6 +85,12 @@ public interface ICounterStore : IAsyncDisposable
     /// </summary>
     Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now);
 
+    /// <summary>Records consent for a subject ("phone:+91…" or "user:u1"); an older change never overwrites a newer one.</summary>
+    Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at);
+
+    /// <summary>For each list of subjects, whether any of them is opted out. One round trip.</summary>
+    Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects);
+
     Task IncrementAsync(string campaignId, string counter, long by = 1);
 
     Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId);

@@ -88,6 +88,24 @@ public sealed class InProcessCounterStore : ICounterStore
         }
     }
 
+    private readonly Dictionary<string, (long At, bool Out)> _consent = [];
+
+    public Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at)
+    {
+        lock (_slotLock)
+        {
+            if (!_consent.TryGetValue(subject, out var current) || current.At <= at.ToUnixTimeMilliseconds())
+                _consent[subject] = (at.ToUnixTimeMilliseconds(), optedOut);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects)
+    {
+        lock (_slotLock)
+            return Task.FromResult<IReadOnlyList<bool>>(subjects.Select(list => list.Any(s => _consent.TryGetValue(s, out var c) && c.Out)).ToList());
+    }
+
     private HashSet<string> Members(string key) => _members.TryGetValue(key, out var set) ? set : _members[key] = [];
 
     public Task IncrementAsync(string campaignId, string counter, long by = 1)

@@ -81,6 +81,17 @@ public sealed class RedisCounterStore : ICounterStore
         return {granted, string.format('%.0f', retry)}
         """;
 
+    // Consent as "epoch-ms|0/1"; a change older than the stored one is ignored.
+    private const string ConsentScript = """
+        local v = redis.call('GET', KEYS[1])
+        if v then
+          local at = tonumber(string.match(v, '^(%d+)|'))
+          if at > tonumber(ARGV[1]) then return 0 end
+        end
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2])
+        return 1
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
     private readonly string _prefix;
@@ -161,6 +172,19 @@ public sealed class RedisCounterStore : ICounterStore
         var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(PaceScript, [$"{_prefix}pace:{key}"],
             [Gcra.Micros(now), interval, tolerance, wanted, 60_000]))!;
         return new Pace((int)raw[0], TimeSpan.FromMicroseconds(long.Parse((string)raw[1]!, System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    public Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at) =>
+        _db.ScriptEvaluateAsync(ConsentScript, [$"{_prefix}consent:{subject}"], [at.ToUnixTimeMilliseconds(), optedOut ? "1" : "0"]);
+
+    public async Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects)
+    {
+        var keys = subjects.SelectMany(l => l).Distinct().ToArray();
+        if (keys.Length == 0) return subjects.Select(_ => false).ToList();
+        var values = await _db.StringGetAsync([.. keys.Select(k => (RedisKey)$"{_prefix}consent:{k}")]);
+        var optedOut = keys.Zip(values).Where(kv => kv.Second.HasValue && ((string)kv.Second!).EndsWith("|1", StringComparison.Ordinal))
+            .Select(kv => kv.First).ToHashSet();
+        return subjects.Select(l => l.Any(optedOut.Contains)).ToList();
     }
 
     public Task IncrementAsync(string campaignId, string counter, long by = 1) =>

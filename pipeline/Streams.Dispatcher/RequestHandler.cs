@@ -28,7 +28,7 @@ public interface IProviderRegistry
 
 /// <summary>
 /// Handles a batch of requests and returns one result per distinct request. The order is what makes a
-/// send happen at most once and never past a limit: decide (pure) → claim each request id → take the
+/// send happen at most once and never past a limit: load consent → decide (pure) → claim each request id → take the
 /// batch's cap and limit slots in one atomic call → send → record the message id. A redelivered request
 /// finds its claim and re-emits its result instead of sending again; a request refused by a limit or
 /// by the provider gives its claim (and slots) back.
@@ -58,9 +58,10 @@ public sealed class RequestHandler(
         var now = time.GetUtcNow();
         var results = new SmsResult?[requests.Count];
         var sends = new List<(int Index, Send Send, ISmsProvider Provider)>();
+        var optedOut = await counters.OptedOutAsync(requests.Select(SendDecision.ConsentSubjects).ToList());
         for (var i = 0; i < requests.Count; i++)
         {
-            var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, now);
+            var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, optedOut[i], now);
             if (decision is Suppress suppress)
             {
                 results[i] = await SuppressedAsync(requests[i], suppress.Reason, suppress.Detail);

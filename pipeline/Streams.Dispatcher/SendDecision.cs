@@ -20,9 +20,10 @@ public static class SendDecision
     private static readonly PhoneNumberToTimeZonesMapper TimeZones = PhoneNumberToTimeZonesMapper.GetInstance();
 
     public static Decision Decide(SmsRequest request, CampaignEntry? campaign, DateTimeOffset now) =>
-        Decide(request, campaign, FrequencyCaps.None, now);
+        Decide(request, campaign, FrequencyCaps.None, optedOut: false, now);
 
-    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, DateTimeOffset now)
+    /// <param name="optedOut">What the consent store says of this user or number (STOP, or a later profile opt-out).</param>
+    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, bool optedOut, DateTimeOffset now)
     {
         if (campaign?.Spec is not { } spec || campaign.Message is not { } message)
             return new Suppress(Reasons.CampaignInactive, "campaign unknown to this dispatcher");
@@ -32,6 +33,8 @@ public static class SendDecision
             return new Suppress(Reasons.CampaignInactive, "campaign ended");
         if (spec.Who.Reach?.Percent is { } percent && !Sampled(spec.Id, request.UserId, percent))
             return new Suppress(Reasons.NotSampled, $"outside the {percent}% sample");
+        if (optedOut)
+            return new Suppress(Reasons.OptedOut, "opted out (STOP or profile)");
         if (request.Context.SmsOptIn is false)
             return new Suppress(Reasons.OptedOut, "profile sms_opt_in is false");
         if (ParsePhone(request.Context.Phone) is not { } phone)
@@ -74,6 +77,12 @@ public static class SendDecision
         if (campaignZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(campaignZone, out var c)) return c;
         return TimeZoneInfo.Utc;
     }
+
+    /// <summary>The consent subjects of a request: its user, and its number in E.164 when it has a valid one.</summary>
+    public static IReadOnlyList<string> ConsentSubjects(SmsRequest request) =>
+        ParsePhone(request.Context.Phone) is { } phone
+            ? ["user:" + request.UserId, "phone:" + Phones.Format(phone, PhoneNumberFormat.E164)]
+            : ["user:" + request.UserId];
 
     /// <summary>The number when libphonenumber accepts it as valid, else null.</summary>
     public static PhoneNumber? ParsePhone(string? phone)

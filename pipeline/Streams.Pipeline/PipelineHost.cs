@@ -167,6 +167,13 @@ public sealed class PipelineHost : IAsyncDisposable
         Dispatcher = new DispatcherLoop(
             new DispatcherOptions { Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes },
             handler, producer, Loggers.CreateLogger<DispatcherLoop>());
+        var consent = new ConsentLoop(
+            new ConsentOptions
+            {
+                Bootstrap = Bootstrap, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
+            },
+            Counters, providers, producer, Time, Loggers.CreateLogger<ConsentLoop>());
+        _loops.Add(Task.Run(() => consent.RunAsync(_stop.Token)));
         _loops.Add(Task.Run(async () =>
         {
             // Requests are judged against campaigns: wait until the campaigns that exist have been read.

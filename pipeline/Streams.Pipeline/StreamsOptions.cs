@@ -17,6 +17,20 @@ public sealed class StreamsOptions
     public Dictionary<string, ProviderOptions> Providers { get; set; } = [];
     public LimitsOptions Limits { get; set; } = new();
 
+    [ConfigurationKeyName("opt_out")]
+    public OptOutOptions OptOut { get; set; } = new();
+
+    public sealed class OptOutOptions
+    {
+        [ConfigurationKeyName("help_reply")]
+        public string HelpReply { get; set; } = "Reply STOP to unsubscribe.";
+
+        /// <summary>Provider that sends HELP replies.</summary>
+        public string Provider { get; set; } = "sandbox";
+
+        public string? From { get; set; }
+    }
+
     [ConfigurationKeyName("state_dir")]
     public string StateDir { get; set; } = ".streams";
 
@@ -65,8 +79,8 @@ public sealed class StreamsOptions
     }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = ["dnd", "opt_out"];
-    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "limits", "state_dir", "max_input_bytes", .. NotYet];
+    private static readonly string[] NotYet = ["dnd"];
+    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "limits", "opt_out", "state_dir", "max_input_bytes", .. NotYet];
 
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {

@@ -10,6 +10,32 @@ public static class Codecs
     public static CampaignRecordCodec CampaignRecord { get; } = new();
     public static SmsRequestCodec SmsRequest { get; } = new();
     public static SmsResultCodec SmsResult { get; } = new();
+    public static InboundMessageCodec InboundMessage { get; } = new();
+}
+
+public sealed class InboundMessageCodec() : RecordCodec<InboundMessage>(Schemas.InboundMessage)
+{
+    protected override GenericRecord ToRecord(InboundMessage v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("id", v.Id);
+        r.Add("provider", v.Provider);
+        r.Add("from", v.From);
+        r.Add("to", v.To);
+        r.Add("body", v.Body);
+        r.Add("received_at", Utc(v.ReceivedAt));
+        return r;
+    }
+
+    protected override InboundMessage FromRecord(GenericRecord r) => new(
+        Get<string>(r, "id")!, Get<string>(r, "provider")!, Get<string>(r, "from")!, Get<string>(r, "to"), Get<string>(r, "body")!, Instant(r["received_at"]));
+
+    protected override InboundMessage FromJson(JsonFields j)
+    {
+        j.Only("id", "provider", "from", "to", "body", "received_at");
+        return new InboundMessage(j.String("id"), j.String("provider"), j.String("from"), j.OptionalString("to"),
+            j.OptionalString("body") ?? "", j.Instant("received_at"));
+    }
 }
 
 public sealed class UserEventCodec() : RecordCodec<UserEvent>(Schemas.UserEvent)

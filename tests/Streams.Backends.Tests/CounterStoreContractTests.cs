@@ -103,6 +103,20 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Consent_follows_the_latest_change_whatever_order_changes_arrive_in()
+    {
+        var at = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+        await Store.SetOptOutAsync("phone:+919876543210", true, at);
+        await Store.SetOptOutAsync("phone:+919876543210", false, at.AddSeconds(-5)); // an older START arriving late
+        await Store.SetOptOutAsync("user:u2", true, at);
+        await Store.SetOptOutAsync("user:u2", false, at.AddSeconds(1));                // START after STOP
+        Assert.Equal([true, false, false, true], await Store.OptedOutAsync(
+        [
+            ["user:u1", "phone:+919876543210"], ["user:u2", "phone:+919876543211"], [], ["phone:+919876543210"],
+        ]));
+    }
+
+    [Fact]
     public async Task Two_handles_with_eight_tasks_each_never_exceed_a_cap_or_a_limit()
     {
         await using var second = await SecondHandleAsync();
@@ -209,6 +223,8 @@ public sealed class InProcessCounterStoreTests : CounterStoreContractTests
         public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests) => inner.TakeSlotsAsync(requests);
         public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant) => inner.ReleaseSlotsAsync(request, grant);
         public Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now) => inner.PaceAsync(key, perSecond, burst, wanted, now);
+        public Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at) => inner.SetOptOutAsync(subject, optedOut, at);
+        public Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects) => inner.OptedOutAsync(subjects);
         public Task IncrementAsync(string campaignId, string counter, long by = 1) => inner.IncrementAsync(campaignId, counter, by);
         public Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId) => inner.CampaignCountsAsync(campaignId);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -33,3 +33,24 @@ public sealed class RequestIdTests
         Assert.Equal(At.AddDays(1), p.UpdatedAt);
     }
 }
+
+public sealed class KeywordTests
+{
+    [Theory]
+    [InlineData("STOP", Keyword.Stop)]
+    [InlineData(" stop ", Keyword.Stop)]
+    [InlineData("Unsubscribe", Keyword.Stop)]
+    [InlineData("stopall", Keyword.Stop)]
+    [InlineData("cancel", Keyword.Stop)]
+    [InlineData("END", Keyword.Stop)]
+    [InlineData("quit", Keyword.Stop)]
+    [InlineData("START", Keyword.Start)]
+    [InlineData("unstop", Keyword.Start)]
+    [InlineData("yes", Keyword.Start)]
+    [InlineData("help", Keyword.Help)]
+    [InlineData("INFO", Keyword.Help)]
+    [InlineData("please stop", Keyword.None)]
+    [InlineData("stopping", Keyword.None)]
+    [InlineData("", Keyword.None)]
+    public void Keywords_are_a_single_word_in_any_case(string body, Keyword expected) => Assert.Equal(expected, Keywords.Classify(body));
+}

@@ -1,0 +1,100 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streams.Core;
+using Streams.Counters;
+using Streams.Dispatcher.Providers;
+using Streams.Serdes;
+
+namespace Streams.Dispatcher;
+
+public sealed record ConsentOptions
+{
+    public required string Bootstrap { get; init; }
+    public Topics Topics { get; init; } = Topics.Default;
+    public string HelpReply { get; init; } = "Reply STOP to unsubscribe.";
+    public string HelpProvider { get; init; } = SandboxProvider.TypeName;
+    public string? HelpFrom { get; init; }
+}
+
+/// <summary>
+/// Keeps consent current for every dispatcher: STOP/START from sms.inbound (by phone number) and
+/// sms_opt_in from sms.profiles (by user) go into the counter store, which the dispatcher reads for
+/// each batch, so an opt-out also reaches requests that are already queued. HELP gets the configured
+/// reply, once per inbound message.
+/// </summary>
+public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, IProviderRegistry providers, IProducer<string, byte[]> producer,
+    TimeProvider time, ILogger logger)
+{
+    public const string HelpCampaign = "_help";
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = options.Bootstrap,
+            GroupId = "streams-consent",
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 200,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            AllowAutoCreateTopics = true,
+        }).SetErrorHandler((_, e) => logger.LogWarning("consent consumer: {Reason}", e.Reason)).Build();
+        consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
+        await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), HandleAsync, ct);
+    }
+
+    private async Task HandleAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    {
+        foreach (var message in batch)
+        {
+            if (message.Topic == options.Topics.Profiles)
+            {
+                // Malformed profiles are dead-lettered by the topology; here only consent matters.
+                if (Codecs.ProfileUpdate.TryDecode(message.Message.Value) is { Ok: true, Value: { SmsOptIn: { } optIn } p })
+                    await counters.SetOptOutAsync("user:" + p.UserId, !optIn, p.Ts);
+                continue;
+            }
+            var decoded = Codecs.InboundMessage.TryDecode(message.Message.Value);
+            if (!decoded.Ok)
+            {
+                await producer.ProduceAsync(options.Topics.Dlq, DispatcherLoop.DeadLetter(message, decoded.Error!, "consent"), ct);
+                continue;
+            }
+            await HandleInboundAsync(decoded.Value!, ct);
+        }
+    }
+
+    private async Task HandleInboundAsync(InboundMessage inbound, CancellationToken ct)
+    {
+        var phone = SendDecision.ParsePhone(inbound.From) is { } parsed
+            ? PhoneNumbers.PhoneNumberUtil.GetInstance().Format(parsed, PhoneNumbers.PhoneNumberFormat.E164)
+            : inbound.From;
+        switch (Keywords.Classify(inbound.Body))
+        {
+            case Keyword.Stop:
+                await counters.SetOptOutAsync("phone:" + phone, true, inbound.ReceivedAt);
+                logger.LogInformation("opt-out from {Phone}", PhoneMask.Mask(phone));
+                break;
+            case Keyword.Start:
+                await counters.SetOptOutAsync("phone:" + phone, false, inbound.ReceivedAt);
+                logger.LogInformation("opt-in from {Phone}", PhoneMask.Mask(phone));
+                break;
+            case Keyword.Help when await counters.TryMarkOnceAsync("help:" + inbound.Id, RequestHandler.KeepSendKeys):
+                if (providers.Get(options.HelpProvider) is not { } provider)
+                {
+                    logger.LogWarning("HELP from {Phone} not answered: no provider {Provider}", PhoneMask.Mask(phone), options.HelpProvider);
+                    break;
+                }
+                // HELP replies are messages too: they appear in results under the pseudo-campaign "_help".
+                var request = new SmsRequest("help-" + inbound.Id, HelpCampaign, 0, phone, time.GetUtcNow(),
+                    new RequestContext(null, null, Props.Empty, phone, null, null, Props.Empty));
+                var info = SmsEncoding.Analyze(options.HelpReply);
+                var outcome = await provider.SendAsync(new OutboundSms(request, phone, options.HelpFrom ?? inbound.To, options.HelpReply, info), ct);
+                var result = outcome is Accepted a
+                    ? new SmsResult(request.RequestId, a.MessageId, HelpCampaign, phone, ResultStatus.Sent, null, provider.Name, info.Segments, info.Encoding, time.GetUtcNow())
+                    : new SmsResult(request.RequestId, null, HelpCampaign, phone, ResultStatus.Failed, (outcome as Refused)?.Reason, provider.Name, info.Segments, info.Encoding, time.GetUtcNow());
+                await producer.ProduceAsync(options.Topics.Results, new Message<string, byte[]> { Key = phone, Value = Codecs.SmsResult.Encode(result) }, ct);
+                break;
+        }
+    }
+}
