@@ -121,3 +121,6 @@ public static class Reasons
 public enum CampaignStatus { Active, Paused, Stopped }
 
 public sealed record CampaignRecord(string Id, int Version, CampaignStatus Status, string SpecJson, DateTimeOffset UpdatedAt);
+
+/// <summary>A request waiting for its due time in sms.scheduled (DND delay today; inaction, reminders, user time zone later).</summary>
+public sealed record ScheduledRequest(SmsRequest Request, DateTimeOffset DueAt, string Cause);

@@ -22,6 +22,7 @@ public static class StoreNames
 {
     public const string Campaigns = "campaigns-store";
     public const string Profiles = "profiles-store";
+    public const string Timers = "timers-store";
 }
 
 /// <summary>Header names on sms.dlq records.</summary>

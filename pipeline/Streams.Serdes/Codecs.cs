@@ -11,6 +11,32 @@ public static class Codecs
     public static SmsRequestCodec SmsRequest { get; } = new();
     public static SmsResultCodec SmsResult { get; } = new();
     public static InboundMessageCodec InboundMessage { get; } = new();
+    public static ScheduledRequestCodec ScheduledRequest { get; } = new();
+}
+
+/// <summary>sms.scheduled: the request as SmsRequest's own codec writes it, inside a due time and a cause.</summary>
+public sealed class ScheduledRequestCodec() : RecordCodec<ScheduledRequest>(Schemas.ScheduledRequest)
+{
+    private readonly SmsRequestCodec _request = new();
+    private readonly Avro.RecordSchema _requestSchema = (Avro.RecordSchema)Schemas.ScheduledRequest["request"].Schema;
+
+    protected override GenericRecord ToRecord(ScheduledRequest v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("request", _request.ToRecordFor(v.Request, _requestSchema));
+        r.Add("due_at", Utc(v.DueAt));
+        r.Add("cause", v.Cause);
+        return r;
+    }
+
+    protected override ScheduledRequest FromRecord(GenericRecord r) =>
+        new(_request.FromRecordOf((GenericRecord)r["request"]), Instant(r["due_at"]), Get<string>(r, "cause")!);
+
+    protected override ScheduledRequest FromJson(JsonFields j)
+    {
+        j.Only("request", "due_at", "cause");
+        return new ScheduledRequest(_request.FromJsonOf(j.Object("request")), j.Instant("due_at"), j.String("cause"));
+    }
 }
 
 public sealed class InboundMessageCodec() : RecordCodec<InboundMessage>(Schemas.InboundMessage)
@@ -148,11 +174,15 @@ public sealed class CampaignRecordCodec() : RecordCodec<CampaignRecord>(Schemas.
 
 public sealed class SmsRequestCodec() : RecordCodec<SmsRequest>(Schemas.SmsRequest)
 {
-    private readonly Avro.RecordSchema _context = (Avro.RecordSchema)Schemas.SmsRequest["context"].Schema;
+    internal GenericRecord ToRecordFor(SmsRequest v, Avro.RecordSchema schema) => Build(v, schema);
+    internal SmsRequest FromRecordOf(GenericRecord r) => FromRecord(r);
+    internal SmsRequest FromJsonOf(JsonFields j) => FromJson(j);
 
-    protected override GenericRecord ToRecord(SmsRequest v)
+    protected override GenericRecord ToRecord(SmsRequest v) => Build(v, Schema);
+
+    private static GenericRecord Build(SmsRequest v, Avro.RecordSchema schema)
     {
-        var c = new GenericRecord(_context);
+        var c = new GenericRecord((Avro.RecordSchema)schema["context"].Schema);
         c.Add("event_name", v.Context.EventName);
         c.Add("event_ts", v.Context.EventTs?.ToUnixTimeMilliseconds());
         c.Add("event_props", MapTo(v.Context.EventProps));
@@ -160,7 +190,7 @@ public sealed class SmsRequestCodec() : RecordCodec<SmsRequest>(Schemas.SmsReque
         c.Add("timezone", v.Context.Timezone);
         c.Add("sms_opt_in", v.Context.SmsOptIn);
         c.Add("profile_props", MapTo(v.Context.ProfileProps));
-        var r = new GenericRecord(Schema);
+        var r = new GenericRecord(schema);
         r.Add("request_id", v.RequestId);
         r.Add("campaign_id", v.CampaignId);
         r.Add("campaign_version", v.CampaignVersion);
