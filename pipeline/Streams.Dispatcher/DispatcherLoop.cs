@@ -52,11 +52,17 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
             if (decoded.Ok) requests.Add(decoded.Value!);
             else acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), ct));
         }
-        foreach (var result in await handler.HandleBatchAsync(requests, ct))
+        var output = await handler.HandleBatchAsync(requests, ct);
+        foreach (var result in output.Results)
         {
             acks.Add(producer.ProduceAsync(options.Topics.Results,
                 new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, ct));
             Interlocked.Increment(ref _handled);
+        }
+        foreach (var waiting in output.Delayed)
+        {
+            acks.Add(producer.ProduceAsync(options.Topics.Scheduled,
+                new Message<string, byte[]> { Key = waiting.Request.UserId, Value = Codecs.ScheduledRequest.Encode(waiting) }, ct));
         }
         await Task.WhenAll(acks);
     }

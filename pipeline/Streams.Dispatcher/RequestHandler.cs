@@ -40,7 +40,8 @@ public sealed class RequestHandler(
     TimeProvider time,
     ILogger logger,
     string owner,
-    FrequencyCaps? caps = null)
+    FrequencyCaps? caps = null,
+    DndWindow? defaultDnd = null)
 {
     public static readonly TimeSpan KeepSendKeys = TimeSpan.FromDays(7);
 
@@ -49,19 +50,27 @@ public sealed class RequestHandler(
     /// <summary>Test seam: runs after the provider accepted and the send was recorded, before the result is produced.</summary>
     public Func<SmsRequest, Task>? AfterSend { get; init; }
 
-    public async Task<SmsResult> HandleAsync(SmsRequest request, CancellationToken ct) => (await HandleBatchAsync([request], ct))[0];
+    /// <summary>What a batch produced: one result per request that ended or was sent, and the requests that wait.</summary>
+    public sealed record Output(IReadOnlyList<SmsResult> Results, IReadOnlyList<ScheduledRequest> Delayed);
 
-    public async Task<IReadOnlyList<SmsResult>> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken ct)
+    public async Task<Output> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken ct)
     {
         // A request id seen twice in one batch is one request.
         var requests = batch.DistinctBy(r => r.RequestId).ToList();
         var now = time.GetUtcNow();
         var results = new SmsResult?[requests.Count];
         var sends = new List<(int Index, Send Send, ISmsProvider Provider)>();
+        var delayed = new List<ScheduledRequest>();
         var optedOut = await counters.OptedOutAsync(requests.Select(SendDecision.ConsentSubjects).ToList());
         for (var i = 0; i < requests.Count; i++)
         {
-            var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, optedOut[i], now);
+            var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, defaultDnd, optedOut[i], now);
+            if (decision is Delay delay)
+            {
+                logger.LogDebug("request {RequestId} waits until {Until} ({Cause})", requests[i].RequestId, delay.Until, delay.Cause);
+                delayed.Add(new ScheduledRequest(requests[i], delay.Until, delay.Cause));
+                continue;
+            }
             if (decision is Suppress suppress)
             {
                 results[i] = await SuppressedAsync(requests[i], suppress.Reason, suppress.Detail);
@@ -137,7 +146,7 @@ public sealed class RequestHandler(
                     throw new InvalidOperationException($"unknown send outcome {outcome}");
             }
         }
-        return results.Select(r => r!).ToList();
+        return new Output(results.OfType<SmsResult>().ToList(), delayed);
     }
 
     private async Task<SmsResult> SuppressedAsync(SmsRequest request, string reason, string detail)

@@ -7,6 +7,8 @@ namespace Streams.Dispatcher;
 public abstract record Decision;
 public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider, IReadOnlyList<Slot> Slots) : Decision;
 public sealed record Suppress(string Reason, string Detail) : Decision;
+/// <summary>Inside DND hours with action delay: the request waits in sms.scheduled until the window's end.</summary>
+public sealed record Delay(DateTimeOffset Until, string Cause) : Decision;
 
 /// <summary>
 /// What to do with one request: a pure function of the request, the campaign as the dispatcher
@@ -20,10 +22,11 @@ public static class SendDecision
     private static readonly PhoneNumberToTimeZonesMapper TimeZones = PhoneNumberToTimeZonesMapper.GetInstance();
 
     public static Decision Decide(SmsRequest request, CampaignEntry? campaign, DateTimeOffset now) =>
-        Decide(request, campaign, FrequencyCaps.None, optedOut: false, now);
+        Decide(request, campaign, FrequencyCaps.None, null, optedOut: false, now);
 
+    /// <param name="defaultDnd">The configured DND hours for campaigns that set none.</param>
     /// <param name="optedOut">What the consent store says of this user or number (STOP, or a later profile opt-out).</param>
-    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, bool optedOut, DateTimeOffset now)
+    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, DndWindow? defaultDnd, bool optedOut, DateTimeOffset now)
     {
         if (campaign?.Spec is not { } spec || campaign.Message is not { } message)
             return new Suppress(Reasons.CampaignInactive, "campaign unknown to this dispatcher");
@@ -41,6 +44,17 @@ public static class SendDecision
             return new Suppress(Reasons.InvalidPhone, request.Context.Phone is null ? "profile has no phone" : "not a valid E.164 number");
 
         var zone = UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
+        // DND is judged before the counters, so a delayed request holds no cap or limit slot while it waits;
+        // everything is checked again when it comes back.
+        var dnd = spec.When?.Dnd is { } d
+            ? new DndWindow(d.From, d.To, d.Action == Core.Campaigns.DndAction.Discard ? DndMode.Discard : DndMode.Delay)
+            : defaultDnd;
+        if (dnd is not null && dnd.Contains(now, zone))
+        {
+            return dnd.Mode == DndMode.Discard
+                ? new Suppress(Reasons.DndDiscarded, $"inside DND hours {dnd.From.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}-{dnd.To.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)} ({zone.Id})")
+                : new Delay(dnd.EndAfter(now, zone), "dnd");
+        }
         var rendered = message.Render(Values(request, spec), zone, now);
         if (!rendered.Ok) return new Suppress(Reasons.RenderFailed, $"missing {rendered.Missing} and no default");
 

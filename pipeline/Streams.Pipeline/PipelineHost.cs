@@ -143,6 +143,7 @@ public sealed class PipelineHost : IAsyncDisposable
         };
         var builder = new StreamBuilder();
         LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = Topics, MaxInputBytes = Options.MaxInputBytes });
+        Topologies.Timers.ScheduledTopology.Build(builder, new Topologies.Timers.ScheduledOptions { Topics = Topics, Time = Time, MaxInputBytes = Options.MaxInputBytes });
         _stream = new KafkaStream(builder.Build(), config);
         _loops.Add(_stream.StartAsync(_stop.Token));
     }
@@ -160,7 +161,7 @@ public sealed class PipelineHost : IAsyncDisposable
             providers.Add(provider);
         }
         var owner = hostOptions.Owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner, Options.Limits.Caps)
+        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner, Options.Limits.Caps, Options.Dnd?.ToWindow())
         {
             AfterSend = hostOptions.AfterSend,
         };

@@ -17,6 +17,32 @@ public sealed class StreamsOptions
     public Dictionary<string, ProviderOptions> Providers { get; set; } = [];
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>Default DND hours (user-local) for campaigns that set none; absent means none.</summary>
+    public DndOptions? Dnd { get; set; }
+
+    public sealed class DndOptions
+    {
+        public string? From { get; set; }
+        public string? To { get; set; }
+        public string Action { get; set; } = "delay";
+
+        public DndWindow ToWindow()
+        {
+            static TimeOnly Time(string? text, string name) =>
+                TimeOnly.TryParseExact(text, "HH:mm", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var t)
+                    ? t : throw new ConfigException($"dnd.{name} must be a time of day like 21:00");
+            var from = Time(From, "from");
+            var to = Time(To, "to");
+            if (from == to) throw new ConfigException("dnd: from and to must differ");
+            return new DndWindow(from, to, Action switch
+            {
+                "delay" => DndMode.Delay,
+                "discard" => DndMode.Discard,
+                _ => throw new ConfigException("dnd.action must be delay or discard"),
+            });
+        }
+    }
+
     [ConfigurationKeyName("opt_out")]
     public OptOutOptions OptOut { get; set; } = new();
 
@@ -79,8 +105,8 @@ public sealed class StreamsOptions
     }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = ["dnd"];
-    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "limits", "opt_out", "state_dir", "max_input_bytes", .. NotYet];
+    private static readonly string[] NotYet = [];
+    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "limits", "opt_out", "dnd", "state_dir", "max_input_bytes", .. NotYet];
 
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {
@@ -113,6 +139,7 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Kafka.Bootstrap)) options.Kafka.Bootstrap = null;
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
+        options.Dnd?.ToWindow();
         if (options.Limits.PerUser is { Day: < 0 } or { Week: < 0 }) throw new ConfigException("limits.per_user: caps must be zero or more");
         foreach (var (name, provider) in options.Providers)
         {

@@ -56,11 +56,15 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Configuration_refuses_sections_that_are_not_built_yet_and_negative_caps()
+    public async Task Configuration_refuses_what_is_not_built_yet_and_bad_values()
     {
-        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 3}}\ndnd: {from: \"21:00\", to: \"08:00\"}\n");
+        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 3}}\ndnd: {from: \"25:00\", to: \"08:00\"}\n");
         var r = await _cli.RunAsync("campaign", "list", "--config", config);
-        Assert.Equal(["streams: not supported yet: dnd"], r.ErrLines);
+        Assert.Equal(["streams: dnd.from must be a time of day like 21:00"], r.ErrLines);
+
+        var sinch = _cli.File("sinch.yaml", "providers: {sinch: {type: sinch}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", sinch);
+        Assert.Equal(["streams: not supported yet: providers.sinch.type: sinch"], r.ErrLines);
 
         var negative = _cli.File("negative.yaml", "limits: {per_user: {day: -1}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", negative);
@@ -74,10 +78,10 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Apply_refuses_fields_not_supported_yet_before_touching_kafka()
     {
-        var spec = _cli.File("dnd.yaml", Good + "\nwhen: {dnd: {from: \"22:00\", to: \"08:00\"}}\n");
+        var spec = _cli.File("best.yaml", Good + "\nwhen: {best_time: {from: \"09:00\", to: \"21:00\"}}\n");
         var r = await _cli.RunAsync("campaign", "apply", "-f", spec);
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal([$"streams: {spec}: not supported yet: when.dnd"], r.ErrLines);
+        Assert.Equal([$"streams: {spec}: not supported yet: when.best_time"], r.ErrLines);
     }
 
     [Fact]

@@ -158,7 +158,7 @@ public sealed class CampaignSpecParserTests
         Assert.Equal(
         [
             "who.trigger.inaction", "who.segment", "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in",
-            "when.best_time", "when.dnd", "goal",
+            "when.best_time", "goal",
         ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
     }
 
