@@ -29,7 +29,8 @@ public interface IProviderRegistry
 /// <summary>
 /// Handles a batch of requests and returns one result per distinct request. The order is what makes a
 /// send happen at most once and never past a limit: load consent → decide (pure) → claim each request id → take the
-/// batch's cap and limit slots in one atomic call → send → record the message id. A redelivered request
+/// batch's cap and limit slots in one atomic call → stops that rank after the counters (DND discard, render,
+/// segments) give the slots back → send → record the message id. A redelivered request
 /// finds its claim and re-emits its result instead of sending again; a request refused by a limit or
 /// by the provider gives its claim (and slots) back.
 /// </summary>
@@ -123,6 +124,14 @@ public sealed class RequestHandler(
             {
                 await counters.ReleaseAsync(request.RequestId);
                 results[i] = await SuppressedAsync(request, grants[n].DeniedReason!, "counter full");
+                continue;
+            }
+            if (send.After is { } after)
+            {
+                // Stops that rank after the counters: nothing is sent, so the claim and the slots go back.
+                await counters.ReleaseAsync(request.RequestId);
+                await counters.ReleaseSlotsAsync(slotRequests[n], grants[n]);
+                results[i] = await SuppressedAsync(request, after.Reason, after.Detail);
                 continue;
             }
             var outcome = await provider.SendAsync(new OutboundSms(request, send.To, send.From, send.Text, send.Info), ct);

@@ -5,7 +5,12 @@ using Streams.Core.Templates;
 namespace Streams.Dispatcher;
 
 public abstract record Decision;
-public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider, IReadOnlyList<Slot> Slots) : Decision;
+/// <summary>
+/// Goes to the counters. <paramref name="After"/> is a stop that ranks after the counters in the
+/// documented order (dnd_discarded, render_failed, too_many_segments): reported only when the
+/// counters let the request through, and then its slots are given back.
+/// </summary>
+public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider, IReadOnlyList<Slot> Slots, Suppress? After = null) : Decision;
 public sealed record Suppress(string Reason, string Detail) : Decision;
 /// <summary>Inside DND hours with action delay: the request waits in sms.scheduled until the window's end.</summary>
 public sealed record Delay(DateTimeOffset Until, string Cause) : Decision;
@@ -44,28 +49,34 @@ public static class SendDecision
             return new Suppress(Reasons.InvalidPhone, request.Context.Phone is null ? "profile has no phone" : "not a valid E.164 number");
 
         var zone = UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
-        // DND is judged before the counters, so a delayed request holds no cap or limit slot while it waits;
-        // everything is checked again when it comes back.
+        var to = Phones.Format(phone, PhoneNumberFormat.E164);
+        var campaignZone = spec.When?.Timezone is { } cz && TimeZoneInfo.TryFindSystemTimeZoneById(cz, out var found) ? found : TimeZoneInfo.Utc;
+        var slots = Slots.For(spec.Id, spec.Who.Reach?.Limit, spec.Who.Reach?.DailyLimit,
+            spec.When?.GlobalLimits != Core.Campaigns.GlobalLimits.Ignore, caps, request.UserId, zone, campaignZone, now);
+
+        // A DND delay is decided before the counters, so a waiting request holds no slot; it is all checked again later.
         var dnd = spec.When?.Dnd is { } d
             ? new DndWindow(d.From, d.To, d.Action == Core.Campaigns.DndAction.Discard ? DndMode.Discard : DndMode.Delay)
             : defaultDnd;
         if (dnd is not null && dnd.Contains(now, zone))
         {
-            return dnd.Mode == DndMode.Discard
-                ? new Suppress(Reasons.DndDiscarded, $"inside DND hours {dnd.From.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}-{dnd.To.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)} ({zone.Id})")
-                : new Delay(dnd.EndAfter(now, zone), "dnd");
+            if (dnd.Mode == DndMode.Delay) return new Delay(dnd.EndAfter(now, zone), "dnd");
+            var hours = $"{dnd.From.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}-{dnd.To.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}";
+            return new Send(to, spec.What.From, "", new SmsInfo("", 0, 0), spec.What.Provider, slots,
+                new Suppress(Reasons.DndDiscarded, $"inside DND hours {hours} ({zone.Id})"));
         }
+
         var rendered = message.Render(Values(request, spec), zone, now);
-        if (!rendered.Ok) return new Suppress(Reasons.RenderFailed, $"missing {rendered.Missing} and no default");
+        if (!rendered.Ok)
+            return new Send(to, spec.What.From, "", new SmsInfo("", 0, 0), spec.What.Provider, slots,
+                new Suppress(Reasons.RenderFailed, $"missing {rendered.Missing} and no default"));
 
         var text = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
         var info = SmsEncoding.Analyze(text);
-        if (spec.What.MaxSegments is { } max && info.Segments > max)
-            return new Suppress(Reasons.TooManySegments, $"{info.Segments} {info.Encoding} segments, max_segments is {max}");
-        var campaignZone = spec.When?.Timezone is { } cz && TimeZoneInfo.TryFindSystemTimeZoneById(cz, out var found) ? found : TimeZoneInfo.Utc;
-        var slots = Slots.For(spec.Id, spec.Who.Reach?.Limit, spec.Who.Reach?.DailyLimit,
-            spec.When?.GlobalLimits != Core.Campaigns.GlobalLimits.Ignore, caps, request.UserId, zone, campaignZone, now);
-        return new Send(Phones.Format(phone, PhoneNumberFormat.E164), spec.What.From, text, info, spec.What.Provider, slots);
+        var tooLong = spec.What.MaxSegments is { } max && info.Segments > max
+            ? new Suppress(Reasons.TooManySegments, $"{info.Segments} {info.Encoding} segments, max_segments is {max}")
+            : null;
+        return new Send(to, spec.What.From, text, info, spec.What.Provider, slots, tooLong);
     }
 
     /// <summary>A stable portion of users per campaign: the same user is always in or always out.</summary>

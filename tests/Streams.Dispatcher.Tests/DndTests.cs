@@ -60,13 +60,13 @@ public sealed class DndTests
         var at = Local(12, 1, 23, 0, Kolkata);
         var delayed = Assert.IsType<Delay>(SendDecision.Decide(Request(), Campaign("when: {dnd: {from: \"22:00\", to: \"09:00\"}}"), FrequencyCaps.None, null, false, at));
         Assert.Equal((Local(12, 2, 9, 0, Kolkata), "dnd"), (delayed.Until, delayed.Cause));
-        var discarded = Assert.IsType<Suppress>(SendDecision.Decide(Request(), Campaign("when: {dnd: {from: \"22:00\", to: \"09:00\", action: discard}}"), FrequencyCaps.None, null, false, at));
+        var discarded = Decisions.Stopped(SendDecision.Decide(Request(), Campaign("when: {dnd: {from: \"22:00\", to: \"09:00\", action: discard}}"), FrequencyCaps.None, null, false, at));
         Assert.Equal(Reasons.DndDiscarded, discarded.Reason);
         Assert.IsType<Delay>(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, Night, false, at));
-        Assert.IsType<Send>(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, null, false, at));
+        Decisions.Sent(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, null, false, at));
         // Opt-out is checked before DND: an opted-out user is never delayed.
-        Assert.Equal(Reasons.OptedOut, Assert.IsType<Suppress>(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, Night, true, at)).Reason);
+        Assert.Equal(Reasons.OptedOut, Decisions.Stopped(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, Night, true, at)).Reason);
         // At the window's end the request goes out.
-        Assert.IsType<Send>(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, Night, false, Local(12, 2, 9, 0, Kolkata)));
+        Decisions.Sent(SendDecision.Decide(Request(), Campaign(""), FrequencyCaps.None, Night, false, Local(12, 2, 9, 0, Kolkata)));
     }
 }

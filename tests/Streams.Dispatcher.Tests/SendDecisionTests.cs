@@ -30,7 +30,7 @@ public sealed class SendDecisionTests
     [Fact]
     public void Sends_the_rendered_text_to_the_normalized_number()
     {
-        var d = Assert.IsType<Send>(Decide(Campaign("{provider: sandbox, from: \"+14155550100\", text: \"Hi {{ profile.first_name }}\"}"),
+        var d = Decisions.Sent(Decide(Campaign("{provider: sandbox, from: \"+14155550100\", text: \"Hi {{ profile.first_name }}\"}"),
             Request(phone: "+91 98765-43210", profile: new() { ["first_name"] = "Asha" })));
         Assert.Equal(("+919876543210", "+14155550100", "Hi Asha", "sandbox"), (d.To, d.From, d.Text, d.Provider));
         Assert.Equal(new SmsInfo("GSM-7", 7, 1), d.Info);
@@ -43,22 +43,22 @@ public sealed class SendDecisionTests
     [InlineData("+919876543210", false, Reasons.OptedOut)]
     [InlineData(null, false, Reasons.OptedOut)]
     public void Opt_out_comes_before_the_phone_check(string? phone, bool optIn, string reason) =>
-        Assert.Equal(reason, Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: Hi}"), Request(phone, optIn))).Reason);
+        Assert.Equal(reason, Decisions.Stopped(Decide(Campaign("{provider: sandbox, text: Hi}"), Request(phone, optIn))).Reason);
 
     [Fact]
     public void Unknown_paused_stopped_and_ended_campaigns_are_inactive()
     {
-        Assert.Equal(Reasons.CampaignInactive, Assert.IsType<Suppress>(Decide(null, Request())).Reason);
-        Assert.Equal(Reasons.CampaignInactive, Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: Hi}", CampaignStatus.Paused), Request())).Reason);
-        Assert.Equal(Reasons.CampaignInactive, Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: Hi}", CampaignStatus.Stopped), Request())).Reason);
+        Assert.Equal(Reasons.CampaignInactive, Decisions.Stopped(Decide(null, Request())).Reason);
+        Assert.Equal(Reasons.CampaignInactive, Decisions.Stopped(Decide(Campaign("{provider: sandbox, text: Hi}", CampaignStatus.Paused), Request())).Reason);
+        Assert.Equal(Reasons.CampaignInactive, Decisions.Stopped(Decide(Campaign("{provider: sandbox, text: Hi}", CampaignStatus.Stopped), Request())).Reason);
         var ended = Campaign("{provider: sandbox, text: Hi}", when: "when: {end: \"2026-12-01T10:00Z\"}");
-        Assert.Equal("campaign ended", Assert.IsType<Suppress>(Decide(ended, Request())).Detail);
+        Assert.Equal("campaign ended", Decisions.Stopped(Decide(ended, Request())).Detail);
     }
 
     [Fact]
     public void Missing_personalization_without_default_is_render_failed()
     {
-        var d = Assert.IsType<Suppress>(Decide(Campaign("{provider: sandbox, text: \"Your {{ event.product }}\"}"), Request()));
+        var d = Decisions.Stopped(Decide(Campaign("{provider: sandbox, text: \"Your {{ event.product }}\"}"), Request()));
         Assert.Equal((Reasons.RenderFailed, "missing event.product and no default"), (d.Reason, d.Detail));
     }
 
@@ -66,18 +66,18 @@ public sealed class SendDecisionTests
     public void Max_segments_stops_a_message_that_renders_too_long()
     {
         var campaign = Campaign("{provider: sandbox, text: \"{{ event.note }}\", max_segments: 2}");
-        Assert.IsType<Send>(Decide(campaign, Request(ev: new() { ["note"] = new string('a', 306) })));
-        var d = Assert.IsType<Suppress>(Decide(campaign, Request(ev: new() { ["note"] = new string('a', 307) })));
+        Decisions.Sent(Decide(campaign, Request(ev: new() { ["note"] = new string('a', 306) })));
+        var d = Decisions.Stopped(Decide(campaign, Request(ev: new() { ["note"] = new string('a', 307) })));
         Assert.Equal((Reasons.TooManySegments, "3 GSM-7 segments, max_segments is 2"), (d.Reason, d.Detail));
-        var emoji = Assert.IsType<Suppress>(Decide(campaign, Request(ev: new() { ["note"] = "😜" + new string('a', 133) })));
+        var emoji = Decisions.Stopped(Decide(campaign, Request(ev: new() { ["note"] = "😜" + new string('a', 133) })));
         Assert.Equal("3 UCS-2 segments, max_segments is 2", emoji.Detail);
     }
 
     [Fact]
     public void Smart_encoding_turns_typographic_text_into_gsm7()
     {
-        var plain = Assert.IsType<Send>(Decide(Campaign("{provider: sandbox, text: \"It’s here — now\"}"), Request()));
-        var smart = Assert.IsType<Send>(Decide(Campaign("{provider: sandbox, text: \"It’s here — now\", smart_encoding: true}"), Request()));
+        var plain = Decisions.Sent(Decide(Campaign("{provider: sandbox, text: \"It’s here — now\"}"), Request()));
+        var smart = Decisions.Sent(Decide(Campaign("{provider: sandbox, text: \"It’s here — now\", smart_encoding: true}"), Request()));
         Assert.Equal(("UCS-2", "GSM-7", "It's here - now"), (plain.Info.Encoding, smart.Info.Encoding, smart.Text));
     }
 
@@ -86,10 +86,19 @@ public sealed class SendDecisionTests
     {
         var campaign = Campaign("{provider: sandbox, text: \"{{ event.at | date: '%H:%M' }}\"}", when: "when: {timezone: Europe/Paris}");
         var ev = new Dictionary<string, object?> { ["at"] = "2026-12-01T12:00:00Z" };
-        Assert.Equal("21:00", Assert.IsType<Send>(Decide(campaign, Request(timezone: "Asia/Tokyo", ev: ev))).Text);
-        Assert.Equal("17:30", Assert.IsType<Send>(Decide(campaign, Request(ev: ev))).Text);                      // +91: Asia/Calcutta
-        Assert.Equal("04:00", Assert.IsType<Send>(Decide(campaign, Request(phone: "+14155550123", ev: ev))).Text); // 415: Los Angeles
-        Assert.Equal("13:00", Assert.IsType<Send>(Decide(campaign, Request(phone: "+79123456789", ev: ev))).Text); // +7 9xx: many zones
+        Assert.Equal("21:00", Decisions.Sent(Decide(campaign, Request(timezone: "Asia/Tokyo", ev: ev))).Text);
+        Assert.Equal("17:30", Decisions.Sent(Decide(campaign, Request(ev: ev))).Text);                      // +91: Asia/Calcutta
+        Assert.Equal("04:00", Decisions.Sent(Decide(campaign, Request(phone: "+14155550123", ev: ev))).Text); // 415: Los Angeles
+        Assert.Equal("13:00", Decisions.Sent(Decide(campaign, Request(phone: "+79123456789", ev: ev))).Text); // +7 9xx: many zones
+    }
+
+    [Fact]
+    public void Stops_after_the_counters_carry_the_slots_so_a_full_counter_is_reported_first()
+    {
+        var campaign = Campaign("{provider: sandbox, text: \"Your {{ event.product }}\"}");
+        var send = Assert.IsType<Send>(SendDecision.Decide(Request(), campaign, new FrequencyCaps(3, null), null, false, Now));
+        Assert.Equal(Reasons.RenderFailed, send.After!.Reason);
+        Assert.Equal([Reasons.FrequencyCapped], send.Slots.Select(s => s.Reason));
     }
 
     [Fact]
@@ -101,7 +110,7 @@ public sealed class SendDecisionTests
         Assert.True(Enumerable.Range(0, 100).All(i => SendDecision.Sampled("cart", $"u{i}", 100)));
         var campaign = Campaign("{provider: sandbox, text: Hi}", when: "");
         var sampled = CampaignEntry.From(campaign.Record with { SpecJson = campaign.Record.SpecJson.Replace("\"who\":{", "\"who\":{\"reach\":{\"percent\":0.01},") });
-        var d = Assert.IsType<Suppress>(Decide(sampled, Request() with { UserId = Enumerable.Range(0, 100).Select(i => $"u{i}").First(u => !SendDecision.Sampled("cart", u, 0.01)) }));
+        var d = Decisions.Stopped(Decide(sampled, Request() with { UserId = Enumerable.Range(0, 100).Select(i => $"u{i}").First(u => !SendDecision.Sampled("cart", u, 0.01)) }));
         Assert.Equal(Reasons.NotSampled, d.Reason);
     }
 

@@ -38,6 +38,7 @@ public sealed class DeliveryControlsTests : IDisposable
             Spec("alpha", "A"),
             Spec("beta", "B", "when: {global_limits: ignore}"),
             Spec("gamma", "C", "  reach: {limit: 1}"),
+            Spec("delta", "D").Replace("Hello from delta", "Your {{ event.missing }}"),
         })
             await client.ApplyAsync(spec);
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Profiles,
@@ -46,7 +47,7 @@ public sealed class DeliveryControlsTests : IDisposable
 
         await using var host = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
             new PipelineHostOptions { ApplicationId = "controls-" + Guid.NewGuid().ToString("N")[..8] });
-        foreach (var id in new[] { "alpha", "beta", "gamma" }) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
+        foreach (var id in new[] { "alpha", "beta", "gamma", "delta" }) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
         await host.WaitForProfileAsync("u1", TimeSpan.FromSeconds(60));
         await host.WaitForProfileAsync("u2", TimeSpan.FromSeconds(60));
 
@@ -56,10 +57,12 @@ public sealed class DeliveryControlsTests : IDisposable
             ("u1", """{"user_id":"u1","name":"A","ts":"2026-12-01T09:02:00Z"}"""),
             ("u1", """{"user_id":"u1","name":"A","ts":"2026-12-01T09:03:00Z"}"""),
             ("u1", """{"user_id":"u1","name":"C","ts":"2026-12-01T09:04:00Z"}"""),
-            ("u2", """{"user_id":"u2","name":"C","ts":"2026-12-01T09:04:00Z"}"""));
+            ("u2", """{"user_id":"u2","name":"C","ts":"2026-12-01T09:04:00Z"}"""),
+            ("u1", """{"user_id":"u1","name":"D","ts":"2026-12-01T09:05:00Z"}"""),
+            ("u2", """{"user_id":"u2","name":"D","ts":"2026-12-01T09:05:00Z"}"""));
 
-        var results = await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.Results(kafka.Bootstrap, topics)), r => r.Count >= 6);
-        Assert.Equal(6, results.Count);
+        var results = await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.Results(kafka.Bootstrap, topics)), r => r.Count >= 8);
+        Assert.Equal(8, results.Count);
         string Outcome(SmsResult r) => r.Status == ResultStatus.Sent ? "sent" : r.Reason!;
         // u1's day cap is 2: the two alpha messages fill it; beta ignores global limits; the third alpha and gamma are capped.
         Assert.Equal(["sent", "sent", Reasons.FrequencyCapped],
@@ -70,6 +73,9 @@ public sealed class DeliveryControlsTests : IDisposable
         // (limits are checked before caps).
         Assert.Contains(results.Single(r => r is { UserId: "u1", CampaignId: "gamma" }).Reason, new[] { Reasons.FrequencyCapped, Reasons.LimitReached });
         Assert.Equal(["sent"], results.Where(r => r is { UserId: "u2", CampaignId: "gamma" }).Select(Outcome));
+        // The documented order: a full counter is reported before a render failure.
+        Assert.Equal([Reasons.FrequencyCapped], results.Where(r => r is { UserId: "u1", CampaignId: "delta" }).Select(Outcome));
+        Assert.Equal([Reasons.RenderFailed], results.Where(r => r is { UserId: "u2", CampaignId: "delta" }).Select(Outcome));
     }
 
     public void Dispose() => _f.Dispose();
