@@ -115,6 +115,8 @@ public sealed class RequestHandler(
         }
 
         var slotRequests = fresh.Select(f => new SlotRequest(requests[f.Index].UserId, f.Send.Slots)).ToList();
+        var records = new List<Task>();
+        var sent = new List<SmsRequest>();
         var grants = await counters.TakeSlotsAsync(slotRequests);
         for (var n = 0; n < fresh.Count; n++)
         {
@@ -138,10 +140,12 @@ public sealed class RequestHandler(
             switch (outcome)
             {
                 case Accepted accepted:
-                    await counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info).ToString(), KeepSendKeys);
-                    await counters.IncrementAsync(request.CampaignId, ResultStatus.Sent);
+                    // Recorded together for the batch, before any result is produced; a crash before the record
+                    // lands is covered by asking the provider for the client reference.
+                    records.Add(counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info).ToString(), KeepSendKeys));
+                    records.Add(counters.IncrementAsync(request.CampaignId, ResultStatus.Sent));
                     logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), provider.Name);
-                    if (AfterSend is not null) await AfterSend(request);
+                    sent.Add(request);
                     results[i] = Result(request, ResultStatus.Sent, null, accepted.MessageId, provider.Name, send.Info);
                     break;
                 case Refused refused:
@@ -154,6 +158,11 @@ public sealed class RequestHandler(
                 default:
                     throw new InvalidOperationException($"unknown send outcome {outcome}");
             }
+        }
+        await Task.WhenAll(records);
+        if (AfterSend is not null)
+        {
+            foreach (var request in sent) await AfterSend(request);
         }
         return new Output(results.OfType<SmsResult>().ToList(), delayed);
     }
