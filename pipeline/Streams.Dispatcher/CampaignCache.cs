@@ -59,12 +59,8 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
                 AllowAutoCreateTopics = true,
             }).SetErrorHandler((_, e) => _logger.LogWarning("campaign cache: {Reason}", e.Reason)).Build();
 
-            var partitions = Partitions(bootstrap, topic);
+            var (partitions, remaining) = StartPosition(consumer, bootstrap, topic);
             consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-            var remaining = partitions
-                .Select(p => (p, consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High))
-                .Where(x => x.High > 0)
-                .ToDictionary(x => x.p, x => x.High.Value);
             if (remaining.Count == 0) _caughtUp.TrySetResult();
 
             while (!_stop.IsCancellationRequested)
@@ -84,6 +80,28 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
         {
             _caughtUp.TrySetException(e);
             if (!_stop.IsCancellationRequested) _logger.LogError(e, "campaign cache stopped");
+        }
+    }
+
+    /// <summary>The topic's partitions and where each ends now; a broker that is slow to answer is asked again.</summary>
+    private (List<TopicPartition>, Dictionary<TopicPartition, long>) StartPosition(IConsumer<string, byte[]> consumer, string bootstrap, string topic)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var partitions = Partitions(bootstrap, topic);
+                var ends = partitions
+                    .Select(p => (p, consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High))
+                    .Where(x => x.High > 0)
+                    .ToDictionary(x => x.p, x => x.High.Value);
+                return (partitions, ends);
+            }
+            catch (KafkaException e) when (attempt < 10 && !_stop.IsCancellationRequested)
+            {
+                _logger.LogWarning("campaign cache: reading {Topic} failed ({Reason}); retrying", topic, e.Error.Reason);
+                _stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200 * attempt));
+            }
         }
     }
 

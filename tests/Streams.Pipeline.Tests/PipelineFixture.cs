@@ -61,8 +61,8 @@ public sealed class PipelineFixture : IDisposable
         {
             var value = await observe();
             if (done(value)) return value;
-            if (waited.Elapsed > (timeout ?? TimeSpan.FromSeconds(60)))
-                throw new TimeoutException($"condition not met within {(timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds}s; last: {Describe(value)}");
+            if (waited.Elapsed > (timeout ?? TimeSpan.FromSeconds(90)))
+                throw new TimeoutException($"condition not met within {(timeout ?? TimeSpan.FromSeconds(90)).TotalSeconds}s; last: {Describe(value)}");
             await Task.Delay(100);
         }
     }
