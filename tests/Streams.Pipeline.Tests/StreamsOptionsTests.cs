@@ -37,5 +37,25 @@ public sealed class StreamsOptionsTests : IDisposable
         Assert.StartsWith($"{_file}: invalid YAML at line", Assert.Throws<ConfigException>(() => StreamsOptions.Load(_file)).Message);
     }
 
+    [Fact]
+    public void The_readme_configuration_example_loads()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        var section = readme[readme.IndexOf("## Configure it for real infrastructure", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        File.WriteAllText(_file, section[start..section.IndexOf("```", start, StringComparison.Ordinal)]);
+        var options = StreamsOptions.Load(_file, new Dictionary<string, string?>());
+        Assert.Equal(new Core.FrequencyCaps(3, 10), options.Limits.Caps);
+        Assert.Equal((100.0, 10), (options.Providers["sandbox"].Rate, options.Providers["sandbox"].Burst));
+        Assert.Equal(new Core.DndWindow(new TimeOnly(21, 0), new TimeOnly(8, 0), Core.DndMode.Delay), options.Dnd!.ToWindow());
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Streams.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Streams.sln not found above the test directory");
+    }
+
     public void Dispose() => File.Delete(_file);
 }
