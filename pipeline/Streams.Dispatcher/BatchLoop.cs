@@ -9,6 +9,20 @@ namespace Streams.Dispatcher;
 /// </summary>
 public static class BatchLoop
 {
+    /// <summary>A consumer for this loop: offsets are stored only by the loop and committed in the background.</summary>
+    public static IConsumer<string, byte[]> Consumer(string bootstrap, string groupId, string name, Microsoft.Extensions.Logging.ILogger logger) =>
+        new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = groupId,
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = 200,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            AllowAutoCreateTopics = true,
+            SessionTimeoutMs = 10000,
+        }).SetErrorHandler((_, e) => Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "{Name} consumer: {Reason}", name, e.Reason)).Build();
+
     public static async Task RunAsync(
         IConsumer<string, byte[]> consumer,
         int maxBatch,

@@ -29,16 +29,7 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = options.Bootstrap,
-            GroupId = "streams-consent",
-            EnableAutoCommit = true,
-            AutoCommitIntervalMs = 200,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            AllowAutoCreateTopics = true,
-        }).SetErrorHandler((_, e) => logger.LogWarning("consent consumer: {Reason}", e.Reason)).Build();
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, "streams-consent", "consent", logger);
         consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
         await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), HandleAsync, ct);
     }

@@ -27,17 +27,7 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = options.Bootstrap,
-            GroupId = options.GroupId,
-            EnableAutoCommit = true,
-            AutoCommitIntervalMs = 200,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            AllowAutoCreateTopics = true,
-            SessionTimeoutMs = 10000,
-        }).SetErrorHandler((_, e) => logger.LogWarning("dispatcher consumer: {Reason}", e.Reason)).Build();
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, options.GroupId, "dispatcher", logger);
         consumer.Subscribe(options.Topics.Requests);
         await BatchLoop.RunAsync(consumer, options.MaxBatch, TimeSpan.FromMilliseconds(100), HandleBatchAsync, ct);
     }

@@ -19,16 +19,7 @@ public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsSto
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "streams-analytics-sink",
-            EnableAutoCommit = true,
-            AutoCommitIntervalMs = 500,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            AllowAutoCreateTopics = true,
-        }).SetErrorHandler((_, e) => logger.LogWarning("analytics sink: {Reason}", e.Reason)).Build();
+        using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, "streams-analytics-sink", "analytics sink", logger);
         consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
         await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), WriteAsync, ct);
     }

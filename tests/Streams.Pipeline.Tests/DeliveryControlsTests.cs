@@ -21,7 +21,6 @@ public sealed class DeliveryControlsTests : IDisposable
     [Fact]
     public async Task Caps_count_across_campaigns_except_those_that_ignore_them_and_a_reach_limit_admits_the_first_users()
     {
-        using var kafka = new EmbeddedKafka();
         var options = new StreamsOptions
         {
             StateDir = _f.StateDir,
@@ -29,10 +28,9 @@ public sealed class DeliveryControlsTests : IDisposable
             RedisPrefix = $"test-{Guid.NewGuid():N}:",
             Limits = new StreamsOptions.LimitsOptions { PerUser = new StreamsOptions.PerUserOptions { Day = 2 } },
         };
-        options.Kafka.Bootstrap = kafka.Bootstrap;
-        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, options.Topics);
+        using var kafka = PipelineFixture.Kafka(options);
         var topics = options.Topics;
-        var client = new CampaignClient(kafka.Bootstrap, topics, _f.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var client = _f.Campaigns(options);
         foreach (var spec in new[]
         {
             Spec("alpha", "A"),
@@ -45,11 +43,7 @@ public sealed class DeliveryControlsTests : IDisposable
             ("u1", """{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"+919876543210"}"""),
             ("u2", """{"user_id":"u2","ts":"2026-11-01T08:00:00Z","phone":"+919876543211"}"""));
 
-        await using var host = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
-            new PipelineHostOptions { ApplicationId = "controls-" + Guid.NewGuid().ToString("N")[..8] });
-        foreach (var id in new[] { "alpha", "beta", "gamma", "delta" }) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
-        await host.WaitForProfileAsync("u1", TimeSpan.FromSeconds(60));
-        await host.WaitForProfileAsync("u2", TimeSpan.FromSeconds(60));
+        await using var host = await _f.StartAsync(options, "controls", ["alpha", "beta", "gamma", "delta"], ["u1", "u2"]);
 
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events,
             ("u1", """{"user_id":"u1","name":"A","ts":"2026-12-01T09:00:00Z"}"""),

@@ -15,12 +15,10 @@ public sealed class DndDelayTests : IDisposable
         var night = new DateTimeOffset(2026, 12, 1, 17, 0, 0, TimeSpan.Zero);
         var windowEnd = new DateTimeOffset(2026, 12, 2, 3, 30, 0, TimeSpan.Zero);
         _f.Time.SetUtcNow(night);
-        using var kafka = new EmbeddedKafka();
         var options = new StreamsOptions { StateDir = _f.StateDir };
-        options.Kafka.Bootstrap = kafka.Bootstrap;
-        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, options.Topics);
+        using var kafka = PipelineFixture.Kafka(options);
         var topics = options.Topics;
-        var client = new CampaignClient(kafka.Bootstrap, topics, _f.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var client = _f.Campaigns(options);
         await client.ApplyAsync("""
             id: night
             name: night
@@ -33,11 +31,7 @@ public sealed class DndDelayTests : IDisposable
             ("u1", """{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"+919876543210"}"""),
             ("u2", """{"user_id":"u2","ts":"2026-11-01T08:00:00Z","phone":"+919876543211"}"""));
 
-        await using var host = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
-            new PipelineHostOptions { ApplicationId = "dnd-" + Guid.NewGuid().ToString("N")[..8] });
-        await host.WaitForCampaignAsync("night", 1, TimeSpan.FromSeconds(60));
-        await host.WaitForProfileAsync("u1", TimeSpan.FromSeconds(60));
-        await host.WaitForProfileAsync("u2", TimeSpan.FromSeconds(60));
+        await using var host = await _f.StartAsync(options, "dnd", ["night"], ["u1", "u2"]);
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events,
             ("u1", """{"user_id":"u1","name":"Ping","ts":"2026-12-01T17:00:00Z"}"""),
             ("u2", """{"user_id":"u2","name":"Ping","ts":"2026-12-01T17:00:00Z"}"""));

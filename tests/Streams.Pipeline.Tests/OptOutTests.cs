@@ -13,12 +13,10 @@ public sealed class OptOutTests : IDisposable
     [Fact]
     public async Task Stop_suppresses_queued_and_new_requests_start_resubscribes_and_help_gets_the_configured_reply()
     {
-        using var kafka = new EmbeddedKafka();
         var options = new StreamsOptions { StateDir = _f.StateDir, OptOut = new StreamsOptions.OptOutOptions { HelpReply = "Acme alerts. Reply STOP to opt out." } };
-        options.Kafka.Bootstrap = kafka.Bootstrap;
-        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, options.Topics);
+        using var kafka = PipelineFixture.Kafka(options);
         var topics = options.Topics;
-        var client = new CampaignClient(kafka.Bootstrap, topics, _f.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var client = _f.Campaigns(options);
         await client.ApplyAsync("""
             id: ping
             name: ping
@@ -30,11 +28,7 @@ public sealed class OptOutTests : IDisposable
             ("u1", """{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"+919876543210"}"""),
             ("u2", """{"user_id":"u2","ts":"2026-11-01T08:00:00Z","phone":"+919876543211"}"""));
 
-        await using var host = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
-            new PipelineHostOptions { ApplicationId = "optout-" + Guid.NewGuid().ToString("N")[..8] });
-        await host.WaitForCampaignAsync("ping", 1, TimeSpan.FromSeconds(60));
-        await host.WaitForProfileAsync("u1", TimeSpan.FromSeconds(60));
-        await host.WaitForProfileAsync("u2", TimeSpan.FromSeconds(60));
+        await using var host = await _f.StartAsync(options, "optout", ["ping"], ["u1", "u2"]);
 
         // u1 texts STOP (in lower case, from the number written another way); u2 opts out through its profile.
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Inbound,

@@ -18,6 +18,28 @@ public sealed class PipelineFixture : IDisposable
     public FakeTimeProvider Time { get; } = new(Start);
     public ILoggerFactory Loggers { get; } = NullLoggerFactory.Instance;
 
+    /// <summary>A mock cluster for one test, with the topics created and the options pointed at it.</summary>
+    public static EmbeddedKafka Kafka(StreamsOptions options)
+    {
+        var kafka = new EmbeddedKafka();
+        options.Kafka.Bootstrap = kafka.Bootstrap;
+        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, options.Topics);
+        return kafka;
+    }
+
+    public CampaignClient Campaigns(StreamsOptions options) =>
+        new(options.Kafka.Bootstrap!, options.Topics, Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    /// <summary>Starts a pipeline with its own Streamiz application id and waits until it sees these campaigns and users.</summary>
+    public async Task<PipelineHost> StartAsync(StreamsOptions options, string name, string[] campaigns, string[] users)
+    {
+        var host = await PipelineHost.StartAsync(options, Loggers, Time,
+            new PipelineHostOptions { ApplicationId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}" });
+        foreach (var id in campaigns) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
+        foreach (var user in users) await host.WaitForProfileAsync(user, TimeSpan.FromSeconds(60));
+        return host;
+    }
+
     public static async Task ProduceJsonAsync(string bootstrap, string topic, params (string Key, string Json)[] records)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap }).Build();
