@@ -74,3 +74,47 @@ public sealed class DeliveryControlsTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 }
+
+/// <summary>Two dispatchers in one consumer group, sharing Redis, against one reach limit.</summary>
+public sealed class SharedLimitTests : IDisposable
+{
+    private readonly PipelineFixture _f = new();
+
+    [Fact]
+    public async Task Two_dispatchers_sharing_the_partitions_never_pass_a_reach_limit()
+    {
+        var options = new StreamsOptions { StateDir = _f.StateDir, Redis = Services.Redis, RedisPrefix = $"test-{Guid.NewGuid():N}:" };
+        using var kafka = PipelineFixture.Kafka(options);
+        var topics = options.Topics;
+        await _f.Campaigns(options).ApplyAsync("""
+            id: scarce
+            name: scarce
+            type: live
+            who: {trigger: {event: Go}, reach: {limit: 7}}
+            what: {provider: sandbox, text: "You are one of seven"}
+            """);
+        var users = Enumerable.Range(0, 40).Select(i => $"u{i:D2}").ToArray();
+        await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Profiles,
+            users.Select((u, i) => (u, $$"""{"user_id":"{{u}}","ts":"2026-11-01T08:00:00Z","phone":"+9198765432{{i:D2}}"}""")).ToArray());
+
+        var group = "shared-" + Guid.NewGuid().ToString("N")[..8];
+        await using var topology = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
+            new PipelineHostOptions { Roles = PipelineRoles.Topology, ApplicationId = "topology-" + group });
+        await topology.WaitForCampaignAsync("scarce", 1, TimeSpan.FromSeconds(60));
+        foreach (var u in users) await topology.WaitForProfileAsync(u, TimeSpan.FromSeconds(60));
+        await using var first = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
+            new PipelineHostOptions { Roles = PipelineRoles.Dispatcher, DispatcherGroupId = group, Owner = "first" });
+        await using var second = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
+            new PipelineHostOptions { Roles = PipelineRoles.Dispatcher, DispatcherGroupId = group, Owner = "second" });
+
+        await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events,
+            users.Select(u => (u, $$"""{"user_id":"{{u}}","name":"Go","ts":"2026-12-01T09:00:00Z"}""")).ToArray());
+        var results = await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.Results(kafka.Bootstrap, topics)), r => r.Count >= 40);
+        Assert.Equal(40, results.Count);
+        Assert.Equal(7, results.Count(r => r.Status == ResultStatus.Sent));
+        Assert.Equal(33, results.Count(r => r.Reason == Reasons.LimitReached));
+        Assert.Equal(7, File.ReadAllLines(Path.Combine(_f.StateDir, "outbox.jsonl")).Length);
+    }
+
+    public void Dispose() => _f.Dispose();
+}

@@ -21,7 +21,10 @@ public sealed class SandboxProvider : ISmsProvider, IDisposable
     private readonly TimeSpan _deliveryDelay;
     private readonly ConcurrentDictionary<string, string> _sent = new();
     private readonly ConcurrentDictionary<string, ITimer> _pending = new();
-    private readonly object _fileLock = new();
+    // Several sandboxes (dispatchers) may share one outbox: one lock per file within a process, and each
+    // line is one append-mode write, which other processes' appends do not interleave with.
+    private static readonly ConcurrentDictionary<string, object> FileLocks = new();
+    private readonly object _fileLock;
 
     public SandboxProvider(string name, string outbox, TimeProvider time, IDeliveryReports reports, TimeSpan? deliveryDelay = null)
     {
@@ -30,6 +33,7 @@ public sealed class SandboxProvider : ISmsProvider, IDisposable
         _time = time;
         _reports = reports;
         _deliveryDelay = deliveryDelay ?? TimeSpan.FromSeconds(1);
+        _fileLock = FileLocks.GetOrAdd(Path.GetFullPath(outbox), _ => new object());
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outbox))!);
         if (File.Exists(outbox))
         {
@@ -61,7 +65,9 @@ public sealed class SandboxProvider : ISmsProvider, IDisposable
             {
                 var line = new OutboxLine(_time.GetUtcNow(), sms.Request.CampaignId, sms.Request.RequestId, sms.Request.UserId,
                     sms.To, sms.From, sms.Text, sms.Info.Encoding, sms.Info.Segments, messageId);
-                File.AppendAllText(_outbox, JsonSerializer.Serialize(line, Json) + "\n");
+                var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, Json) + "\n");
+                using (var file = new FileStream(_outbox, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+                    file.Write(bytes);
                 _sent[sms.Request.RequestId] = messageId;
             }
         }
