@@ -68,8 +68,6 @@ public sealed class CliContext
     public static IProducer<string, byte[]> Producer(string bootstrap) =>
         new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, MessageTimeoutMs = 15000 }).Build();
 
-    public static RecordCodec<T> CodecFor<T>() where T : class =>
-        (RecordCodec<T>)(object)(typeof(T) == typeof(Core.UserEvent) ? Codecs.UserEvent : Codecs.ProfileUpdate);
 }
 
 public sealed class CliException(string message) : Exception(message);

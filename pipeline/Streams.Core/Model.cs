@@ -86,10 +86,7 @@ public sealed record SmsResult(
     string? Provider,
     int Segments,
     string? Encoding,
-    DateTimeOffset Ts)
-{
-    public bool IsTerminal => Status != ResultStatus.Sent;
-}
+    DateTimeOffset Ts);
 
 public static class ResultStatus
 {

@@ -13,8 +13,6 @@ namespace Streams.Pipeline;
 /// </summary>
 public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes)
 {
-    public long Written => Interlocked.Read(ref _written);
-    private long _written;
     private readonly HashSet<PropertyKey> _knownProperties = [];
 
     public async Task RunAsync(CancellationToken ct)
@@ -47,6 +45,5 @@ public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsSto
             await store.InsertPropertiesAsync(newKeys, ct);
             _knownProperties.UnionWith(newKeys);
         }
-        Interlocked.Add(ref _written, events.Count + profiles.Count + results.Count);
     }
 }

@@ -16,7 +16,6 @@ public sealed class UserEventSerDes() : CodecSerDes<UserEvent>(Codecs.UserEvent)
 public sealed class ProfileUpdateSerDes() : CodecSerDes<ProfileUpdate>(Codecs.ProfileUpdate);
 public sealed class SmsRequestSerDes() : CodecSerDes<SmsRequest>(Codecs.SmsRequest);
 public sealed class SmsResultSerDes() : CodecSerDes<SmsResult>(Codecs.SmsResult);
-public sealed class ScheduledRequestSerDes() : CodecSerDes<ScheduledRequest>(Codecs.ScheduledRequest);
 
 /// <summary>
 /// sms.campaigns is written by `streams campaign apply`, which validates first; a record that still
