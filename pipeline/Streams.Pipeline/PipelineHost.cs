@@ -139,10 +139,12 @@ public sealed class PipelineHost : IAsyncDisposable
             AllowAutoCreateTopics = true,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             CommitIntervalMs = 200,
+            // A stopped or dead instance's partitions move on after 10 s instead of the default 45 s.
+            SessionTimeoutMs = 10000,
             Logger = Loggers,
         };
         var builder = new StreamBuilder();
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = Topics, MaxInputBytes = Options.MaxInputBytes });
+        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = Topics, MaxInputBytes = Options.MaxInputBytes, Time = Time });
         Topologies.Timers.ScheduledTopology.Build(builder, new Topologies.Timers.ScheduledOptions { Topics = Topics, Time = Time, MaxInputBytes = Options.MaxInputBytes });
         _stream = new KafkaStream(builder.Build(), config);
         _loops.Add(_stream.StartAsync(_stop.Token));
@@ -201,7 +203,7 @@ public sealed class PipelineHost : IAsyncDisposable
     public async Task WaitForProfileAsync(string userId, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!TopologySees(StoreNames.Profiles, userId, (Profile _) => true))
+        while (!TopologySees(StoreNames.UserState, "p|" + userId, (byte[] _) => true))
         {
             if (waited.Elapsed > timeout) throw new TimeoutException($"profile {userId} not in the topology within {timeout.TotalSeconds:0}s");
             await Task.Delay(20);

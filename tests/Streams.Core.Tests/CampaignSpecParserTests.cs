@@ -157,7 +157,7 @@ public sealed class CampaignSpecParserTests
         var result = CampaignSpecParser.Parse(Full);
         Assert.Equal(
         [
-            "who.trigger.inaction", "who.segment", "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in",
+            "who.segment", "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in",
             "when.best_time", "goal",
         ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
     }

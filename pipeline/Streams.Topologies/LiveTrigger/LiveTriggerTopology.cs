@@ -15,10 +15,15 @@ public sealed record LiveTriggerOptions
 {
     public Topics Topics { get; init; } = Topics.Default;
     public int MaxInputBytes { get; init; } = RecordCodec<UserEvent>.DefaultMaxBytes;
+
+    /// <summary>The clock inaction windows are judged on; the punctuator only sets how often to look.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+    public TimeSpan ScanEvery { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
-/// Events whose name matches an active live campaign's trigger become SmsRequests. Profiles
+/// Events whose name matches an active live campaign's trigger become SmsRequests; with
+/// <c>inaction</c>, only when the follow-up event does not come within the window. Profiles
 /// are merged into a table co-partitioned with events (both keyed by user id), so each request
 /// carries the profile as it was when the event was processed; campaigns come from a global
 /// table over the compacted sms.campaigns topic, so a change reaches every instance.
@@ -44,9 +49,9 @@ public static class LiveTriggerTopology
             .MapValues((_, e, _) => new UserInput(e, null), "event-input")
             .Merge(profiles, "user-inputs")
             .Transform(TransformerBuilder.New<string, UserInput, string, SmsRequest>()
-                .Transformer<TriggerMatcher>()
+                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery)
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
-                    Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.Profiles), new StringSerDes(), new ProfileSerDes()))
+                    Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.UserState), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "match-live-triggers")
             .To<StringSerDes, SmsRequestSerDes>(topics.Requests);
     }

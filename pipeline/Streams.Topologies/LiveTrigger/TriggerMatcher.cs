@@ -1,29 +1,59 @@
+using System.Globalization;
+using System.Text;
+using Streamiz.Kafka.Net.Processors;
 using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.State;
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Serdes;
 
 namespace Streams.Topologies.LiveTrigger;
 
-/// <summary>One event in, one SmsRequest out per active live campaign whose trigger it satisfies.</summary>
+/// <summary>
+/// One event in, one SmsRequest out per active live campaign whose trigger it satisfies. A trigger
+/// with <c>inaction</c> starts a per-user, per-campaign timer instead: the follow-up event (with its own
+/// filters) before the window ends cancels it; at the window's end the request goes out with the
+/// triggering event's properties and the profile as it is then. A second trigger event while a timer
+/// waits restarts the window from the later event (the nudge follows the last add to cart, with it).
+/// Timers live in this transformer's RocksDB store keyed by due time, so a scan stops at the first
+/// timer that is not due; the store is changelogged, so a restart keeps every timer.
+/// </summary>
 public sealed class TriggerMatcher : ITransformer<string, UserInput, string, SmsRequest>
 {
+    private const string ProfilePrefix = "p|";
+    private const string TimerPrefix = "t|";
+    private const string IndexPrefix = "i|";
+
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _scanEvery;
     private ProcessorContext<string, SmsRequest> _context = null!;
     private Func<IEnumerable<CampaignRecord>> _campaigns = null!;
-    private IKeyValueStore<string, Profile> _profiles = null!;
+    private IKeyValueStore<string, byte[]> _state = null!;
     private readonly Dictionary<string, (int Version, CampaignSpec? Spec)> _parsed = [];
+
+    // Streamiz makes one transformer per task: first with this constructor, then with the builder's parameters.
+    public TriggerMatcher() : this(TimeProvider.System, TimeSpan.FromSeconds(1))
+    {
+    }
+
+    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery)
+    {
+        _time = time;
+        _scanEvery = scanEvery;
+    }
 
     public void Init(ProcessorContext<string, SmsRequest> context)
     {
         _context = context;
-        _profiles = (IKeyValueStore<string, Profile>)context.GetStateStore(Core.StoreNames.Profiles);
-        var store = context.GetStateStore(Core.StoreNames.Campaigns);
+        _state = (IKeyValueStore<string, byte[]>)context.GetStateStore(StoreNames.UserState);
+        var store = context.GetStateStore(StoreNames.Campaigns);
         _campaigns = store switch
         {
             IReadOnlyKeyValueStore<string, ValueAndTimestamp<CampaignRecord>> ts => () => All(ts).Select(v => v?.Value!),
             IReadOnlyKeyValueStore<string, CampaignRecord> plain => () => All(plain),
-            _ => throw new InvalidOperationException($"store {Core.StoreNames.Campaigns} has unexpected type {store?.GetType()}"),
+            _ => throw new InvalidOperationException($"store {StoreNames.Campaigns} has unexpected type {store?.GetType()}"),
         };
+        context.Schedule(_scanEvery, PunctuationType.PROCESSING_TIME, _ => FireDue());
     }
 
     private static IEnumerable<V> All<V>(IReadOnlyKeyValueStore<string, V> store)
@@ -35,27 +65,91 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     {
         if (record.Value.Profile is { } update)
         {
-            _profiles.Put(record.Key, (_profiles.Get(record.Key) ?? Profile.Empty(record.Key)).Merge(update));
+            _state.Put(ProfilePrefix + record.Key, Codecs.ProfileUpdate.EncodeProfile((ProfileOf(record.Key) ?? Profile.Empty(record.Key)).Merge(update)));
             return null!;
         }
         var ev = record.Value.Event!;
-        var profile = _profiles.Get(record.Key);
+        var profile = ProfileOf(record.Key);
+        foreach (var (campaign, spec, trigger) in LiveCampaigns())
+        {
+            if (trigger.Inaction is { } inaction && string.Equals(inaction.Event, ev.Name, StringComparison.Ordinal)
+                && ConditionEvaluator.All(inaction.Where, ev.Props))
+                Cancel(campaign.Id, ev.UserId);
+            if (!Matches(spec, trigger, ev)) continue;
+            var request = Request(campaign, ev, profile);
+            if (trigger.Inaction is { } wait) Schedule(request, ev.Ts + wait.Within);
+            else _context.Forward(record.Key, request);
+        }
+        FireDue();
+        return null!;
+    }
+
+    private IEnumerable<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> LiveCampaigns()
+    {
         foreach (var campaign in _campaigns())
         {
             if (campaign is null || campaign.Status != CampaignStatus.Active) continue;
-            var spec = SpecOf(campaign);
-            if (spec?.Type != CampaignType.Live || spec.Who.Trigger is not { } trigger) continue;
-            if (!Matches(spec, trigger, ev)) continue;
-            _context.Forward(record.Key, new SmsRequest(
-                RequestIds.ForTrigger(campaign.Id, ev.UserId, ev.Name, ev.Ts),
-                campaign.Id,
-                campaign.Version,
-                ev.UserId,
-                ev.Ts,
-                new RequestContext(ev.Name, ev.Ts, ev.Props, profile?.Phone, profile?.Timezone, profile?.SmsOptIn,
-                    profile?.Props ?? Props.Empty)));
+            if (SpecOf(campaign) is { Type: CampaignType.Live, Who.Trigger: { } trigger } spec) yield return (campaign, spec, trigger);
         }
-        return null!;
+    }
+
+    private static SmsRequest Request(CampaignRecord campaign, UserEvent ev, Profile? profile) => new(
+        RequestIds.ForTrigger(campaign.Id, ev.UserId, ev.Name, ev.Ts),
+        campaign.Id,
+        campaign.Version,
+        ev.UserId,
+        ev.Ts,
+        new RequestContext(ev.Name, ev.Ts, ev.Props, profile?.Phone, profile?.Timezone, profile?.SmsOptIn, profile?.Props ?? Props.Empty));
+
+    private Profile? ProfileOf(string userId) =>
+        _state.Get(ProfilePrefix + userId) is { } bytes ? Codecs.ProfileUpdate.DecodeProfile(bytes) : null;
+
+    private static string TimerKey(DateTimeOffset due, string campaignId, string userId) =>
+        $"{TimerPrefix}{Math.Max(0, due.ToUnixTimeMilliseconds()).ToString("D15", CultureInfo.InvariantCulture)}|{campaignId}|{userId}";
+
+    private void Schedule(SmsRequest request, DateTimeOffset due)
+    {
+        Cancel(request.CampaignId, request.UserId);
+        var key = TimerKey(due, request.CampaignId, request.UserId);
+        _state.Put(key, Codecs.SmsRequest.Encode(request));
+        _state.Put($"{IndexPrefix}{request.CampaignId}|{request.UserId}", Encoding.UTF8.GetBytes(key));
+    }
+
+    private void Cancel(string campaignId, string userId)
+    {
+        var index = $"{IndexPrefix}{campaignId}|{userId}";
+        if (_state.Get(index) is not { } timer) return;
+        _state.Delete(Encoding.UTF8.GetString(timer));
+        _state.Delete(index);
+    }
+
+    /// <summary>Sends what is due on the injected clock; a campaign paused or stopped meanwhile sends nothing.</summary>
+    private void FireDue()
+    {
+        var upTo = TimerKey(_time.GetUtcNow(), "\uffff", "");
+        var due = new List<KeyValuePair<string, byte[]>>();
+        using (var range = _state.Range(TimerPrefix, upTo))
+        {
+            while (range.MoveNext()) due.Add(range.Current!.Value);
+        }
+        if (due.Count == 0) return;
+        var active = LiveCampaigns().ToDictionary(c => c.Campaign.Id, c => c.Campaign);
+        foreach (var (key, value) in due)
+        {
+            var request = Codecs.SmsRequest.Decode(value, int.MaxValue);
+            _state.Delete(key);
+            _state.Delete($"{IndexPrefix}{request.CampaignId}|{request.UserId}");
+            if (!active.TryGetValue(request.CampaignId, out var campaign)) continue;
+            var profile = ProfileOf(request.UserId);
+            _context.Forward(request.UserId, request with
+            {
+                CampaignVersion = campaign.Version,
+                Context = request.Context with
+                {
+                    Phone = profile?.Phone, Timezone = profile?.Timezone, SmsOptIn = profile?.SmsOptIn, ProfileProps = profile?.Props ?? Props.Empty,
+                },
+            });
+        }
     }
 
     /// <summary>The active window is judged on the event's own time, so a replay decides as the original run did.</summary>

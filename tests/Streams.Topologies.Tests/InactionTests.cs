@@ -1,0 +1,163 @@
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.Mock;
+using Streamiz.Kafka.Net.SerDes;
+using Streams.Core;
+using Streams.Core.Campaigns;
+using Streams.Serdes;
+using Streams.Topologies.LiveTrigger;
+
+namespace Streams.Topologies.Tests;
+
+/// <summary>Event A, then no event B within N: the abandoned-cart trigger, on a virtual clock.</summary>
+public sealed class InactionTests : IDisposable
+{
+    private static readonly Topics T = Core.Topics.Default;
+    private static readonly DateTimeOffset A = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan N = TimeSpan.FromMinutes(5);
+    private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _time = new(A);
+
+    private const string Cart = """
+        id: cart
+        name: Cart
+        type: live
+        who:
+          trigger:
+            event: Added To Cart
+            inaction: {event: Charged, within: 5m, where: [{prop: value, op: gt, value: 0}]}
+        what: {provider: sandbox, text: "Still thinking about it?"}
+        """;
+
+    private sealed class Pipe(TopologyTestDriver driver, FakeTimeProvider time) : IDisposable
+    {
+        private readonly TestInputTopic<string, byte[]> _events = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Events);
+        private readonly TestInputTopic<string, byte[]> _profiles = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Profiles);
+        private readonly TestInputTopic<string, byte[]> _campaigns = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Campaigns);
+        private readonly TestOutputTopic<string, byte[]> _requests = driver.CreateOutputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Requests);
+
+        public void Campaign(CampaignStatus status = CampaignStatus.Active, int version = 1)
+        {
+            var parsed = CampaignSpecParser.Parse(Cart);
+            _campaigns.PipeInput("cart", Codecs.CampaignRecord.Encode(new CampaignRecord("cart", version, status, parsed.ToJson(), A)));
+        }
+
+        public void Profile(string phone) =>
+            _profiles.PipeInput("u1", Encoding.UTF8.GetBytes($$"""{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"{{phone}}"}"""));
+
+        /// <summary>An event at the current virtual time.</summary>
+        public void Event(string name, double value = 1) =>
+            _events.PipeInput("u1", Codecs.UserEvent.Encode(new UserEvent("u1", name, time.GetUtcNow(), new Dictionary<string, object?> { ["value"] = value })));
+
+        public void Advance(TimeSpan by)
+        {
+            time.Advance(by);
+            driver.AdvanceWallClockTime(TimeSpan.FromSeconds(1));
+        }
+
+        public List<SmsRequest> Requests() => _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.Decode(r.Message.Value)).ToList();
+
+        public void Dispose() => driver.Dispose();
+    }
+
+    private readonly string _applicationId = "inaction-test-" + Guid.NewGuid().ToString("N")[..8];
+
+    private Pipe Start()
+    {
+        var builder = new StreamBuilder();
+        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Time = _time });
+        var driver = new TopologyTestDriver(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
+        {
+            ApplicationId = _applicationId,
+            StateDir = _stateDir,
+        });
+        var pipe = new Pipe(driver, _time);
+        pipe.Campaign();
+        pipe.Profile("+919876543210");
+        return pipe;
+    }
+
+    [Fact]
+    public void Inaction_fires_exactly_at_the_window_end_with_the_triggering_event()
+    {
+        using var pipe = Start();
+        pipe.Event("Added To Cart", 799);
+        pipe.Advance(N - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(pipe.Requests());
+        pipe.Advance(TimeSpan.FromMilliseconds(1));
+        var request = Assert.Single(pipe.Requests());
+        Assert.Equal((RequestIds.ForTrigger("cart", "u1", "Added To Cart", A), 799.0, "+919876543210"),
+            (request.RequestId, request.Context.EventProps["value"], request.Context.Phone));
+        pipe.Advance(TimeSpan.FromHours(1));
+        Assert.Empty(pipe.Requests());
+    }
+
+    [Fact]
+    public void The_follow_up_event_a_second_before_the_end_cancels()
+    {
+        using var pipe = Start();
+        pipe.Event("Added To Cart");
+        pipe.Advance(N - TimeSpan.FromSeconds(1));
+        pipe.Event("Charged", 799);
+        pipe.Advance(TimeSpan.FromHours(1));
+        Assert.Empty(pipe.Requests());
+    }
+
+    [Fact]
+    public void The_follow_up_event_after_the_end_does_not_cancel_and_nothing_fires_twice()
+    {
+        using var pipe = Start();
+        pipe.Event("Added To Cart");
+        pipe.Advance(N);
+        pipe.Event("Charged", 799);
+        pipe.Advance(TimeSpan.FromHours(1));
+        Assert.Single(pipe.Requests());
+    }
+
+    [Fact]
+    public void A_follow_up_event_outside_its_filter_does_not_cancel()
+    {
+        using var pipe = Start();
+        pipe.Event("Added To Cart");
+        pipe.Event("Charged", 0);
+        pipe.Advance(N);
+        Assert.Single(pipe.Requests());
+    }
+
+    [Fact]
+    public void A_second_trigger_event_restarts_the_window_from_itself()
+    {
+        using var pipe = Start();
+        pipe.Event("Added To Cart", 100);
+        pipe.Advance(TimeSpan.FromMinutes(3));
+        pipe.Event("Added To Cart", 200);
+        pipe.Advance(TimeSpan.FromMinutes(2));
+        Assert.Empty(pipe.Requests());
+        pipe.Advance(TimeSpan.FromMinutes(3));
+        var request = Assert.Single(pipe.Requests());
+        Assert.Equal(200.0, request.Context.EventProps["value"]);
+    }
+
+    [Fact]
+    public void A_campaign_paused_while_the_timer_waits_sends_nothing_and_the_profile_is_read_at_fire_time()
+    {
+        using var pipe = Start();
+        pipe.Event("Added To Cart");
+        pipe.Campaign(CampaignStatus.Paused, 2);
+        pipe.Advance(N);
+        Assert.Empty(pipe.Requests());
+
+        pipe.Campaign(CampaignStatus.Active, 3);
+        pipe.Event("Added To Cart");
+        pipe.Profile("+919876543299");
+        pipe.Advance(N);
+        var request = Assert.Single(pipe.Requests());
+        Assert.Equal(("+919876543299", 3), (request.Context.Phone, request.CampaignVersion));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_stateDir, recursive: true); } catch (IOException) { }
+    }
+}
