@@ -23,8 +23,6 @@ public sealed record Delay(DateTimeOffset Until, string Cause) : Decision;
 /// </summary>
 public static class SendDecision
 {
-    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
-    private static readonly PhoneNumberToTimeZonesMapper TimeZones = PhoneNumberToTimeZonesMapper.GetInstance();
 
     public static Decision Decide(SmsRequest request, CampaignEntry? campaign, DateTimeOffset now) =>
         Decide(request, campaign, FrequencyCaps.None, null, optedOut: false, now);
@@ -49,7 +47,7 @@ public static class SendDecision
             return new Suppress(Reasons.InvalidPhone, request.Context.Phone is null ? "profile has no phone" : "not a valid E.164 number");
 
         var zone = UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
-        var to = Phones.Format(phone, PhoneNumberFormat.E164);
+        var to = Phones.E164(phone);
         var campaignZone = spec.When?.Timezone is { } cz && TimeZoneInfo.TryFindSystemTimeZoneById(cz, out var found) ? found : TimeZoneInfo.Utc;
         var slots = Slots.For(spec.Id, spec.Who.Reach?.Limit, spec.Who.Reach?.DailyLimit,
             spec.When?.GlobalLimits != Core.Campaigns.GlobalLimits.Ignore, caps, request.UserId, zone, campaignZone, now);
@@ -93,52 +91,16 @@ public static class SendDecision
         request.Context.EventProps,
         new Dictionary<string, object?> { ["id"] = spec.Id, ["name"] = spec.Name });
 
-    /// <summary>The profile's time zone, else the phone number's country (when it has a single zone), else the campaign's, else UTC.</summary>
-    public static TimeZoneInfo UserTimeZone(string? profileZone, PhoneNumber? phone, string? campaignZone)
-    {
-        if (profileZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(profileZone, out var z)) return z;
-        if (phone is not null && TimeZones.GetTimeZonesForNumber(phone) is [var only] && only != "Etc/Unknown"
-            && TimeZoneInfo.TryFindSystemTimeZoneById(only, out var fromPhone)) return fromPhone;
-        if (campaignZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(campaignZone, out var c)) return c;
-        return TimeZoneInfo.Utc;
-    }
+    public static TimeZoneInfo UserTimeZone(string? profileZone, PhoneNumber? phone, string? campaignZone) =>
+        Phones.UserTimeZone(profileZone, phone, campaignZone);
 
     /// <summary>The consent subjects of a request: its user, and its number in E.164 when it has a valid one.</summary>
     public static IReadOnlyList<string> ConsentSubjects(SmsRequest request) =>
         ParsePhone(request.Context.Phone) is { } phone
-            ? ["user:" + request.UserId, "phone:" + Phones.Format(phone, PhoneNumberFormat.E164)]
+            ? ["user:" + request.UserId, "phone:" + Phones.E164(phone)]
             : ["user:" + request.UserId];
 
-    /// <summary>The number when libphonenumber accepts it as valid, else null.</summary>
-    public static PhoneNumber? ParsePhone(string? phone)
-    {
-        if (string.IsNullOrWhiteSpace(phone)) return null;
-        try
-        {
-            var parsed = Phones.Parse(phone, null);
-            return Phones.IsValidNumber(parsed) ? parsed : null;
-        }
-        catch (NumberParseException)
-        {
-            return null;
-        }
-    }
+    public static PhoneNumber? ParsePhone(string? phone) => Phones.Parse(phone);
 
-    /// <summary>Why a number cannot be sent to, in libphonenumber's words; null when it is valid.</summary>
-    public static string? PhoneProblem(string phone)
-    {
-        try
-        {
-            var parsed = Phones.Parse(phone, null);
-            if (Phones.IsValidNumber(parsed)) return null;
-            var possible = Phones.IsPossibleNumberWithReason(parsed);
-            return possible == PhoneNumberUtil.ValidationResult.IS_POSSIBLE
-                ? $"not a valid number for region {Phones.GetRegionCodeForNumber(parsed) ?? "unknown"}"
-                : possible.ToString();
-        }
-        catch (NumberParseException e)
-        {
-            return $"{e.ErrorType}: {e.Message}";
-        }
-    }
+    public static string? PhoneProblem(string phone) => Phones.Problem(phone);
 }

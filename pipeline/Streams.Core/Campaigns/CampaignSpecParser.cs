@@ -130,6 +130,8 @@ public static partial class CampaignSpecParser
                 if (dev is not null && prop is not null && at is not null) date = new DateReminder(dev, prop, offset, at.Value);
             }
             if (inaction is not null && date is not null) Problem("who.trigger", "inaction and date cannot be combined");
+            if (date is not null && ev is not null && date.Event != ev)
+                Problem("who.trigger.date.event", $"must be the trigger's event ('{ev}'): that event carries the date", o["date"]);
             return ev is null ? null : new Trigger { Event = ev, Where = where, Inaction = inaction, Date = date };
         }
 

@@ -10,7 +10,7 @@ public static class SupportCheck
 {
     private static readonly string[] Unsupported =
     [
-        "who.trigger.date", "who.segment", "who.reach.run_limit", "who.reach.safety_limit",
+        "who.segment", "who.reach.run_limit", "who.reach.safety_limit",
         "when.at", "when.every", "when.deliver_in", "when.best_time",
         "what.messaging_service",
         "goal",

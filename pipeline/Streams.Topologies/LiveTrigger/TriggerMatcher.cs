@@ -78,6 +78,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
             if (!Matches(spec, trigger, ev)) continue;
             var request = Request(campaign, ev, profile);
             if (trigger.Inaction is { } wait) Schedule(request, ev.Ts + wait.Within);
+            else if (trigger.Date is { } reminder) Remind(spec, reminder, request, ev, profile);
             else _context.Forward(record.Key, request);
         }
         FireDue();
@@ -113,6 +114,36 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         var key = TimerKey(due, request.CampaignId, request.UserId);
         _state.Put(key, Codecs.SmsRequest.Encode(request));
         _state.Put($"{IndexPrefix}{request.CampaignId}|{request.UserId}", Encoding.UTF8.GetBytes(key));
+    }
+
+    /// <summary>
+    /// A reminder at (the date property + offset) at a local time of day, in the user's time zone. One
+    /// reminder waits per user and campaign: a later trigger event reschedules it; one whose date
+    /// property is missing or empty cancels it; a reminder already in the past is not sent.
+    /// </summary>
+    private void Remind(CampaignSpec spec, DateReminder reminder, SmsRequest request, UserEvent ev, Profile? profile)
+    {
+        var zone = Phones.UserTimeZone(profile?.Timezone, Phones.Parse(profile?.Phone), spec.When?.Timezone);
+        if (DueOf(reminder, ev.Props.GetValueOrDefault(reminder.Prop), zone) is not { } due || due <= _time.GetUtcNow())
+        {
+            Cancel(request.CampaignId, request.UserId);
+            return;
+        }
+        Schedule(request, due);
+    }
+
+    public static DateTimeOffset? DueOf(DateReminder reminder, object? value, TimeZoneInfo zone)
+    {
+        DateOnly day;
+        if (value is string text && Timestamps.TryParseInstant(text, out var instant))
+            day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, zone).DateTime);
+        else if (value is string date && DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+            day = d;
+        else
+            return null;
+        var local = day.ToDateTime(reminder.At).Add(reminder.Offset);
+        while (zone.IsInvalidTime(local)) local = local.AddMinutes(1);
+        return new DateTimeOffset(local, zone.GetUtcOffset(local));
     }
 
     private void Cancel(string campaignId, string userId)
