@@ -20,8 +20,6 @@ public sealed record DndWindow(TimeOnly From, TimeOnly To, DndMode Mode)
         var day = DateOnly.FromDateTime(local);
         var end = day.ToDateTime(To);
         if (end <= local) end = day.AddDays(1).ToDateTime(To);
-        while (zone.IsInvalidTime(end)) end = end.AddMinutes(1);
-        var offset = zone.GetUtcOffset(end);
-        return new DateTimeOffset(DateTime.SpecifyKind(end, DateTimeKind.Unspecified), offset);
+        return Timestamps.AtLocal(end, zone);
     }
 }

@@ -57,9 +57,7 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
 
     private async Task HandleInboundAsync(InboundMessage inbound, CancellationToken ct)
     {
-        var phone = SendDecision.ParsePhone(inbound.From) is { } parsed
-            ? PhoneNumbers.PhoneNumberUtil.GetInstance().Format(parsed, PhoneNumbers.PhoneNumberFormat.E164)
-            : inbound.From;
+        var phone = Phones.Parse(inbound.From) is { } parsed ? Phones.E164(parsed) : inbound.From;
         switch (Keywords.Classify(inbound.Body))
         {
             case Keyword.Stop:

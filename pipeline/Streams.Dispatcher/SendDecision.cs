@@ -43,10 +43,10 @@ public static class SendDecision
             return new Suppress(Reasons.OptedOut, "opted out (STOP or profile)");
         if (request.Context.SmsOptIn is false)
             return new Suppress(Reasons.OptedOut, "profile sms_opt_in is false");
-        if (ParsePhone(request.Context.Phone) is not { } phone)
+        if (Phones.Parse(request.Context.Phone) is not { } phone)
             return new Suppress(Reasons.InvalidPhone, request.Context.Phone is null ? "profile has no phone" : "not a valid E.164 number");
 
-        var zone = UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
+        var zone = Phones.UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
         var to = Phones.E164(phone);
         var campaignZone = spec.When?.Timezone is { } cz && TimeZoneInfo.TryFindSystemTimeZoneById(cz, out var found) ? found : TimeZoneInfo.Utc;
         var slots = Slots.For(spec.Id, spec.Who.Reach?.Limit, spec.Who.Reach?.DailyLimit,
@@ -91,16 +91,9 @@ public static class SendDecision
         request.Context.EventProps,
         new Dictionary<string, object?> { ["id"] = spec.Id, ["name"] = spec.Name });
 
-    public static TimeZoneInfo UserTimeZone(string? profileZone, PhoneNumber? phone, string? campaignZone) =>
-        Phones.UserTimeZone(profileZone, phone, campaignZone);
-
     /// <summary>The consent subjects of a request: its user, and its number in E.164 when it has a valid one.</summary>
     public static IReadOnlyList<string> ConsentSubjects(SmsRequest request) =>
-        ParsePhone(request.Context.Phone) is { } phone
+        Phones.Parse(request.Context.Phone) is { } phone
             ? ["user:" + request.UserId, "phone:" + Phones.E164(phone)]
             : ["user:" + request.UserId];
-
-    public static PhoneNumber? ParsePhone(string? phone) => Phones.Parse(phone);
-
-    public static string? PhoneProblem(string phone) => Phones.Problem(phone);
 }

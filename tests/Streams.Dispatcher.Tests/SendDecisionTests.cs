@@ -121,7 +121,7 @@ public sealed class SendDecisionTests
     [InlineData("12345", "INVALID_COUNTRY_CODE")]
     public void Phone_problems_use_libphonenumbers_words(string phone, string? problem)
     {
-        var actual = SendDecision.PhoneProblem(phone);
+        var actual = Phones.Problem(phone);
         if (problem is null) Assert.Null(actual);
         else Assert.StartsWith(problem, actual);
     }

@@ -29,16 +29,8 @@ public sealed class DateReminderTests : IDisposable
         what: {provider: sandbox, text: "Your flight is in two days"}
         """;
 
-    private TopologyTestDriver Driver()
-    {
-        var builder = new StreamBuilder();
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Time = _time });
-        return new TopologyTestDriver(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = "reminder-test-" + Guid.NewGuid().ToString("N")[..8],
-            StateDir = _stateDir,
-        });
-    }
+    private TopologyTestDriver Driver() =>
+        Drivers.Start("reminder-test", _stateDir, b => LiveTriggerTopology.Build(b, new LiveTriggerOptions { Time = _time }));
 
     private sealed record Io(TestInputTopic<string, byte[]> Events, TestOutputTopic<string, byte[]> Requests);
 

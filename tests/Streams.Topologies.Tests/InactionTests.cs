@@ -61,17 +61,9 @@ public sealed class InactionTests : IDisposable
         public void Dispose() => driver.Dispose();
     }
 
-    private readonly string _applicationId = "inaction-test-" + Guid.NewGuid().ToString("N")[..8];
-
     private Pipe Start()
     {
-        var builder = new StreamBuilder();
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Time = _time });
-        var driver = new TopologyTestDriver(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = _applicationId,
-            StateDir = _stateDir,
-        });
+        var driver = Drivers.Start("inaction-test", _stateDir, b => LiveTriggerTopology.Build(b, new LiveTriggerOptions { Time = _time }));
         var pipe = new Pipe(driver, _time);
         pipe.Campaign();
         pipe.Profile("+919876543210");

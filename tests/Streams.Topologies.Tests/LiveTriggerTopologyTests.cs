@@ -27,17 +27,8 @@ public sealed class LiveTriggerTopologyTests : IDisposable
         what: {provider: sandbox, from: "+14155550100", text: "Hi {{ profile.first_name | default: 'there' }}"}
         """;
 
-    private TopologyTestDriver Driver()
-    {
-        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = "live-trigger-test-" + Guid.NewGuid().ToString("N")[..8],
-            StateDir = _stateDir,
-        };
-        var builder = new StreamBuilder();
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions());
-        return new TopologyTestDriver(builder.Build(), config);
-    }
+    private TopologyTestDriver Driver() =>
+        Drivers.Start("live-trigger-test", _stateDir, b => LiveTriggerTopology.Build(b, new LiveTriggerOptions()));
 
     private static CampaignRecord Campaign(string yaml, CampaignStatus status = CampaignStatus.Active, int version = 1)
     {

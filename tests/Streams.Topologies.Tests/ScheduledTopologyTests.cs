@@ -16,16 +16,8 @@ public sealed class ScheduledTopologyTests : IDisposable
     private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _time = new(Start);
 
-    private TopologyTestDriver Driver()
-    {
-        var builder = new StreamBuilder();
-        ScheduledTopology.Build(builder, new ScheduledOptions { Time = _time });
-        return new TopologyTestDriver(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = "timers-test-" + Guid.NewGuid().ToString("N")[..8],
-            StateDir = _stateDir,
-        });
-    }
+    private TopologyTestDriver Driver() =>
+        Drivers.Start("timers-test", _stateDir, b => ScheduledTopology.Build(b, new ScheduledOptions { Time = _time }));
 
     private static ScheduledRequest Scheduled(string id, DateTimeOffset due) => new(
         new SmsRequest(id, "cart", 1, "u1", Start, new RequestContext("Added To Cart", Start, Props.Empty, "+919876543210", null, null, Props.Empty)),

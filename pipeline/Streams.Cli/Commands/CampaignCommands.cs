@@ -185,8 +185,8 @@ public static class CampaignCommands
             CliContext.Validate(path, text);
             var spec = CampaignSpecParser.Parse(text).Spec!;
             var recipient = parse.GetValue(to)!;
-            if (SendDecision.PhoneProblem(recipient) is { } problem) throw new CliException($"--to {recipient}: {problem}");
-            var phone = SendDecision.ParsePhone(recipient)!;
+            if (Phones.Problem(recipient) is { } problem) throw new CliException($"--to {recipient}: {problem}");
+            var phone = Phones.Parse(recipient)!;
 
             Profile? profile = null;
             if (parse.GetValue(user) is { } userId)
@@ -195,12 +195,12 @@ public static class CampaignCommands
                 profile = await reader.ProfileAsync(userId, ct) ?? throw new CliException($"--user {userId}: no profile stored for this user");
             }
             var template = MessageTemplate.ParseValid(spec.What.Text);
-            var zone = SendDecision.UserTimeZone(profile?.Timezone, phone, spec.When?.Timezone);
+            var zone = Phones.UserTimeZone(profile?.Timezone, phone, spec.When?.Timezone);
             var rendered = template.Render(template.SampleValues(profile?.Props, spec.Id, spec.Name), zone, TimeProvider.System.GetUtcNow());
             if (!rendered.Ok) throw new CliException($"render_failed: missing {rendered.Missing} and no default");
             var body = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
             var info = SmsEncoding.Analyze(body);
-            output.WriteLine($"to:         {PhoneNumbers.PhoneNumberUtil.GetInstance().Format(phone, PhoneNumbers.PhoneNumberFormat.E164)}");
+            output.WriteLine($"to:         {Phones.E164(phone)}");
             output.WriteLine($"text:       {body}");
             output.WriteLine($"encoding:   {info.Encoding}");
             output.WriteLine($"characters: {body.EnumerateRunes().Count()}");
@@ -214,7 +214,7 @@ public static class CampaignCommands
             using (provider as IDisposable)
             {
                 var outcome = await provider.SendAsync(new OutboundSms(request,
-                    PhoneNumbers.PhoneNumberUtil.GetInstance().Format(phone, PhoneNumbers.PhoneNumberFormat.E164), spec.What.From, body, info), ct);
+                    Phones.E164(phone), spec.What.From, body, info), ct);
                 switch (outcome)
                 {
                     case Accepted a:

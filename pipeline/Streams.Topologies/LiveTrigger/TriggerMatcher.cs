@@ -106,7 +106,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         _state.Get(ProfilePrefix + userId) is { } bytes ? Codecs.ProfileUpdate.DecodeProfile(bytes) : null;
 
     private static string TimerKey(DateTimeOffset due, string campaignId, string userId) =>
-        $"{TimerPrefix}{Math.Max(0, due.ToUnixTimeMilliseconds()).ToString("D15", CultureInfo.InvariantCulture)}|{campaignId}|{userId}";
+        $"{TimerPrefix}{Timers.DueKeys.Due(due)}|{campaignId}|{userId}";
 
     private void Schedule(SmsRequest request, DateTimeOffset due)
     {
@@ -141,9 +141,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
             day = d;
         else
             return null;
-        var local = day.ToDateTime(reminder.At).Add(reminder.Offset);
-        while (zone.IsInvalidTime(local)) local = local.AddMinutes(1);
-        return new DateTimeOffset(local, zone.GetUtcOffset(local));
+        return Timestamps.AtLocal(day.ToDateTime(reminder.At).Add(reminder.Offset), zone);
     }
 
     private void Cancel(string campaignId, string userId)
@@ -157,7 +155,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     /// <summary>Sends what is due on the injected clock; a campaign paused or stopped meanwhile sends nothing.</summary>
     private void FireDue()
     {
-        var upTo = TimerKey(_time.GetUtcNow(), "\uffff", "");
+        var upTo = Timers.DueKeys.UpTo(TimerPrefix, _time.GetUtcNow());
         var due = new List<KeyValuePair<string, byte[]>>();
         using (var range = _state.Range(TimerPrefix, upTo))
         {

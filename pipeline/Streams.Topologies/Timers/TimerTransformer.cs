@@ -32,7 +32,7 @@ public sealed class TimerTransformer : ITransformer<string, ScheduledRequest, st
     private IKeyValueStore<string, byte[]> _timers = null!;
 
     public static string Key(DateTimeOffset due, string requestId) =>
-        Math.Max(0, due.ToUnixTimeMilliseconds()).ToString("D15", CultureInfo.InvariantCulture) + "|" + requestId;
+        DueKeys.Due(due) + "|" + requestId;
 
     public void Init(ProcessorContext<string, SmsRequest> context)
     {
@@ -51,7 +51,7 @@ public sealed class TimerTransformer : ITransformer<string, ScheduledRequest, st
 
     private void FireDue()
     {
-        var upTo = Key(_time.GetUtcNow(), "\uffff");
+        var upTo = DueKeys.UpTo("", _time.GetUtcNow());
         var due = new List<KeyValuePair<string, byte[]>>();
         using (var range = _timers.Range("", upTo))
         {
