@@ -148,4 +148,47 @@ public sealed class LiveTriggerTopologyTests : IDisposable
     {
         try { Directory.Delete(_stateDir, recursive: true); } catch (DirectoryNotFoundException) { }
     }
+
+    private const string Loyal = """
+        id: loyal
+        name: Loyal
+        type: live
+        who:
+          trigger: {event: Added To Cart}
+          segment:
+            all:
+              - profile: {prop: city, op: eq, value: Mumbai}
+              - did: {event: App Launched, count: {gte: 2}, within: 30d}
+              - not: {did: {event: Charged, within: 7d}}
+        what: {provider: sandbox, text: "Come back"}
+        """;
+
+    private static string Ev(string user, string name, string ts) =>
+        $$"""{"user_id":"{{user}}","name":"{{name}}","ts":"{{ts}}"}""";
+
+    [Fact]
+    public void Live_segment_sees_profile_and_past_behaviour_at_trigger_time()
+    {
+        using var driver = Driver();
+        var io = Open(driver);
+        io.Campaigns.PipeInput("loyal", Codecs.CampaignRecord.Encode(Campaign(Loyal)));
+        foreach (var user in new[] { "in", "pune", "once", "paid" })
+        {
+            var city = user == "pune" ? "Pune" : "Mumbai";
+            io.Profiles.PipeInput(user, Json($$$"""{"user_id":"{{{user}}}","ts":"2026-10-01T00:00:00Z","phone":"+919876543210","props":{"city":"{{{city}}}"}}"""));
+            io.Events.PipeInput(user, Json(Ev(user, "App Launched", "2026-11-10T09:00:00Z")));
+            if (user != "once") io.Events.PipeInput(user, Json(Ev(user, "App Launched", "2026-11-20T09:00:00Z")));
+        }
+        io.Events.PipeInput("paid", Json(Ev("paid", "Charged", "2026-11-26T09:00:00Z")));
+        // An old launch outside the 30 days does not make "once" qualify.
+        io.Events.PipeInput("once", Json(Ev("once", "App Launched", "2026-10-01T09:00:00Z")));
+        foreach (var user in new[] { "in", "pune", "once", "paid" })
+            io.Events.PipeInput(user, Json(Ev(user, "Added To Cart", "2026-12-01T10:00:00Z")));
+
+        Assert.Equal(["in"], Requests(io).Select(r => r.UserId).ToList());
+
+        // A day later the same user still qualifies: the summary kept what the segment needs.
+        io.Events.PipeInput("in", Json(Ev("in", "Added To Cart", "2026-12-02T10:00:00Z")));
+        Assert.Single(Requests(io));
+    }
 }

@@ -10,7 +10,7 @@ public static class SupportCheck
 {
     private static readonly string[] Unsupported =
     [
-        "who.segment", "who.reach.run_limit", "who.reach.safety_limit",
+        "who.reach.run_limit", "who.reach.safety_limit",
         "when.at", "when.every", "when.deliver_in", "when.best_time",
         "what.messaging_service",
         "goal",
@@ -20,6 +20,7 @@ public static class SupportCheck
     {
         var found = new List<string>();
         if (spec.Type == CampaignType.Scheduled) found.Add("type: scheduled");
+        else found.AddRange(Segments.SegmentEvaluator.LiveProblems(spec.Who.Segment));
         foreach (var path in Unsupported)
         {
             if (Find(document, path) is not null) found.Add(path);

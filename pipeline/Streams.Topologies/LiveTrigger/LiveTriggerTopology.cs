@@ -19,6 +19,9 @@ public sealed record LiveTriggerOptions
     /// <summary>The clock inaction windows are judged on; the punctuator only sets how often to look.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
     public TimeSpan ScanEvery { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many days of per-user behaviour the live segments can look back.</summary>
+    public int HorizonDays { get; init; } = Core.Segments.BehaviourSummary.DefaultHorizonDays;
 }
 
 /// <summary>
@@ -49,7 +52,7 @@ public static class LiveTriggerTopology
             .MapValues((_, e, _) => new UserInput(e, null), "event-input")
             .Merge(profiles, "user-inputs")
             .Transform(TransformerBuilder.New<string, UserInput, string, SmsRequest>()
-                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery)
+                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery, options.HorizonDays)
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
                     Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.UserState), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "match-live-triggers")

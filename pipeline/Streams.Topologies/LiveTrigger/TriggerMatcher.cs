@@ -5,6 +5,7 @@ using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.State;
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Core.Segments;
 using Streams.Serdes;
 
 namespace Streams.Topologies.LiveTrigger;
@@ -23,23 +24,26 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     private const string ProfilePrefix = "p|";
     private const string TimerPrefix = "t|";
     private const string IndexPrefix = "i|";
+    public const string BehaviourPrefix = "b|";
 
     private readonly TimeProvider _time;
     private readonly TimeSpan _scanEvery;
+    private readonly int _horizonDays;
     private ProcessorContext<string, SmsRequest> _context = null!;
     private Func<IEnumerable<CampaignRecord>> _campaigns = null!;
     private IKeyValueStore<string, byte[]> _state = null!;
     private readonly Dictionary<string, (int Version, CampaignSpec? Spec)> _parsed = [];
 
     // Streamiz makes one transformer per task: first with this constructor, then with the builder's parameters.
-    public TriggerMatcher() : this(TimeProvider.System, TimeSpan.FromSeconds(1))
+    public TriggerMatcher() : this(TimeProvider.System, TimeSpan.FromSeconds(1), BehaviourSummary.DefaultHorizonDays)
     {
     }
 
-    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery)
+    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery, int horizonDays)
     {
         _time = time;
         _scanEvery = scanEvery;
+        _horizonDays = horizonDays;
     }
 
     public void Init(ProcessorContext<string, SmsRequest> context)
@@ -70,20 +74,28 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         }
         var ev = record.Value.Event!;
         var profile = ProfileOf(record.Key);
+        // Segments see past behaviour: the summary as it was before this event.
+        var behaviour = BehaviourOf(record.Key);
         foreach (var (campaign, spec, trigger) in LiveCampaigns())
         {
             if (trigger.Inaction is { } inaction && string.Equals(inaction.Event, ev.Name, StringComparison.Ordinal)
                 && ConditionEvaluator.All(inaction.Where, ev.Props))
                 Cancel(campaign.Id, ev.UserId);
             if (!Matches(spec, trigger, ev)) continue;
+            if (!SegmentEvaluator.Matches(spec.Who.Segment, profile?.Props ?? Props.Empty, behaviour, ev.Ts, _horizonDays)) continue;
             var request = Request(campaign, ev, profile);
             if (trigger.Inaction is { } wait) Schedule(request, ev.Ts + wait.Within);
             else if (trigger.Date is { } reminder) Remind(spec, reminder, request, ev, profile);
             else _context.Forward(record.Key, request);
         }
+        behaviour.Record(ev.Name, ev.Ts, _horizonDays);
+        _state.Put(BehaviourPrefix + record.Key, behaviour.Encode());
         FireDue();
         return null!;
     }
+
+    private BehaviourSummary BehaviourOf(string userId) =>
+        _state.Get(BehaviourPrefix + userId) is { } bytes ? BehaviourSummary.Decode(bytes) : new BehaviourSummary();
 
     private IEnumerable<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> LiveCampaigns()
     {
