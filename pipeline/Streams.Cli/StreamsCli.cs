@@ -20,6 +20,7 @@ public static class StreamsCli
         root.Subcommands.Add(CampaignCommands.Build(output));
         root.Subcommands.Add(DataCommands.Send("events", "Produce user events from a JSONL file to sms.events", output));
         root.Subcommands.Add(DataCommands.Send("profiles", "Produce profile updates from a JSONL file to sms.profiles", output));
+        root.Subcommands.Add(SimulateCommand.Build(output));
         root.Subcommands.Add(DataCommands.Report(output));
         root.Subcommands.Add(DataCommands.Topics(output));
         root.Subcommands.Add(DataCommands.ClickHouse(output));

@@ -141,5 +141,44 @@ public sealed class CliTests : IDisposable
             Assert.Contains(command, r.Out);
     }
 
+    [Fact]
+    public async Task Simulate_prints_one_json_line_per_request_outcome()
+    {
+        var spec = _cli.File("hello.yaml", "id: hello\nname: Hello\ntype: live\nwho: {trigger: {event: Signed Up}}\nwhat: {provider: sms, text: \"Hi {{ profile.first_name }}\"}\n");
+        var profiles = _cli.File("profiles.jsonl", "{\"user_id\":\"u1\",\"ts\":\"2026-11-01T08:00:00Z\",\"phone\":\"+919876543210\",\"props\":{\"first_name\":\"Asha\"}}\n");
+        var events = _cli.File("events.jsonl", "{\"user_id\":\"u1\",\"name\":\"Signed Up\",\"ts\":\"2026-12-01T10:00:00+05:30\"}\n\n{\"user_id\":\"u2\",\"name\":\"Signed Up\",\"ts\":1796099400000}\n");
+
+        var result = await _cli.RunAsync("simulate", "--campaign", spec, "--events", events, "--profiles", profiles);
+
+        Assert.True(result.ExitCode == 0, result.Err);
+        Assert.Equal(
+        [
+            """{"campaign_id":"hello","user_id":"u1","request_id":"__u1__","status":"sent","reason":null,"at":"2026-12-01T04:30:00.000Z","text":"Hi Asha","to":"+919876543210"}""",
+            """{"campaign_id":"hello","user_id":"u2","request_id":"__u2__","status":"suppressed","reason":"invalid_phone","at":"2026-12-01T04:30:00.000Z","text":null,"to":null}""",
+        ], result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.RegularExpressions.Regex.Replace(l, "\"request_id\":\"[0-9a-f]{32}\"", m => l.Contains("\"u1\"") ? "\"request_id\":\"__u1__\"" : "\"request_id\":\"__u2__\"")).ToList());
+    }
+
+    [Theory]
+    [InlineData("bad-line", "streams: {events}:2: bad_json")]
+    [InlineData("bad-from", "streams: --from: 'yesterday' is not an ISO-8601 time with an offset")]
+    [InlineData("unsupported", "streams: {spec}: not supported yet: who.segment.ref")]
+    public async Task Simulate_refuses_bad_input_with_one_line(string kind, string expected)
+    {
+        var spec = _cli.File("c.yaml", kind == "unsupported"
+            ? "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}, segment: {ref: vips}}\nwhat: {provider: p, text: t}\n"
+            : "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}}\nwhat: {provider: p, text: t}\n");
+        var events = _cli.File("e.jsonl", "{\"user_id\":\"u1\",\"name\":\"E\",\"ts\":\"2026-12-01T10:00:00Z\"}\n" + (kind == "bad-line" ? "{\"user_id\": \n" : ""));
+        string[] args = kind == "bad-from"
+            ? ["simulate", "-c", spec, "--events", events, "--from", "yesterday"]
+            : ["simulate", "-c", spec, "--events", events];
+
+        var result = await _cli.RunAsync(args);
+
+        Assert.NotEqual(0, result.ExitCode);
+        var line = Assert.Single(result.ErrLines);
+        Assert.StartsWith(expected.Replace("{events}", events).Replace("{spec}", spec), line);
+        Assert.Equal("", result.Out);
+    }
+
     public void Dispose() => _cli.Dispose();
 }

@@ -23,7 +23,7 @@ public static class DataCommands
             var records = ReadLines(path, what, context.Options.MaxInputBytes);
             var topic = what == "events" ? context.Options.Topics.Events : context.Options.Topics.Profiles;
             using var producer = CliContext.Producer(context.Bootstrap);
-            foreach (var (key, bytes) in records)
+            foreach (var (key, bytes, _) in records)
                 producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = bytes });
             if (producer.Flush(TimeSpan.FromSeconds(30)) > 0) throw new CliException($"not every record reached {topic} within 30s");
             output.WriteLine($"sent {records.Count} {what} to {topic}");
@@ -33,10 +33,11 @@ public static class DataCommands
         return command;
     }
 
-    private static List<(string Key, byte[] Value)> ReadLines(string path, string what, int maxBytes)
+    /// <summary>Every line decoded as its topic would decode it; the first bad line is one error naming file and line.</summary>
+    public static List<(string Key, byte[] Value, DateTimeOffset Ts)> ReadLines(string path, string what, int maxBytes)
     {
         if (!File.Exists(path)) throw new CliException($"file not found: {path}");
-        var records = new List<(string, byte[])>();
+        var records = new List<(string, byte[], DateTimeOffset)>();
         var n = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -44,19 +45,20 @@ public static class DataCommands
             if (string.IsNullOrWhiteSpace(line)) continue;
             var bytes = Encoding.UTF8.GetBytes(line);
             string key;
+            DateTimeOffset ts;
             if (what == "events")
             {
                 var d = Codecs.UserEvent.TryDecode(bytes, maxBytes);
                 if (!d.Ok) throw new CliException($"{path}:{n}: {d.Error!.Reason}: {d.Error.Message}");
-                key = d.Value!.UserId;
+                (key, ts) = (d.Value!.UserId, d.Value.Ts);
             }
             else
             {
                 var d = Codecs.ProfileUpdate.TryDecode(bytes, maxBytes);
                 if (!d.Ok) throw new CliException($"{path}:{n}: {d.Error!.Reason}: {d.Error.Message}");
-                key = d.Value!.UserId;
+                (key, ts) = (d.Value!.UserId, d.Value.Ts);
             }
-            records.Add((key, bytes));
+            records.Add((key, bytes, ts));
         }
         return records;
     }

@@ -1,0 +1,247 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.Mock;
+using Streamiz.Kafka.Net.SerDes;
+using Streams.Core;
+using Streams.Counters;
+using Streams.Dispatcher;
+using Streams.Dispatcher.Providers;
+using Streams.Serdes;
+using Streams.Topologies.LiveTrigger;
+using Streams.Topologies.Timers;
+
+namespace Streams.Pipeline.Simulation;
+
+/// <summary>One line of `streams simulate`: what became of one request.</summary>
+public sealed record SimulatedOutcome(
+    string CampaignId, string UserId, string RequestId, string Status, string? Reason, DateTimeOffset At, string? Text, string? To);
+
+/// <summary>A user event or profile update, raw as it would arrive on its topic, with its own time.</summary>
+public sealed record SimulationInput(string Topic, string Key, byte[] Value, DateTimeOffset Ts);
+
+/// <summary>
+/// `streams simulate`: the live and timer topologies in Streamiz's TopologyTestDriver and the dispatcher's
+/// RequestHandler (decisions, in-process counters, a sandbox provider that keeps nothing), all on one virtual
+/// clock. The clock moves to each input's own time in time order, and in between to each timer's due instant
+/// (read from the topologies' stores), so inaction, reminders and DND delays fire exactly when they would live.
+/// Requests still waiting when the clock reaches the end are reported as <c>scheduled</c> at their due time.
+/// Provider pacing is not simulated (it only spreads sends over seconds).
+/// </summary>
+public sealed class Simulator
+{
+    public const string Scheduled = "scheduled";
+    private const string ApplicationId = "streams-simulate";
+
+    private readonly StreamsOptions _options;
+    private readonly ILogger _logger;
+
+    public Simulator(StreamsOptions options, ILogger? logger = null)
+    {
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public async Task<IReadOnlyList<SimulatedOutcome>> RunAsync(
+        IReadOnlyList<CampaignRecord> campaigns, IReadOnlyList<SimulationInput> inputs, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
+    {
+        var ordered = inputs
+            .Select((input, index) => (input, index))
+            // Time order; at the same instant profiles first (a profile "as of" an event applies to it), then file order.
+            .OrderBy(x => x.input.Ts).ThenBy(x => x.input.Topic == _options.Topics.Profiles ? 0 : 1).ThenBy(x => x.index)
+            .Select(x => x.input)
+            .ToList();
+        var start = Min(from, ordered.FirstOrDefault()?.Ts) ?? campaigns.Select(c => c.UpdatedAt).DefaultIfEmpty(DateTimeOffset.UnixEpoch).Min();
+        var end = Max(to, ordered.LastOrDefault()?.Ts) ?? start;
+
+        var stateDir = Path.Combine(Path.GetTempPath(), "streams-simulate", Guid.NewGuid().ToString("N"));
+        try
+        {
+            var run = new Run(_options, _logger, new FakeTimeProvider(start), stateDir, campaigns);
+            using (run)
+            {
+                foreach (var input in ordered)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    await run.AdvanceToAsync(input.Ts);
+                    run.Pipe(input);
+                    await run.DrainAsync();
+                }
+                await run.AdvanceToAsync(end);
+                run.ReportWaiting();
+                return run.Outcomes;
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(stateDir, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+
+    private sealed class Run : IDisposable
+    {
+        private static readonly TimeSpan Scan = TimeSpan.FromSeconds(1);
+        private readonly Topics _topics;
+        private readonly FakeTimeProvider _time;
+        private readonly TopologyTestDriver _driver;
+        private readonly TestInputTopic<string, byte[]> _events;
+        private readonly TestInputTopic<string, byte[]> _profiles;
+        private readonly TestInputTopic<string, byte[]> _scheduled;
+        private readonly TestOutputTopic<string, byte[]> _requests;
+        private readonly RequestHandler _handler;
+        private readonly RecordingProvider _provider;
+        private readonly Dictionary<string, CampaignEntry> _campaigns;
+
+        public List<SimulatedOutcome> Outcomes { get; } = [];
+
+        public Run(StreamsOptions options, ILogger logger, FakeTimeProvider time, string stateDir, IReadOnlyList<CampaignRecord> campaigns)
+        {
+            _topics = options.Topics;
+            _time = time;
+            var builder = new StreamBuilder();
+            LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = _topics, Time = time, ScanEvery = Scan, MaxInputBytes = options.MaxInputBytes });
+            ScheduledTopology.Build(builder, new ScheduledOptions { Topics = _topics, Time = time, ScanEvery = Scan, MaxInputBytes = options.MaxInputBytes });
+            _driver = new TopologyTestDriver(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
+            {
+                ApplicationId = ApplicationId,
+                StateDir = stateDir,
+                Logger = NullLoggerFactory.Instance, // task life-cycle chatter would mix with the JSON lines
+            });
+            _events = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Events);
+            _profiles = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Profiles);
+            _scheduled = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Scheduled);
+            _requests = _driver.CreateOutputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Requests);
+            var campaignTopic = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Campaigns);
+            foreach (var c in campaigns) campaignTopic.PipeInput(c.Id, Codecs.CampaignRecord.Encode(c));
+
+            _campaigns = campaigns.ToDictionary(c => c.Id, CampaignEntry.From);
+            _provider = new RecordingProvider();
+            _handler = new RequestHandler(new InProcessCounterStore(), new AnyName(_provider), new View(_campaigns), time, logger,
+                "simulate", options.Limits.Caps, options.Dnd?.ToWindow());
+        }
+
+        public void Pipe(SimulationInput input) =>
+            (input.Topic == _topics.Profiles ? _profiles : _events).PipeInput(input.Key, input.Value);
+
+        /// <summary>Moves the clock to <paramref name="target"/>, stopping at every timer due on the way.</summary>
+        public async Task AdvanceToAsync(DateTimeOffset target)
+        {
+            while (NextDue() is { } due && due <= target)
+            {
+                if (due > _time.GetUtcNow()) _time.SetUtcNow(due);
+                _driver.AdvanceWallClockTime(Scan);
+                await DrainAsync();
+            }
+            if (target > _time.GetUtcNow()) _time.SetUtcNow(target);
+            _driver.AdvanceWallClockTime(Scan);
+            await DrainAsync();
+        }
+
+        /// <summary>Hands every request the topologies produced to the dispatcher, and its delays back to sms.scheduled.</summary>
+        public async Task DrainAsync()
+        {
+            while (true)
+            {
+                var batch = _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.Decode(r.Message.Value, int.MaxValue)).ToList();
+                if (batch.Count == 0) return;
+                var output = await _handler.HandleBatchAsync(batch, CancellationToken.None);
+                foreach (var r in output.Results)
+                {
+                    var sms = _provider.Sent.GetValueOrDefault(r.RequestId);
+                    Outcomes.Add(new SimulatedOutcome(r.CampaignId, r.UserId, r.RequestId, r.Status, r.Reason, r.Ts,
+                        r.Status == ResultStatus.Sent ? sms?.Text : null, r.Status == ResultStatus.Sent ? sms?.To : null));
+                }
+                foreach (var waiting in output.Delayed)
+                    _scheduled.PipeInput(waiting.Request.UserId, Codecs.ScheduledRequest.Encode(waiting));
+            }
+        }
+
+        private DateTimeOffset? NextDue()
+        {
+            DateTimeOffset? first = null;
+            foreach (var (key, _) in Waiting())
+            {
+                if (first is null || key < first) first = key;
+                break;
+            }
+            foreach (var (due, _, _) in WaitingInTimers())
+            {
+                if (first is null || due < first) first = due;
+                break;
+            }
+            return first;
+        }
+
+        private IEnumerable<(DateTimeOffset Due, SmsRequest Request)> Waiting()
+        {
+            var store = _driver.GetKeyValueStore<string, byte[]>(StoreNames.UserState);
+            using var range = store.Range("t|", "t|\uffff");
+            while (range.MoveNext())
+            {
+                var kv = range.Current!.Value;
+                yield return (DueOf(kv.Key[2..]), Codecs.SmsRequest.Decode(kv.Value, int.MaxValue));
+            }
+        }
+
+        private IEnumerable<(DateTimeOffset Due, SmsRequest Request, string Cause)> WaitingInTimers()
+        {
+            var store = _driver.GetKeyValueStore<string, byte[]>(StoreNames.Timers);
+            using var all = store.All().GetEnumerator();
+            while (all.MoveNext())
+            {
+                var s = Codecs.ScheduledRequest.Decode(all.Current.Value, int.MaxValue);
+                yield return (s.DueAt, s.Request, s.Cause);
+            }
+        }
+
+        private static DateTimeOffset DueOf(string key) =>
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(key.AsSpan(0, 15), System.Globalization.CultureInfo.InvariantCulture));
+
+        /// <summary>Requests whose timer is past the end of the simulated time: one "scheduled" line each, at its due time.</summary>
+        public void ReportWaiting()
+        {
+            var waiting = Waiting().Select(w => (w.Due, w.Request, Cause: _campaigns.TryGetValue(w.Request.CampaignId, out var c) && c.Spec?.Who.Trigger?.Date is not null ? "reminder" : "inaction"))
+                .Concat(WaitingInTimers())
+                .OrderBy(w => w.Due).ThenBy(w => w.Request.RequestId, StringComparer.Ordinal);
+            foreach (var (due, request, cause) in waiting)
+                Outcomes.Add(new SimulatedOutcome(request.CampaignId, request.UserId, request.RequestId, Scheduled, cause, due, null, null));
+        }
+
+        public void Dispose() => _driver.Dispose();
+    }
+
+    private sealed class View(Dictionary<string, CampaignEntry> campaigns) : ICampaignView
+    {
+        public CampaignEntry? Get(string campaignId) => campaigns.GetValueOrDefault(campaignId);
+    }
+
+    /// <summary>Every provider name a campaign uses is the same sandbox: a simulation never sends for real.</summary>
+    private sealed class AnyName(ISmsProvider provider) : IProviderRegistry
+    {
+        public ISmsProvider? Get(string name) => provider;
+    }
+
+    /// <summary>The sandbox's answer (accepted, id "sbx-" + request id) without an outbox file or delivery reports.</summary>
+    private sealed class RecordingProvider : ISmsProvider
+    {
+        public Dictionary<string, OutboundSms> Sent { get; } = [];
+        public string Name => SandboxProvider.TypeName;
+
+        public Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct)
+        {
+            Sent[sms.Request.RequestId] = sms;
+            return Task.FromResult<SendOutcome>(new Accepted("sbx-" + sms.Request.RequestId));
+        }
+
+        public Task<string?> FindAsync(string requestId, CancellationToken ct) =>
+            Task.FromResult(Sent.ContainsKey(requestId) ? "sbx-" + requestId : null);
+
+        public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
+    }
+}
