@@ -25,10 +25,12 @@ public sealed class EmbeddedKafka : IDisposable
 
     public string Bootstrap { get; }
 
-    public static void EnsureTopics(string bootstrap, Topics topics)
+    public static void EnsureTopics(string bootstrap, Topics topics) => EnsureTopics(bootstrap, topics.All);
+
+    public static void EnsureTopics(string bootstrap, IEnumerable<string> topics)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, AllowAutoCreateTopics = true }).Build();
-        foreach (var topic in topics.All)
+        foreach (var topic in topics)
         {
             var waited = System.Diagnostics.Stopwatch.StartNew();
             while (admin.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.Single().Partitions.Count == 0)

@@ -51,6 +51,12 @@ public sealed class PipelineHost : IAsyncDisposable
         Time = time;
     }
 
+    /// <summary>
+    /// How long a fetch waits for data. librdkafka's default (500 ms) sits in every hop's latency when traffic
+    /// is light (the mock cluster always waits it out); 100 ms keeps event→request latency low at little cost.
+    /// </summary>
+    public const int FetchWaitMaxMs = 100;
+
     public StreamsOptions Options { get; }
     public ILoggerFactory Loggers { get; }
     public TimeProvider Time { get; }
@@ -141,6 +147,8 @@ public sealed class PipelineHost : IAsyncDisposable
             CommitIntervalMs = 200,
             // A stopped or dead instance's partitions move on after 10 s instead of the default 45 s.
             SessionTimeoutMs = 10000,
+            FetchWaitMaxMs = FetchWaitMaxMs,
+            PollMs = 20, // Streamiz polls for 100 ms by default; at 20 ms a lone event waits less (bench: p50 222 → 86 ms)
             Logger = Loggers,
         };
         var builder = new StreamBuilder();
