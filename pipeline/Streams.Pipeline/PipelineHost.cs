@@ -155,7 +155,22 @@ public sealed class PipelineHost : IAsyncDisposable
         LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = Topics, MaxInputBytes = Options.MaxInputBytes, Time = Time });
         Topologies.Timers.ScheduledTopology.Build(builder, new Topologies.Timers.ScheduledOptions { Topics = Topics, Time = Time, MaxInputBytes = Options.MaxInputBytes });
         _stream = new KafkaStream(builder.Build(), config);
-        _loops.Add(_stream.StartAsync(_stop.Token));
+        // StartAsync returns once the stream threads run, so the topology's "loop" is its state: it ends only in
+        // error or when it stops without being asked to (a host with only this role must keep running).
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _stream.StateChanged += (_, state) =>
+        {
+            if (state == KafkaStream.State.ERROR) ended.TrySetException(new InvalidOperationException("the live topology stopped with an error"));
+            else if (state == KafkaStream.State.NOT_RUNNING && !_stop.IsCancellationRequested) ended.TrySetException(new InvalidOperationException("the live topology stopped"));
+        };
+        _loops.Add(RunTopologyAsync(_stream, ended));
+    }
+
+    private async Task RunTopologyAsync(KafkaStream stream, TaskCompletionSource ended)
+    {
+        await stream.StartAsync(_stop.Token);
+        await using var stopping = _stop.Token.Register(() => ended.TrySetResult());
+        await ended.Task;
     }
 
     private void StartDispatcher(PipelineHostOptions hostOptions)

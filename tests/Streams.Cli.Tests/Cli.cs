@@ -24,13 +24,17 @@ public sealed class Cli : IDisposable
         return path;
     }
 
-    public Process Start(params string[] args)
+    public Process Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Only the given STREAMS__ variables reach the process, so the developer's own settings never leak in.</summary>
+    public Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Program);
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var key in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("STREAMS__", StringComparison.Ordinal)))
             info.Environment.Remove(key);
+        foreach (var (key, value) in environment) info.Environment[key] = value;
         return Process.Start(info)!;
     }
 
