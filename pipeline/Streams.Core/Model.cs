@@ -115,7 +115,8 @@ public static class Reasons
     public const string ProviderError = "provider_error";
 }
 
-public enum CampaignStatus { Active, Paused, Stopped }
+/// <summary>Completed: a live campaign whose reach limit is full (the dispatcher sets it); it sends nothing more.</summary>
+public enum CampaignStatus { Active, Paused, Stopped, Completed }
 
 public sealed record CampaignRecord(string Id, int Version, CampaignStatus Status, string SpecJson, DateTimeOffset UpdatedAt);
 

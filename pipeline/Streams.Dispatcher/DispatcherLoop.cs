@@ -49,6 +49,13 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
                 new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, ct));
             Interlocked.Increment(ref _handled);
         }
+        foreach (var record in output.Completed)
+        {
+            // Same version, new status: every dispatcher that sees the limit full writes the same record.
+            logger.LogInformation("campaign {CampaignId} reached its reach limit: completed", record.Id);
+            acks.Add(producer.ProduceAsync(options.Topics.Campaigns,
+                new Message<string, byte[]> { Key = record.Id, Value = Codecs.CampaignRecord.Encode(record) }, ct));
+        }
         foreach (var waiting in output.Delayed)
         {
             acks.Add(producer.ProduceAsync(options.Topics.Scheduled,

@@ -52,7 +52,11 @@ public sealed class RequestHandler(
     public Func<SmsRequest, Task>? AfterSend { get; init; }
 
     /// <summary>What a batch produced: one result per request that ended or was sent, and the requests that wait.</summary>
-    public sealed record Output(IReadOnlyList<SmsResult> Results, IReadOnlyList<ScheduledRequest> Delayed);
+    /// <summary>
+    /// What a batch produced: one result per request that ended or was sent, the requests that wait, and the
+    /// live campaigns whose reach limit turned out full (they complete: "first N users, then the campaign completes").
+    /// </summary>
+    public sealed record Output(IReadOnlyList<SmsResult> Results, IReadOnlyList<ScheduledRequest> Delayed, IReadOnlyList<CampaignRecord> Completed);
 
     public async Task<Output> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken ct)
     {
@@ -118,12 +122,15 @@ public sealed class RequestHandler(
         var records = new List<Task>();
         var sent = new List<SmsRequest>();
         var grants = await counters.TakeSlotsAsync(slotRequests);
+        var completed = new Dictionary<string, CampaignRecord>();
         for (var n = 0; n < fresh.Count; n++)
         {
             var (i, send, provider) = fresh[n];
             var request = requests[i];
             if (!grants[n].Granted)
             {
+                if (grants[n].DeniedReason == Reasons.LimitReached && campaigns.Get(request.CampaignId) is { Record.Status: CampaignStatus.Active, Spec.Type: Core.Campaigns.CampaignType.Live } full)
+                    completed[full.Record.Id] = full.Record with { Status = CampaignStatus.Completed, UpdatedAt = now };
                 await counters.ReleaseAsync(request.RequestId);
                 results[i] = await SuppressedAsync(request, grants[n].DeniedReason!, "counter full");
                 continue;
@@ -164,7 +171,7 @@ public sealed class RequestHandler(
         {
             foreach (var request in sent) await AfterSend(request);
         }
-        return new Output(results.OfType<SmsResult>().ToList(), delayed);
+        return new Output(results.OfType<SmsResult>().ToList(), delayed, [.. completed.Values]);
     }
 
     private async Task<SmsResult> SuppressedAsync(SmsRequest request, string reason, string detail)

@@ -168,6 +168,7 @@ public sealed class CampaignRecordCodec() : RecordCodec<CampaignRecord>(Schemas.
         "active" => CampaignStatus.Active,
         "paused" => CampaignStatus.Paused,
         "stopped" => CampaignStatus.Stopped,
+        "completed" => CampaignStatus.Completed,
         _ => throw new DecodeException(DecodeReasons.InvalidValue, $"unknown campaign status '{s}'"),
     };
 }

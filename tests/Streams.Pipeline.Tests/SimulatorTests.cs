@@ -117,10 +117,12 @@ public sealed class SimulatorTests
         Event("c", "Opened", "2026-12-01T06:02:00Z"),
         Event("d", "Opened", "2026-12-01T06:03:00Z"),
         Event("a", "Opened", "2026-12-01T07:00:00Z"),
+        // vip completed when d found its limit full: the topology makes no more vip requests.
+        Event("d", "Opened", "2026-12-01T08:00:00Z"),
     ];
 
     [Fact]
-    public async Task Simulate_applies_consent_phone_checks_segments_caps_and_reach_limits()
+    public async Task Simulate_applies_consent_phone_checks_segments_caps_and_reach_limits_and_completes_a_full_campaign()
     {
         var options = new StreamsOptions { Limits = new StreamsOptions.LimitsOptions { PerUser = new StreamsOptions.PerUserOptions { Day = 2 } } };
         var outcomes = await Simulate(options, [Promo, Vip], Mixed);
@@ -134,8 +136,9 @@ public sealed class SimulatorTests
             ("promo", "b", "suppressed", "opted_out"),
             ("promo", "c", "suppressed", "invalid_phone"),
             ("promo", "d", "sent", null),
+            ("promo", "d", "sent", null),
             ("vip", "a", "sent", null),
-            ("vip", "a", "suppressed", "frequency_capped"),
+            // d found vip's limit full at 06:03: vip completed, so a's second Opened (07:00) makes no vip request.
             ("vip", "d", "suppressed", "limit_reached"),
         ], seen);
     }

@@ -94,6 +94,7 @@ public sealed class Simulator
         private readonly TestInputTopic<string, byte[]> _profiles;
         private readonly TestInputTopic<string, byte[]> _scheduled;
         private readonly TestOutputTopic<string, byte[]> _requests;
+        private readonly TestInputTopic<string, byte[]> _campaignTopic;
         private readonly RequestHandler _handler;
         private readonly RecordingProvider _provider;
         private readonly Dictionary<string, CampaignEntry> _campaigns;
@@ -117,8 +118,8 @@ public sealed class Simulator
             _profiles = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Profiles);
             _scheduled = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Scheduled);
             _requests = _driver.CreateOutputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Requests);
-            var campaignTopic = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Campaigns);
-            foreach (var c in campaigns) campaignTopic.PipeInput(c.Id, Codecs.CampaignRecord.Encode(c));
+            _campaignTopic = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Campaigns);
+            foreach (var c in campaigns) _campaignTopic.PipeInput(c.Id, Codecs.CampaignRecord.Encode(c));
 
             _campaigns = campaigns.ToDictionary(c => c.Id, CampaignEntry.From);
             _provider = new RecordingProvider();
@@ -156,6 +157,11 @@ public sealed class Simulator
                     var sms = _provider.Sent.GetValueOrDefault(r.RequestId);
                     Outcomes.Add(new SimulatedOutcome(r.CampaignId, r.UserId, r.RequestId, r.Status, r.Reason, r.Ts,
                         r.Status == ResultStatus.Sent ? sms?.Text : null, r.Status == ResultStatus.Sent ? sms?.To : null));
+                }
+                foreach (var record in output.Completed)
+                {
+                    _campaigns[record.Id] = CampaignEntry.From(record);
+                    _campaignTopic.PipeInput(record.Id, Codecs.CampaignRecord.Encode(record));
                 }
                 foreach (var waiting in output.Delayed)
                     _scheduled.PipeInput(waiting.Request.UserId, Codecs.ScheduledRequest.Encode(waiting));
