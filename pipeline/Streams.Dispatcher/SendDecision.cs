@@ -37,6 +37,8 @@ public static class SendDecision
             return new Suppress(Reasons.CampaignInactive, $"campaign is {campaign.Record.Status.ToString().ToLowerInvariant()}");
         if (spec.When?.End is { } end && now >= end)
             return new Suppress(Reasons.CampaignInactive, "campaign ended");
+        if (spec.Goal?.ControlGroup is { } control && InControlGroup(spec.Id, request.UserId, control))
+            return new Suppress(Reasons.ControlGroup, $"held out in the {control}% control group");
         if (spec.Who.Reach?.Percent is { } percent && !Sampled(spec.Id, request.UserId, percent))
             return new Suppress(Reasons.NotSampled, $"outside the {percent}% sample");
         if (optedOut)
@@ -78,12 +80,19 @@ public static class SendDecision
     }
 
     /// <summary>A stable portion of users per campaign: the same user is always in or always out.</summary>
-    public static bool Sampled(string campaignId, string userId, double percent)
+    public static bool Sampled(string campaignId, string userId, double percent) => Bucket($"{campaignId}\n{userId}") < percent * 100;
+
+    /// <summary>
+    /// The hold-out of <c>goal.control_group</c>: stable per campaign and user, and drawn with its own salt so it
+    /// is independent of the percent sample (a control group is a share of those who would be sent to).
+    /// </summary>
+    public static bool InControlGroup(string campaignId, string userId, double percent) => Bucket($"control\n{campaignId}\n{userId}") < percent * 100;
+
+    private static uint Bucket(string key)
     {
         Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{campaignId}\n{userId}"), hash);
-        var bucket = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 10_000;
-        return bucket < percent * 100;
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), hash);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 10_000;
     }
 
     public static TemplateValues Values(SmsRequest request, Core.Campaigns.CampaignSpec spec) => new(

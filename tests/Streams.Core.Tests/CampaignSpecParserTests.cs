@@ -158,7 +158,7 @@ public sealed class CampaignSpecParserTests
         Assert.Equal(
         [
             "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in",
-            "when.best_time", "goal",
+            "when.best_time", "goal.conversion",
         ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
     }
 

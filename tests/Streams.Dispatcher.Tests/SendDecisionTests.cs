@@ -114,6 +114,27 @@ public sealed class SendDecisionTests
         Assert.Equal(Reasons.NotSampled, d.Reason);
     }
 
+    [Fact]
+    public void A_control_group_holds_out_a_stable_share_independent_of_the_sample_and_ranks_before_it()
+    {
+        var held = Enumerable.Range(0, 10_000).Where(i => SendDecision.InControlGroup("cart", $"u{i}", 10)).ToList();
+        Assert.InRange(held.Count, 900, 1_100);
+        // Independent of the 30% sample: about 30% of the held-out users are also in it.
+        Assert.InRange(held.Count(i => SendDecision.Sampled("cart", $"u{i}", 30)), 240, 360);
+
+        var campaign = Campaign("{provider: sandbox, text: Hi}");
+        var spec = campaign.Record.SpecJson.Replace("\"who\":{", "\"who\":{\"reach\":{\"percent\":0.01},");
+        spec = spec[..^1] + ",\"goal\":{\"control_group\":10}}";
+        var controlled = CampaignEntry.From(campaign.Record with { SpecJson = spec });
+        Assert.Equal(10, controlled.Spec!.Goal!.ControlGroup);
+        var user = $"u{held[0]}";
+        Assert.Equal(Reasons.ControlGroup, Decisions.Stopped(Decide(controlled, Request(optIn: false) with { UserId = user })).Reason);
+        var outside = Enumerable.Range(0, 100).Select(i => $"u{i}").First(u => !SendDecision.InControlGroup("cart", u, 10));
+        Assert.Equal(Reasons.NotSampled, Decisions.Stopped(Decide(controlled, Request() with { UserId = outside })).Reason);
+        // A paused campaign says so before anything else.
+        Assert.Equal(Reasons.CampaignInactive, Decisions.Stopped(Decide(CampaignEntry.From(controlled.Record with { Status = CampaignStatus.Paused }), Request() with { UserId = user })).Reason);
+    }
+
     [Theory]
     [InlineData("+919876543210", null)]
     [InlineData("+91987654321", "not a valid number for region IN")]

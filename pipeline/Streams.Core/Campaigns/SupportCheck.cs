@@ -13,7 +13,7 @@ public static class SupportCheck
         "who.reach.run_limit", "who.reach.safety_limit",
         "when.at", "when.every", "when.deliver_in", "when.best_time",
         "what.messaging_service",
-        "goal",
+        "goal.conversion",
     ];
 
     public static IReadOnlyList<string> UnsupportedPaths(CampaignSpec spec, JsonNode? document)
