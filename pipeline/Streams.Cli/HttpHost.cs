@@ -16,7 +16,7 @@ public static class HttpHost
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(url);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 64 * 1024);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         var app = builder.Build();
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
         app.MapGet("/report", async (string? campaign, CancellationToken token) =>
@@ -25,6 +25,7 @@ public static class HttpHost
             Results.Json(await pipeline.Analytics.KnownPropertiesAsync(token), CliContext.Json));
         app.MapGet("/profiles/{id}", async (string id, CancellationToken token) =>
             Results.Json((await pipeline.Analytics.ProfileUpdatesAsync(id, token)).Select(AnalyticsReader.ProfileJson.From), CliContext.Json));
+        app.MapWebhooks(pipeline);
         await app.StartAsync(ct);
         return app;
     }

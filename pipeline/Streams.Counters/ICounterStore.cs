@@ -93,5 +93,13 @@ public interface ICounterStore : IAsyncDisposable
 
     Task IncrementAsync(string campaignId, string counter, long by = 1);
 
+    /// <summary>Takes a once marker back (its effect did not happen), so the next attempt is the first again.</summary>
+    Task UnmarkOnceAsync(string key);
+
+    /// <summary>A small shared note (e.g. which request a provider's message id belongs to), kept for <paramref name="keep"/>.</summary>
+    Task RememberAsync(string key, string value, TimeSpan keep);
+
+    Task<string?> RecallAsync(string key);
+
     Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId);
 }

@@ -31,6 +31,22 @@ public sealed class InProcessCounterStore : ICounterStore
 
     public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => Task.FromResult(_markers.TryAdd(key, 0));
 
+    private readonly ConcurrentDictionary<string, string> _notes = new();
+
+    public Task UnmarkOnceAsync(string key)
+    {
+        _markers.TryRemove(key, out _);
+        return Task.CompletedTask;
+    }
+
+    public Task RememberAsync(string key, string value, TimeSpan keep)
+    {
+        _notes[key] = value;
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> RecallAsync(string key) => Task.FromResult(_notes.TryGetValue(key, out var v) ? v : null);
+
     private readonly object _slotLock = new();
     private readonly Dictionary<string, HashSet<string>> _members = [];
     private readonly Dictionary<string, long> _counts = [];

@@ -127,6 +127,12 @@ public sealed class RedisCounterStore : ICounterStore
 
     public Task ReleaseAsync(string requestId) => _db.KeyDeleteAsync(SendKey(requestId));
 
+    public Task RememberAsync(string key, string value, TimeSpan keep) => _db.StringSetAsync($"{_prefix}note:{key}", value, keep);
+
+    public async Task<string?> RecallAsync(string key) => await _db.StringGetAsync($"{_prefix}note:{key}") is { HasValue: true } v ? (string?)v : null;
+
+    public Task UnmarkOnceAsync(string key) => _db.KeyDeleteAsync($"{_prefix}once:{key}");
+
     public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) =>
         _db.StringSetAsync($"{_prefix}once:{key}", "1", keep, When.NotExists);
 

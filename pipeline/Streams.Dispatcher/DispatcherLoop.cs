@@ -81,8 +81,26 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
 
 /// <summary>Delivery reports to sms.results, each (request, status) emitted once even if a report is replayed.</summary>
 public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics topics, Counters.ICounterStore counters, ILogger logger)
-    : Providers.IDeliveryReports
+    : Providers.IDeliveryReports, Webhooks.IResultSink
 {
+    /// <summary>For webhooks: stored once, and only marked as stored once Kafka has it (a failed produce takes the mark back).</summary>
+    public async Task<bool> StoreOnceAsync(SmsResult result)
+    {
+        var key = $"report:{result.RequestId}:{result.Status}";
+        if (!await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys)) return false;
+        try
+        {
+            await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
+        }
+        catch
+        {
+            await counters.UnmarkOnceAsync(key);
+            throw;
+        }
+        await counters.IncrementAsync(result.CampaignId, result.Status);
+        return true;
+    }
+
     public async Task ReportAsync(SmsResult result)
     {
         try

@@ -103,7 +103,14 @@ public sealed class RequestHandler(
             }
             var messageId = claims[n].Previous == SendState.Sent
                 ? SentDetail.Parse(claims[n].Detail).MessageId
-                : await provider.FindAsync(requests[i].RequestId, ct);
+                : provider.CanFind ? await provider.FindAsync(requests[i].RequestId, ct) : null;
+            if (messageId is null && claims[n].Previous != SendState.Sent && !provider.CanFind)
+            {
+                logger.LogWarning("request {RequestId} was claimed by an attempt that did not record its outcome and {Provider} cannot be asked; not sending again",
+                    requests[i].RequestId, provider.Name);
+                results[i] = Result(requests[i], ResultStatus.Failed, $"{Reasons.ProviderError}: outcome of an interrupted attempt unknown; not resent (at most once)", null, provider.Name, send.Info);
+                continue;
+            }
             if (messageId is not null)
             {
                 logger.LogInformation("request {RequestId} was already sent as {MessageId}; not sending again", requests[i].RequestId, messageId);
@@ -122,6 +129,7 @@ public sealed class RequestHandler(
         var records = new List<Task>();
         var sent = new List<SmsRequest>();
         var grants = await counters.TakeSlotsAsync(slotRequests);
+        var outbound = new List<(int N, int Index, Send Send, ISmsProvider Provider, OutboundSms Sms)>();
         var completed = new Dictionary<string, CampaignRecord>();
         for (var n = 0; n < fresh.Count; n++)
         {
@@ -143,27 +151,53 @@ public sealed class RequestHandler(
                 results[i] = await SuppressedAsync(request, after.Reason, after.Detail);
                 continue;
             }
-            var outcome = await provider.SendAsync(new OutboundSms(request, send.To, send.From, send.Text, send.Info), ct);
-            switch (outcome)
+            outbound.Add((n, i, send, provider, new OutboundSms(request, send.To, send.From, send.Text, send.Info)));
+        }
+
+        // One batch per provider, the providers in parallel; a provider with a batch API sends it in few calls.
+        var outcomes = new Dictionary<int, SendOutcome>();
+        await Task.WhenAll(outbound.GroupBy(o => o.Provider).Select(async group =>
+        {
+            var items = group.ToList();
+            var answers = await group.Key.SendBatchAsync(items.Select(o => o.Sms).ToList(), ct);
+            lock (outcomes)
+            {
+                for (var k = 0; k < items.Count; k++) outcomes[items[k].N] = answers[k];
+            }
+        }));
+        foreach (var (n, i, send, provider, sms) in outbound)
+        {
+            var request = requests[i];
+            switch (outcomes[n])
             {
                 case Accepted accepted:
                     // Recorded together for the batch, before any result is produced; a crash before the record
                     // lands is covered by asking the provider for the client reference.
                     records.Add(counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info).ToString(), KeepSendKeys));
                     records.Add(counters.IncrementAsync(request.CampaignId, ResultStatus.Sent));
+                    // What a delivery report needs to find its request (webhooks name the provider's message id).
+                    records.Add(counters.RememberAsync(MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
+                        new MessageNote(request.RequestId, request.CampaignId, request.UserId, accepted.Via ?? provider.Name, send.Info.Segments, send.Info.Encoding).ToString(), KeepSendKeys));
                     logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), provider.Name);
                     sent.Add(request);
-                    results[i] = Result(request, ResultStatus.Sent, null, accepted.MessageId, provider.Name, send.Info);
+                    results[i] = Result(request, ResultStatus.Sent, null, accepted.MessageId, accepted.Via ?? provider.Name, send.Info);
                     break;
                 case Refused refused:
                     // Nothing reached the handset: give the claim and the slots back so they count for nobody.
                     await counters.ReleaseAsync(request.RequestId);
                     await counters.ReleaseSlotsAsync(slotRequests[n], grants[n]);
+                    if (refused.Reason is Reasons.OptedOut or Reasons.InvalidPhone)
+                    {
+                        // The provider knows better (e.g. Twilio 21610: the number sent STOP to it): remember it.
+                        if (refused.Reason == Reasons.OptedOut) await counters.SetOptOutAsync("phone:" + send.To, true, now);
+                        results[i] = await SuppressedAsync(request, refused.Reason, $"{provider.Name} refused the number");
+                        break;
+                    }
                     await counters.IncrementAsync(request.CampaignId, ResultStatus.Failed);
                     results[i] = Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
                     break;
                 default:
-                    throw new InvalidOperationException($"unknown send outcome {outcome}");
+                    throw new InvalidOperationException($"unknown send outcome {outcomes[n]}");
             }
         }
         await Task.WhenAll(records);

@@ -68,6 +68,11 @@ public sealed class PipelineHost : IAsyncDisposable
     public CampaignCache Campaigns { get; private set; } = null!;
     public string OutboxPath => Path.Combine(Options.StateDir, "outbox.jsonl");
     public DispatcherLoop? Dispatcher { get; private set; }
+
+    /// <summary>Writes delivery results (sandbox reports, webhooks) to sms.results.</summary>
+    public ResultsReporter Reports { get; private set; } = null!;
+    public Dispatcher.Webhooks.DeliveryReportHandler Webhooks { get; private set; } = null!;
+    public IProducer<string, byte[]> Producer { get; private set; } = null!;
     public AnalyticsSink? Sink { get; private set; }
 
     /// <summary>Faults of a role's loop surface here, so a caller can stop instead of running half a pipeline.</summary>
@@ -122,6 +127,11 @@ public sealed class PipelineHost : IAsyncDisposable
             : DuckDbStore.Open(Path.Combine(Options.StateDir, "analytics.duckdb"));
         await Analytics.MigrateAsync(ct);
         Campaigns = new CampaignCache(Bootstrap, Topics, Loggers.CreateLogger<CampaignCache>());
+        var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, LingerMs = 5 }).Build();
+        _disposables.Add(producer);
+        Producer = producer;
+        Reports = new ResultsReporter(producer, Topics, Counters, Loggers.CreateLogger<ResultsReporter>());
+        Webhooks = new Dispatcher.Webhooks.DeliveryReportHandler(Counters, Reports, Time);
     }
 
     private void StartRoles(PipelineHostOptions hostOptions)
@@ -175,9 +185,8 @@ public sealed class PipelineHost : IAsyncDisposable
 
     private void StartDispatcher(PipelineHostOptions hostOptions)
     {
-        var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, LingerMs = 5 }).Build();
-        _disposables.Add(producer);
-        var reports = new ResultsReporter(producer, Topics, Counters, Loggers.CreateLogger<ResultsReporter>());
+        var producer = Producer;
+        var reports = Reports;
         var providers = new ProviderRegistry();
         foreach (var name in ProviderFactory.Names(Options))
         {

@@ -184,6 +184,19 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
         Assert.True(await Store.TryMarkOnceAsync("report:r5:delivered", Keep));
         Assert.False(await Store.TryMarkOnceAsync("report:r5:delivered", Keep));
         Assert.True(await Store.TryMarkOnceAsync("report:r5:failed", Keep));
+        await Store.UnmarkOnceAsync("report:r5:delivered");
+        Assert.True(await Store.TryMarkOnceAsync("report:r5:delivered", Keep));
+    }
+
+    [Fact]
+    public async Task Notes_are_recalled_by_key_and_a_later_note_replaces_an_earlier()
+    {
+        Assert.Null(await Store.RecallAsync("msg:sinch:b1:+919876543210"));
+        await Store.RememberAsync("msg:sinch:b1:+919876543210", "r1|cart|u1", Keep);
+        await Store.RememberAsync("msg:sinch:b1:+919876543211", "r2|cart|u2", Keep);
+        Assert.Equal("r1|cart|u1", await Store.RecallAsync("msg:sinch:b1:+919876543210"));
+        await Store.RememberAsync("msg:sinch:b1:+919876543210", "r3|cart|u1", Keep);
+        Assert.Equal("r3|cart|u1", await Store.RecallAsync("msg:sinch:b1:+919876543210"));
     }
 
     [Fact]
@@ -220,6 +233,9 @@ public sealed class InProcessCounterStoreTests : CounterStoreContractTests
         public Task MarkSentAsync(string requestId, string detail, TimeSpan keep) => inner.MarkSentAsync(requestId, detail, keep);
         public Task ReleaseAsync(string requestId) => inner.ReleaseAsync(requestId);
         public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => inner.TryMarkOnceAsync(key, keep);
+        public Task UnmarkOnceAsync(string key) => inner.UnmarkOnceAsync(key);
+        public Task RememberAsync(string key, string value, TimeSpan keep) => inner.RememberAsync(key, value, keep);
+        public Task<string?> RecallAsync(string key) => inner.RecallAsync(key);
         public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests) => inner.TakeSlotsAsync(requests);
         public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant) => inner.ReleaseSlotsAsync(request, grant);
         public Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now) => inner.PaceAsync(key, perSecond, burst, wanted, now);

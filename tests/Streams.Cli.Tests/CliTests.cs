@@ -64,7 +64,19 @@ public sealed class CliTests : IDisposable
 
         var sinch = _cli.File("sinch.yaml", "providers: {sinch: {type: sinch}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", sinch);
-        Assert.Equal(["streams: not supported yet: providers.sinch.type: sinch"], r.ErrLines);
+        Assert.Equal(["streams: providers.sinch: sinch needs service_plan_id"], r.ErrLines);
+
+        var secret = _cli.File("secret.yaml", "providers: {tw: {type: twilio, account_sid: AC1}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", secret);
+        Assert.Equal(["streams: providers.tw: set token_env or token_file"], r.ErrLines);
+
+        var kannel = _cli.File("kannel.yaml", "providers: {k: {type: kannel}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", kannel);
+        Assert.Equal(["streams: providers.k.type: 'kannel' is not one of sandbox, sinch, twilio, group (kannel and http are not built yet)"], r.ErrLines);
+
+        var group = _cli.File("group.yaml", "providers: {primary: {type: group, members: [sinch, sandbox]}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", group);
+        Assert.Equal(["streams: providers.primary.members: no provider named 'sinch'"], r.ErrLines);
 
         var negative = _cli.File("negative.yaml", "limits: {per_user: {day: -1}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", negative);

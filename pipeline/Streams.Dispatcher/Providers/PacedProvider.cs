@@ -23,6 +23,22 @@ public sealed class PacedProvider(ISmsProvider inner, ICounterStore counters, Ti
         return await inner.SendAsync(sms, ct);
     }
 
+    /// <summary>A batch counts as many messages as it holds: every one takes its token before the call.</summary>
+    public async Task<IReadOnlyList<SendOutcome>> SendBatchAsync(IReadOnlyList<OutboundSms> batch, CancellationToken ct)
+    {
+        var taken = 0;
+        while (taken < batch.Count)
+        {
+            var pace = await counters.PaceAsync("provider:" + inner.Name, perSecond, burst, Math.Min(burst, batch.Count - taken), time.GetUtcNow());
+            taken += pace.Granted;
+            if (taken < batch.Count && pace.Granted == 0) await Task.Delay(pace.RetryAfter, time, ct);
+        }
+        return await inner.SendBatchAsync(batch, ct);
+    }
+
+    public bool CanFind => inner.CanFind;
+    public string Kind => inner.Kind;
+
     public Task<string?> FindAsync(string requestId, CancellationToken ct) => inner.FindAsync(requestId, ct);
 
     public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => inner.ResumeAsync(request, messageId, ct);

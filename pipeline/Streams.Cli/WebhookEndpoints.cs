@@ -1,0 +1,137 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Streams.Core;
+using Streams.Dispatcher.Providers;
+using Streams.Dispatcher.Webhooks;
+using Streams.Pipeline;
+using Streams.Serdes;
+
+namespace Streams.Cli;
+
+/// <summary>
+/// Provider webhooks: delivery reports (/webhooks/sinch, /webhooks/twilio) and inbound messages
+/// (/webhooks/inbound/{provider}, STOP/START/HELP and everything else, to sms.inbound). Signatures are checked
+/// when the provider's secret is configured (401 otherwise); bodies over 64 KiB get 413; every 4xx/5xx carries a
+/// JSON problem; 2xx only once the record is in Kafka.
+/// </summary>
+public static class WebhookEndpoints
+{
+    public const int MaxBody = 64 * 1024;
+
+    public static void MapWebhooks(this WebApplication app, PipelineHost pipeline)
+    {
+        app.MapPost("/webhooks/twilio", async (HttpContext http) =>
+        {
+            var (form, problem) = await ReadTwilioAsync(http, pipeline);
+            if (problem is not null) return problem;
+            return Answer(await pipeline.Webhooks.TwilioAsync(form!, http.Request.Query["r"].FirstOrDefault()));
+        });
+
+        app.MapPost("/webhooks/sinch", async (HttpContext http) =>
+        {
+            var (body, problem) = await ReadSinchAsync(http, pipeline);
+            if (problem is not null) return problem;
+            return Answer(await pipeline.Webhooks.SinchAsync(body));
+        });
+
+        app.MapPost("/webhooks/inbound/{provider}", async (string provider, HttpContext http) =>
+        {
+            InboundMessage message;
+            var now = pipeline.Time.GetUtcNow();
+            switch (provider)
+            {
+                case TwilioProvider.TypeName:
+                    var (form, twilioProblem) = await ReadTwilioAsync(http, pipeline);
+                    if (twilioProblem is not null) return twilioProblem;
+                    if (!form!.TryGetValue("From", out var from) || !form.TryGetValue("Body", out var text) || !form.TryGetValue("MessageSid", out var sid))
+                        return Problem(400, "missing fields", "an inbound Twilio message has From, Body and MessageSid");
+                    message = new InboundMessage(sid, provider, from, form.GetValueOrDefault("To"), text, now);
+                    break;
+                case SinchProvider.TypeName:
+                    var (body, sinchProblem) = await ReadSinchAsync(http, pipeline);
+                    if (sinchProblem is not null) return sinchProblem;
+                    if (Str(body, "from") is not { } f || Str(body, "body") is not { } b || Str(body, "id") is not { } id)
+                        return Problem(400, "missing fields", "an inbound Sinch message has id, from and body");
+                    message = new InboundMessage(id, provider, f.StartsWith('+') ? f : "+" + f, Str(body, "to"), b, now);
+                    break;
+                default:
+                    return Problem(404, "unknown provider", $"no inbound webhook for '{provider}' (sinch, twilio)");
+            }
+            await pipeline.Producer.ProduceAsync(pipeline.Topics.Inbound,
+                new Message<string, byte[]> { Key = message.From, Value = Codecs.InboundMessage.Encode(message) });
+            return Results.StatusCode(204);
+        });
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static IResult Answer(WebhookAnswer a) => a.Status switch
+    {
+        204 => Results.StatusCode(204),
+        < 300 => Results.Json(new { status = "ignored", detail = a.Detail }, statusCode: a.Status),
+        _ => Problem(a.Status, a.Title ?? "error", a.Detail),
+    };
+
+    public static IResult Problem(int status, string title, string? detail) => Results.Problem(detail, statusCode: status, title: title);
+
+    private static async Task<(string? Body, IResult? Problem)> ReadBodyAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength > MaxBody) return (null, Problem(413, "body too large", $"at most {MaxBody} bytes"));
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBody) return (null, Problem(413, "body too large", $"at most {MaxBody} bytes"));
+            buffer.Write(chunk, 0, read);
+        }
+        return (Encoding.UTF8.GetString(buffer.ToArray()), null);
+    }
+
+    private static async Task<(Dictionary<string, string>? Form, IResult? Problem)> ReadTwilioAsync(HttpContext http, PipelineHost pipeline)
+    {
+        var (raw, problem) = await ReadBodyAsync(http);
+        if (problem is not null) return (null, problem);
+        var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(raw).ToDictionary(p => p.Key, p => p.Value.ToString());
+        var twilios = pipeline.Options.Providers.Where(p => p.Value.Type == TwilioProvider.TypeName).ToList();
+        if (twilios.Count == 0) return (null, Problem(404, "no twilio provider", "no provider of type twilio is configured"));
+        var signature = http.Request.Headers["X-Twilio-Signature"].FirstOrDefault();
+        foreach (var (name, o) in twilios)
+        {
+            // The URL as Twilio called it: the configured public callback URL (proxies rewrite the host), with the query it was given.
+            var url = o.CallbackUrl is { } callback
+                ? callback.Split('?')[0] + http.Request.QueryString
+                : $"{http.Request.Scheme}://{http.Request.Host}{http.Request.Path}{http.Request.QueryString}";
+            if (TwilioSignature.Valid(o.Secret(name), url, form, signature)) return (form, null);
+        }
+        return (null, Problem(401, "bad signature", "X-Twilio-Signature does not match"));
+    }
+
+    private static async Task<(JsonElement Body, IResult? Problem)> ReadSinchAsync(HttpContext http, PipelineHost pipeline)
+    {
+        var (raw, problem) = await ReadBodyAsync(http);
+        if (problem is not null) return (default, problem);
+        var secrets = pipeline.Options.Providers.Where(p => p.Value.Type == SinchProvider.TypeName && p.Value.WebhookSecretEnv is not null)
+            .Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret")).ToList();
+        if (secrets.Count > 0)
+        {
+            var h = http.Request.Headers;
+            if (!secrets.Any(s => SinchSignature.Valid(s, raw!, h["x-sinch-webhook-signature-nonce"].FirstOrDefault(),
+                    h["x-sinch-webhook-signature-timestamp"].FirstOrDefault(), h["x-sinch-webhook-signature-algorithm"].FirstOrDefault(),
+                    h["x-sinch-webhook-signature"].FirstOrDefault())))
+                return (default, Problem(401, "bad signature", "x-sinch-webhook-signature does not match"));
+        }
+        try
+        {
+            return (JsonDocument.Parse(raw!).RootElement.Clone(), null);
+        }
+        catch (JsonException e)
+        {
+            return (default, Problem(400, "bad JSON", e.Message));
+        }
+    }
+}
