@@ -102,9 +102,10 @@ public static class WebhookEndpoints
         var signature = http.Request.Headers["X-Twilio-Signature"].FirstOrDefault();
         foreach (var (name, o) in twilios)
         {
-            // The URL as Twilio called it: the configured public callback URL (proxies rewrite the host), with the query it was given.
-            var url = o.CallbackUrl is { } callback
-                ? callback.Split('?')[0] + http.Request.QueryString
+            // The URL as Twilio called it: the public origin of the configured callback URL (a proxy may rewrite the host),
+            // then the path and query this request came with.
+            var url = o.CallbackUrl is { } callback && Uri.TryCreate(callback, UriKind.Absolute, out var origin)
+                ? $"{origin.GetLeftPart(UriPartial.Authority)}{http.Request.PathBase}{http.Request.Path}{http.Request.QueryString}"
                 : $"{http.Request.Scheme}://{http.Request.Host}{http.Request.Path}{http.Request.QueryString}";
             if (TwilioSignature.Valid(o.Secret(name), url, form, signature)) return (form, null);
         }
