@@ -4,6 +4,8 @@ using Streams.Benchmarks;
 // `dispatch` is the end-to-end decision-chain bench (needs Redis); anything else goes to BenchmarkDotNet.
 if (args is ["dispatch", ..])
     return await DispatchBench.RunAsync(args[1..]);
+if (args is ["providers", ..])
+    return await ProviderBench.RunAsync(args[1..]);
 if (args is ["live", ..])
     return await LiveBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
