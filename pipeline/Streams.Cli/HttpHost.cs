@@ -18,6 +18,7 @@ public static class HttpHost
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         var app = builder.Build();
+        app.MapMetrics(pipeline);
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
         app.MapGet("/report", async (string? campaign, CancellationToken token) =>
             Results.Text(DataCommands.FunnelJson(await pipeline.Analytics.FunnelAsync(campaign, token)), "application/json"));

@@ -127,6 +127,11 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, (await PostSinchAsync(report)).StatusCode);
         var result = Codecs.SmsResult.Decode(Assert.Single(Read(_pipeline.Topics.Results, 1)).Message.Value);
         Assert.Equal(("r2", "b1:+919876543210", 2, "UCS-2"), (result.RequestId, result.MessageId, result.Segments, result.Encoding));
+
+        var metrics = await _http.GetStringAsync("/metrics");
+        Assert.Contains("streams_webhook_requests_total{path=\"/webhooks/sinch\",status=\"204\"} 1", metrics);
+        Assert.Contains("streams_webhook_requests_total{path=\"/webhooks/sinch\",status=\"401\"} 1", metrics);
+        Assert.Contains("# TYPE streams_campaign_results_total counter", metrics);
     }
 
     [Fact]
