@@ -96,7 +96,7 @@ public sealed class TwoDispatcherProcessTests(ITestOutputHelper log) : IDisposab
         new(RequestIds.ForTrigger(campaign, user, ev, ts), campaign, 1, user, ts,
             new RequestContext(ev, ts, Props.Empty, $"+9198765{i:D5}", "Asia/Kolkata", true, Props.Empty));
 
-    /// <summary>Dispatcher results (not delivery reports): one per request.</summary>
+    /// <summary>Dispatcher results (not delivery reports), the first per request.</summary>
     private static async Task<List<SmsResult>> FinalResultsAsync(string bootstrap, int expected, TimeSpan timeout)
     {
         var found = new Dictionary<string, SmsResult>();
@@ -113,7 +113,13 @@ public sealed class TwoDispatcherProcessTests(ITestOutputHelper log) : IDisposab
             if (m is null) continue;
             var result = Codecs.SmsResult.Decode(m.Message.Value, int.MaxValue);
             if (result.Status == ResultStatus.Delivered) continue;
-            Assert.False(found.ContainsKey(result.RequestId), $"two results for request {result.RequestId}");
+            // A batch caught in the rebalance as the second process joins is redelivered and its results emitted
+            // again (at least once); a request is never sent by one attempt and refused by another.
+            if (found.TryGetValue(result.RequestId, out var earlier))
+            {
+                Assert.Equal(earlier.Status == ResultStatus.Sent, result.Status == ResultStatus.Sent);
+                continue;
+            }
             found[result.RequestId] = result;
         }
         consumer.Close();
