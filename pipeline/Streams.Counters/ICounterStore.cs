@@ -93,6 +93,9 @@ public interface ICounterStore : IAsyncDisposable
 
     Task IncrementAsync(string campaignId, string counter, long by = 1);
 
+    /// <summary>For each request id, the detail recorded when it was marked sent, else null. One round trip.</summary>
+    Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds);
+
     /// <summary>Takes a once marker back (its effect did not happen), so the next attempt is the first again.</summary>
     Task UnmarkOnceAsync(string key);
 

@@ -23,6 +23,9 @@ public sealed class InProcessCounterStore : ICounterStore
         return Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds) =>
+        Task.FromResult<IReadOnlyList<string?>>([.. requestIds.Select(id => _sends.TryGetValue(id, out var s) && s.State == SendState.Sent ? s.Detail : null)]);
+
     public Task ReleaseAsync(string requestId)
     {
         _sends.TryRemove(requestId, out _);

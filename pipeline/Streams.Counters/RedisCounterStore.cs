@@ -127,6 +127,13 @@ public sealed class RedisCounterStore : ICounterStore
 
     public Task ReleaseAsync(string requestId) => _db.KeyDeleteAsync(SendKey(requestId));
 
+    public async Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds)
+    {
+        if (requestIds.Count == 0) return [];
+        var values = await _db.StringGetAsync([.. requestIds.Select(SendKey)]);
+        return [.. values.Select(v => v.HasValue && ((string)v!).StartsWith("sent|", StringComparison.Ordinal) ? ((string)v!)[5..] : null)];
+    }
+
     public Task RememberAsync(string key, string value, TimeSpan keep) => _db.StringSetAsync($"{_prefix}note:{key}", value, keep);
 
     public async Task<string?> RecallAsync(string key) => await _db.StringGetAsync($"{_prefix}note:{key}") is { HasValue: true } v ? (string?)v : null;

@@ -67,6 +67,7 @@ public sealed class RequestHandler(
         var sends = new List<(int Index, Send Send, ISmsProvider Provider)>();
         var delayed = new List<ScheduledRequest>();
         var optedOut = await counters.OptedOutAsync(requests.Select(SendDecision.ConsentSubjects).ToList());
+        var early = new List<(int Index, Suppress Suppress)>();
         for (var i = 0; i < requests.Count; i++)
         {
             var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, defaultDnd, optedOut[i], now);
@@ -78,7 +79,7 @@ public sealed class RequestHandler(
             }
             if (decision is Suppress suppress)
             {
-                results[i] = await SuppressedAsync(requests[i], suppress.Reason, suppress.Detail);
+                early.Add((i, suppress));
                 continue;
             }
             var send = (Send)decision;
@@ -88,6 +89,24 @@ public sealed class RequestHandler(
                 continue;
             }
             sends.Add((i, send, provider));
+        }
+
+        // A request stopped before the claims may be a redelivery of one already sent (its campaign completed or was
+        // paused since, or the user opted out): it keeps its one outcome, sent, instead of gaining a second one.
+        var sentBefore = early.Count == 0 ? [] : await counters.SentDetailsAsync(early.Select(e => requests[e.Index].RequestId).ToList());
+        for (var e = 0; e < early.Count; e++)
+        {
+            var (i, suppress) = early[e];
+            if (sentBefore[e] is { } detail)
+            {
+                var previous = SentDetail.Parse(detail);
+                logger.LogInformation("request {RequestId} was already sent as {MessageId}; re-reporting it as sent", requests[i].RequestId, previous.MessageId);
+                results[i] = Result(requests[i], ResultStatus.Sent, null, previous.MessageId, previous.Provider, previous.Info);
+            }
+            else
+            {
+                results[i] = await SuppressedAsync(requests[i], suppress.Reason, suppress.Detail);
+            }
         }
 
         // Concurrent claims share one round trip to Redis.
@@ -114,7 +133,7 @@ public sealed class RequestHandler(
             if (messageId is not null)
             {
                 logger.LogInformation("request {RequestId} was already sent as {MessageId}; not sending again", requests[i].RequestId, messageId);
-                await counters.MarkSentAsync(requests[i].RequestId, new SentDetail(messageId, send.Info).ToString(), KeepSendKeys);
+                await counters.MarkSentAsync(requests[i].RequestId, new SentDetail(messageId, send.Info, provider.Name).ToString(), KeepSendKeys);
                 await provider.ResumeAsync(requests[i], messageId, ct);
                 results[i] = Result(requests[i], ResultStatus.Sent, null, messageId, provider.Name, send.Info);
             }
@@ -173,7 +192,7 @@ public sealed class RequestHandler(
                 case Accepted accepted:
                     // Recorded together for the batch, before any result is produced; a crash before the record
                     // lands is covered by asking the provider for the client reference.
-                    records.Add(counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info).ToString(), KeepSendKeys));
+                    records.Add(counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info, accepted.Via ?? provider.Name).ToString(), KeepSendKeys));
                     records.Add(counters.IncrementAsync(request.CampaignId, ResultStatus.Sent));
                     // What a delivery report needs to find its request (webhooks name the provider's message id).
                     records.Add(counters.RememberAsync(MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
@@ -219,15 +238,16 @@ public sealed class RequestHandler(
         new(r.RequestId, messageId, r.CampaignId, r.UserId, status, reason, provider, info?.Segments ?? 0, info?.Encoding, time.GetUtcNow());
 
     /// <summary>What the send key keeps once a message is out: enough to re-emit its result after a crash.</summary>
-    private sealed record SentDetail(string MessageId, SmsInfo Info)
+    private sealed record SentDetail(string MessageId, SmsInfo Info, string? Provider = null)
     {
-        public override string ToString() => $"{MessageId}|{Info.Segments.ToString(CultureInfo.InvariantCulture)}|{Info.Encoding}";
+        public override string ToString() => $"{MessageId}|{Info.Segments.ToString(CultureInfo.InvariantCulture)}|{Info.Encoding}|{Provider}";
 
         public static SentDetail Parse(string? text)
         {
             var parts = (text ?? "").Split('|');
             return new SentDetail(parts[0], new SmsInfo(parts.Length > 2 ? parts[2] : "", 0,
-                parts.Length > 1 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var s) ? s : 0));
+                parts.Length > 1 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var s) ? s : 0),
+                parts.Length > 3 && parts[3].Length > 0 ? parts[3] : null);
         }
     }
 }

@@ -161,6 +161,8 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
         await Store.MarkSentAsync("r2", "m-1|1|GSM-7", Keep);
         Assert.Equal(new Claim(false, SendState.Sent, "m-1|1|GSM-7"), await Store.ClaimAsync("r2", "a", Keep));
         Assert.Equal(new Claim(false, SendState.Sent, "m-1|1|GSM-7"), await Store.ClaimAsync("r2", "b", Keep));
+        await Store.ClaimAsync("r3", "a", Keep);
+        Assert.Equal(["m-1|1|GSM-7", null, null], await Store.SentDetailsAsync(["r2", "r3", "r-never"]));
     }
 
     [Fact]
@@ -234,6 +236,7 @@ public sealed class InProcessCounterStoreTests : CounterStoreContractTests
         public Task ReleaseAsync(string requestId) => inner.ReleaseAsync(requestId);
         public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => inner.TryMarkOnceAsync(key, keep);
         public Task UnmarkOnceAsync(string key) => inner.UnmarkOnceAsync(key);
+        public Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds) => inner.SentDetailsAsync(requestIds);
         public Task RememberAsync(string key, string value, TimeSpan keep) => inner.RememberAsync(key, value, keep);
         public Task<string?> RecallAsync(string key) => inner.RecallAsync(key);
         public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests) => inner.TakeSlotsAsync(requests);

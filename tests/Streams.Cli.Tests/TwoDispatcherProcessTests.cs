@@ -116,8 +116,14 @@ public sealed class TwoDispatcherProcessTests(ITestOutputHelper log) : IDisposab
             var result = Codecs.SmsResult.Decode(m.Message.Value, int.MaxValue);
             if (result.Status == ResultStatus.Delivered) continue;
             // A batch caught in the rebalance as the second process joins is redelivered and its results emitted
-            // again (at least once): the first result of a request counts; the outboxes show nothing sent twice.
-            found.TryAdd(result.RequestId, result);
+            // again (at least once); a request sent once is re-reported as sent, never as refused.
+            if (found.TryGetValue(result.RequestId, out var earlier))
+            {
+                Assert.True(earlier.Status == ResultStatus.Sent == (result.Status == ResultStatus.Sent),
+                    $"request {result.RequestId} reported {earlier.Status} {earlier.Reason} and then {result.Status} {result.Reason}");
+                continue;
+            }
+            found[result.RequestId] = result;
         }
         consumer.Close();
         return [.. found.Values];

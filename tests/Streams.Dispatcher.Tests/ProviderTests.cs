@@ -209,6 +209,32 @@ public sealed class ProviderTests : IAsyncLifetime
         Assert.True((await counters.ClaimAsync(request.RequestId, "other", TimeSpan.FromMinutes(1))).Won);
     }
 
+    [Fact]
+    public async Task A_sent_request_redelivered_after_its_campaign_completed_keeps_its_one_outcome_sent()
+    {
+        _fake.Answer = _ => new Reply(201, """{"sid":"SM42"}""");
+        var counters = new InProcessCounterStore();
+        var record = new CampaignRecord("cart", 1, CampaignStatus.Active,
+            Core.Campaigns.CampaignSpecParser.Parse("id: cart\nname: Cart\ntype: live\nwho: {trigger: {event: Added To Cart}}\nwhat: {provider: twilio, from: \"+14155550100\", text: Hi}").ToJson(), Now);
+        var view = new Switchable { Entry = CampaignEntry.From(record) };
+        var handler = new RequestHandler(counters, new One(Twilio(_fake)), view, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now), NullLogger.Instance, "test");
+        var request = Sms("u1", "+919876543210", "Hi").Request;
+        Assert.Equal(ResultStatus.Sent, Assert.Single((await handler.HandleBatchAsync([request], CancellationToken.None)).Results).Status);
+
+        view.Entry = CampaignEntry.From(record with { Status = CampaignStatus.Completed });
+        var again = Assert.Single((await handler.HandleBatchAsync([request], CancellationToken.None)).Results);
+
+        Assert.Equal((ResultStatus.Sent, (string?)null, "SM42", "twilio"), (again.Status, again.Reason, again.MessageId, again.Provider));
+        Assert.Single(_fake.Requests);
+        Assert.False((await counters.CampaignCountsAsync("cart")).ContainsKey("suppressed:" + Reasons.CampaignInactive));
+    }
+
+    private sealed class Switchable : ICampaignView
+    {
+        public CampaignEntry? Entry { get; set; }
+        public CampaignEntry? Get(string campaignId) => Entry;
+    }
+
     private sealed class One(ISmsProvider p) : IProviderRegistry
     {
         public ISmsProvider? Get(string name) => p;

@@ -119,6 +119,7 @@ public sealed class SharedLimitTests : IDisposable
             r => r.Select(x => x.RequestId).Distinct().Count() >= requests);
         Assert.InRange(requests, 8, 40);
         Assert.Equal(requests, all.Select(r => r.RequestId).Distinct().Count());
+        Assert.All(all.GroupBy(r => r.RequestId), g => Assert.Single(g.Select(r => r.Status == ResultStatus.Sent).Distinct()));
         var results = all.DistinctBy(r => r.RequestId).ToList();
         Assert.Equal(7, results.Count(r => r.Status == ResultStatus.Sent));
         Assert.All(results.Where(r => r.Status != ResultStatus.Sent), r => Assert.Contains(r.Reason, new[] { Reasons.LimitReached, Reasons.CampaignInactive }));
