@@ -27,7 +27,7 @@ public static class WebhookEndpoints
         {
             var (form, problem) = await ReadTwilioAsync(http, pipeline);
             if (problem is not null) return problem;
-            return Answer(await pipeline.Webhooks.TwilioAsync(form!, http.Request.Query["r"].FirstOrDefault()));
+            return Answer(await pipeline.Webhooks.TwilioAsync(form!, Named(http.Request.Query)));
         });
 
         app.MapPost("/webhooks/sinch", async (HttpContext http) =>
@@ -35,6 +35,18 @@ public static class WebhookEndpoints
             var (body, problem) = await ReadSinchAsync(http, pipeline);
             if (problem is not null) return problem;
             return Answer(await pipeline.Webhooks.SinchAsync(body));
+        });
+
+        // Kannel calls the dlr-url with GET and signs nothing: the shared secret it was given (k) must come back.
+        app.MapGet("/webhooks/kannel", async (HttpContext http) =>
+        {
+            var kannels = pipeline.Options.Providers.Where(p => p.Value.Type == KannelProvider.TypeName).ToList();
+            if (kannels.Count == 0) return Problem(404, "no kannel provider", "no provider of type kannel is configured");
+            var secrets = kannels.Where(p => p.Value.WebhookSecretEnv is not null).Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret")).ToList();
+            var given = http.Request.Query["k"].FirstOrDefault();
+            if (secrets.Count > 0 && (given is null || !secrets.Any(s => TwilioSignature.FixedEquals(s, given))))
+                return Problem(401, "bad secret", "the dlr-url secret (k) does not match");
+            return Answer(await pipeline.Webhooks.KannelAsync(Named(http.Request.Query), http.Request.Query["s"].FirstOrDefault()));
         });
 
         app.MapPost("/webhooks/inbound/{provider}", async (string provider, HttpContext http) =>
@@ -65,6 +77,13 @@ public static class WebhookEndpoints
             return Results.StatusCode(204);
         });
     }
+
+    /// <summary>The request a callback URL names (r, c, u, p; n and e when given), or null when it names none.</summary>
+    private static Dispatcher.MessageNote? Named(IQueryCollection q) =>
+        q["r"].FirstOrDefault() is { Length: > 0 } r && q["c"].FirstOrDefault() is { Length: > 0 } c && q["u"].FirstOrDefault() is { Length: > 0 } u
+            ? new Dispatcher.MessageNote(r, c, u, q["p"].FirstOrDefault() ?? "",
+                int.TryParse(q["n"].FirstOrDefault(), System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0, q["e"].FirstOrDefault() ?? "")
+            : null;
 
     private static string? Str(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

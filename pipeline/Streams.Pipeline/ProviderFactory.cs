@@ -44,6 +44,15 @@ public static class ProviderFactory
                 MessagingServiceSid = o.MessagingServiceSid,
                 StatusCallback = o.CallbackUrl,
             }, Http, HttpResilience.Build(resilience, time)),
+            KannelProvider.TypeName => new KannelProvider(name, new KannelSettings
+            {
+                BaseUrl = o.BaseUrl!,
+                Username = o.Username!,
+                Password = o.Secret(name),
+                From = o.From,
+                DlrUrl = o.CallbackUrl,
+                DlrSecret = o.WebhookSecretEnv is { } secretEnv ? o.Secret(name, secretEnv, "webhook secret") : null,
+            }, Http, HttpResilience.Build(resilience, time)),
             FailoverProvider.TypeName => new FailoverProvider(name,
                 [.. o.Members.Select(m => counters is null ? Create(options, m, time, reports) : CreatePaced(options, m, time, reports, counters))]),
             _ => new SandboxProvider(name, Path.Combine(options.StateDir, "outbox.jsonl"), time, reports),

@@ -111,6 +111,9 @@ public sealed class StreamsOptions
         [ConfigurationKeyName("account_sid")]
         public string? AccountSid { get; set; }
 
+        /// <summary>kannel: the sendsms-user (its password comes from token_env / token_file).</summary>
+        public string? Username { get; set; }
+
         /// <summary>The API secret comes from this environment variable, or from the file at token_file; never from this file.</summary>
         [ConfigurationKeyName("token_env")]
         public string? TokenEnv { get; set; }
@@ -222,6 +225,10 @@ public sealed class StreamsOptions
                     if (provider.MessagingServiceSid is { } sid && !System.Text.RegularExpressions.Regex.IsMatch(sid, "^MG[0-9a-f]{32}$"))
                         throw new ConfigException($"providers.{name}.messaging_service_sid: must look like MG followed by 32 hex digits");
                     break;
+                case "kannel":
+                    if (provider.BaseUrl is null || provider.Username is null) throw new ConfigException($"providers.{name}: kannel needs base_url and username");
+                    if (provider.TokenEnv is null && provider.TokenFile is null) throw new ConfigException($"providers.{name}: set token_env or token_file (the sendsms password)");
+                    break;
                 case "group":
                     if (provider.Members.Count == 0) throw new ConfigException($"providers.{name}: a group needs members");
                     foreach (var m in provider.Members)
@@ -233,7 +240,7 @@ public sealed class StreamsOptions
                     }
                     break;
                 default:
-                    throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, group (kannel and http are not built yet)");
+                    throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, kannel, group (http is not built yet)");
             }
             if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }

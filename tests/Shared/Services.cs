@@ -6,6 +6,12 @@ public static class Services
     public static string Redis => Require("STREAMS_TEST_REDIS");
     public static string ClickHouse => Require("STREAMS_TEST_CLICKHOUSE");
 
+    /// <summary>smsbox's sendsms address; the user, password and fakesmsc's log come beside it.</summary>
+    public static string Kannel => Require("STREAMS_TEST_KANNEL");
+    public static string KannelUser => Require("STREAMS_TEST_KANNEL_USER");
+    public static string KannelPassword => Require("STREAMS_TEST_KANNEL_PASSWORD");
+    public static string KannelLog => Require("STREAMS_TEST_KANNEL_LOG");
+
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v

@@ -72,7 +72,11 @@ public sealed class CliTests : IDisposable
 
         var kannel = _cli.File("kannel.yaml", "providers: {k: {type: kannel}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", kannel);
-        Assert.Equal(["streams: providers.k.type: 'kannel' is not one of sandbox, sinch, twilio, group (kannel and http are not built yet)"], r.ErrLines);
+        Assert.Equal(["streams: providers.k: kannel needs base_url and username"], r.ErrLines);
+
+        var unknown = _cli.File("unknown.yaml", "providers: {x: {type: smpp}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", unknown);
+        Assert.Equal(["streams: providers.x.type: 'smpp' is not one of sandbox, sinch, twilio, kannel, group (http is not built yet)"], r.ErrLines);
 
         var group = _cli.File("group.yaml", "providers: {primary: {type: group, members: [sinch, sandbox]}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", group);

@@ -107,7 +107,7 @@ public sealed class ProviderTests : IAsyncLifetime
         Assert.Equal("+919876543210", form["To"]);
         Assert.Equal("+14155550100", form["From"]);
         Assert.Equal("Hi 🛒", form["Body"]);
-        Assert.Equal("https://sms.example.com/webhooks/twilio?r=r-cart-u1&c=cart&u=u1", form["StatusCallback"]);
+        Assert.Equal("https://sms.example.com/webhooks/twilio?r=r-cart-u1&c=cart&u=u1&p=twilio", form["StatusCallback"]);
     }
 
     [Theory]

@@ -87,13 +87,30 @@ public sealed class WebhookTests
             ["MessageSid"] = "SM1", ["MessageStatus"] = status, ["To"] = "+919876543210", ["ErrorCode"] = error ?? "",
         };
 
-        Assert.Equal(200, (await handler.TwilioAsync(Form("sent"), "r1")).Status);
-        Assert.Equal(503, (await handler.TwilioAsync(Form("delivered"), "r-other")).Status);
-        Assert.Equal(204, (await handler.TwilioAsync(Form("undelivered", "21610"), "r1")).Status);
-        Assert.Equal((ResultStatus.Undelivered, "twilio 21610"), (sink.Stored.Single().Status, sink.Stored.Single().Reason));
+        var named = new MessageNote("r1", "cart", "u1", "twilio", 0, "");
+        Assert.Equal(200, (await handler.TwilioAsync(Form("sent"), named)).Status);
+        Assert.Equal(409, (await handler.TwilioAsync(Form("delivered"), named with { RequestId = "r-other" })).Status);
+        Assert.Equal(204, (await handler.TwilioAsync(Form("undelivered", "21610"), named)).Status);
+        var stored = sink.Stored.Single();
+        Assert.Equal((ResultStatus.Undelivered, "twilio 21610", 1, "GSM-7"), (stored.Status, stored.Reason, stored.Segments, stored.Encoding));
         Assert.Equal([true], await counters.OptedOutAsync([["phone:+919876543210"]]));
 
         sink.Fail = true;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => handler.TwilioAsync(Form("delivered"), "r1"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => handler.TwilioAsync(Form("delivered"), named));
+    }
+
+    [Fact]
+    public async Task A_report_whose_url_names_its_request_is_stored_even_before_the_dispatcher_noted_the_message()
+    {
+        var sink = new Sink();
+        var handler = new DeliveryReportHandler(new InProcessCounterStore(), sink, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now));
+        var named = new MessageNote("r7", "cart", "u7", "kannel", 2, "UCS-2");
+
+        Assert.Equal(200, (await handler.KannelAsync(named, "8")).Status);
+        Assert.Equal(204, (await handler.KannelAsync(named, "1")).Status);
+        Assert.Equal(400, (await handler.KannelAsync(null, "1")).Status);
+        Assert.Equal(204, (await handler.KannelAsync(named with { RequestId = "r8" }, "16")).Status);
+        Assert.Equal([("r7", ResultStatus.Delivered, (string?)null, 2), ("r8", ResultStatus.Failed, "kannel report 16", 2)],
+            sink.Stored.Select(r => (r.RequestId, r.Status, r.Reason, r.Segments)).ToList());
     }
 }

@@ -34,8 +34,8 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
     public bool CanFind => false;
     public string Kind => TypeName;
 
-    public static string CallbackUrl(string baseUrl, SmsRequest r) =>
-        $"{baseUrl}{(baseUrl.Contains('?') ? '&' : '?')}r={Uri.EscapeDataString(r.RequestId)}&c={Uri.EscapeDataString(r.CampaignId)}&u={Uri.EscapeDataString(r.UserId)}";
+    public static string CallbackUrl(string baseUrl, SmsRequest r, string provider) =>
+        $"{baseUrl}{(baseUrl.Contains('?') ? '&' : '?')}r={Uri.EscapeDataString(r.RequestId)}&c={Uri.EscapeDataString(r.CampaignId)}&u={Uri.EscapeDataString(r.UserId)}&p={Uri.EscapeDataString(provider)}";
 
     public async Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct)
     {
@@ -43,7 +43,7 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
         if ((sms.From ?? settings.From) is { } from) fields.Add(new("From", from));
         else if (settings.MessagingServiceSid is { } service) fields.Add(new("MessagingServiceSid", service));
         else return new Refused($"{Reasons.ProviderError}: {name} has neither a from number nor a messaging service", Final: true);
-        if (settings.StatusCallback is { } callback) fields.Add(new("StatusCallback", CallbackUrl(callback, sms.Request)));
+        if (settings.StatusCallback is { } callback) fields.Add(new("StatusCallback", CallbackUrl(callback, sms.Request, name)));
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{settings.AccountSid}:{settings.AuthToken}"));
         var url = $"{settings.BaseUrl.TrimEnd('/')}/2010-04-01/Accounts/{settings.AccountSid}/Messages.json";
 

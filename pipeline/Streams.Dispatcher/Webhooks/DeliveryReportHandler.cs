@@ -20,7 +20,9 @@ public sealed record WebhookAnswer(int Status, string? Title = null, string? Det
 /// </summary>
 public sealed class DeliveryReportHandler(ICounterStore counters, IResultSink results, TimeProvider time)
 {
-    public async Task<WebhookAnswer> TwilioAsync(IReadOnlyDictionary<string, string> form, string? requestId)
+    /// <param name="named">What the callback URL itself names (request, campaign, user, provider): Twilio and Kannel carry it,
+    /// so their reports need no note and cannot arrive "too early"; the note, when there, adds segments and encoding.</param>
+    public async Task<WebhookAnswer> TwilioAsync(IReadOnlyDictionary<string, string> form, MessageNote? named)
     {
         if (!form.TryGetValue("MessageSid", out var sid) || !form.TryGetValue("MessageStatus", out var status))
             return new WebhookAnswer(400, "missing fields", "a Twilio status callback has MessageSid and MessageStatus");
@@ -34,7 +36,7 @@ public sealed class DeliveryReportHandler(ICounterStore counters, IResultSink re
         if (mapped is null) return WebhookAnswer.Ignored($"status {status} is not final");
         if (form.GetValueOrDefault("ErrorCode") == "21610" && form.TryGetValue("To", out var to))
             await counters.SetOptOutAsync("phone:" + to, true, time.GetUtcNow());
-        return await StoreAsync(TwilioProviderKind, sid, mapped, reason, requestId);
+        return await StoreAsync(TwilioProviderKind, sid, mapped, reason, named);
     }
 
     private const string TwilioProviderKind = Providers.TwilioProvider.TypeName;
@@ -62,10 +64,28 @@ public sealed class DeliveryReportHandler(ICounterStore counters, IResultSink re
             mapped == ResultStatus.Delivered ? null : $"sinch {code} {status}", null);
     }
 
-    private async Task<WebhookAnswer> StoreAsync(string kind, string messageId, string status, string? reason, string? requestId)
+    /// <summary>Kannel's dlr-url call: %d is 1 delivered, 2 not delivered to the phone, 16 not delivered to the SMSC; 4 and 8 are on the way.</summary>
+    public async Task<WebhookAnswer> KannelAsync(MessageNote? named, string? type)
     {
-        if (MessageNote.Parse(await counters.RecallAsync(MessageNote.Key(kind, messageId))) is not { } note
-            || (requestId is not null && requestId != note.RequestId))
+        if (named is null || !int.TryParse(type, System.Globalization.CultureInfo.InvariantCulture, out var mask))
+            return new WebhookAnswer(400, "missing fields", "a Kannel report names r (request id) and s (the %d report type)");
+        string? status = mask switch
+        {
+            1 => ResultStatus.Delivered,
+            2 => ResultStatus.Undelivered,
+            16 => ResultStatus.Failed,
+            _ => null,
+        };
+        if (status is null) return WebhookAnswer.Ignored($"report type {mask} is not final");
+        return await StoreAsync(Providers.KannelProvider.TypeName, named.RequestId, status, status == ResultStatus.Delivered ? null : $"kannel report {mask}", named);
+    }
+
+    private async Task<WebhookAnswer> StoreAsync(string kind, string messageId, string status, string? reason, MessageNote? named)
+    {
+        var noted = MessageNote.Parse(await counters.RecallAsync(MessageNote.Key(kind, messageId)));
+        if (noted is not null && named is not null && noted.RequestId != named.RequestId)
+            return new WebhookAnswer(409, "conflicting report", $"{kind} message {messageId} belongs to another request");
+        if ((noted ?? named) is not { } note)
             return new WebhookAnswer(503, "unknown message", $"no request is known for {kind} message {messageId} yet; retry later");
         var result = new SmsResult(note.RequestId, messageId, note.CampaignId, note.UserId, status, reason, note.Provider,
             note.Segments, note.Encoding, time.GetUtcNow());

@@ -19,7 +19,7 @@ public static class TwilioSignature
     public static bool Valid(string authToken, string url, IEnumerable<KeyValuePair<string, string>> form, string? signature) =>
         signature is not null && FixedEquals(Compute(authToken, url, form), signature);
 
-    internal static bool FixedEquals(string a, string b) =>
+    public static bool FixedEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
 }
 
