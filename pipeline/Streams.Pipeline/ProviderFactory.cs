@@ -53,6 +53,13 @@ public static class ProviderFactory
                 DlrUrl = o.CallbackUrl,
                 DlrSecret = o.WebhookSecretEnv is { } secretEnv ? o.Secret(name, secretEnv, "webhook secret") : null,
             }, Http, HttpResilience.Build(resilience, time)),
+            HttpGatewayProvider.TypeName => new HttpGatewayProvider(name, new HttpGatewaySettings
+            {
+                Url = o.Url!,
+                Body = o.Body ?? HttpGatewaySettings.DefaultBody,
+                Token = o.TokenEnv is not null || o.TokenFile is not null ? o.Secret(name) : null,
+                MessageIdField = string.IsNullOrEmpty(o.MessageIdField) ? null : o.MessageIdField,
+            }, Http, HttpResilience.Build(resilience, time)),
             FailoverProvider.TypeName => new FailoverProvider(name,
                 [.. o.Members.Select(m => counters is null ? Create(options, m, time, reports) : CreatePaced(options, m, time, reports, counters))]),
             _ => new SandboxProvider(name, Path.Combine(options.StateDir, "outbox.jsonl"), time, reports),

@@ -111,6 +111,14 @@ public sealed class StreamsOptions
         [ConfigurationKeyName("account_sid")]
         public string? AccountSid { get; set; }
 
+        /// <summary>http: where to POST, the body template (Liquid), and the answer's message id field.</summary>
+        public string? Url { get; set; }
+
+        public string? Body { get; set; }
+
+        [ConfigurationKeyName("message_id_field")]
+        public string? MessageIdField { get; set; } = "id";
+
         /// <summary>kannel: the sendsms-user (its password comes from token_env / token_file).</summary>
         public string? Username { get; set; }
 
@@ -229,6 +237,12 @@ public sealed class StreamsOptions
                     if (provider.BaseUrl is null || provider.Username is null) throw new ConfigException($"providers.{name}: kannel needs base_url and username");
                     if (provider.TokenEnv is null && provider.TokenFile is null) throw new ConfigException($"providers.{name}: set token_env or token_file (the sendsms password)");
                     break;
+                case "http":
+                    if (provider.Url is null || !Uri.TryCreate(provider.Url, UriKind.Absolute, out var gateway) || gateway.Scheme is not ("http" or "https"))
+                        throw new ConfigException($"providers.{name}.url: an http provider needs an absolute http(s) URL");
+                    if (provider.Body is { } body && Dispatcher.Providers.HttpGatewayProvider.Parse(body, out var error) is null)
+                        throw new ConfigException($"providers.{name}.body: {CliLine(error)}");
+                    break;
                 case "group":
                     if (provider.Members.Count == 0) throw new ConfigException($"providers.{name}: a group needs members");
                     foreach (var m in provider.Members)
@@ -240,12 +254,14 @@ public sealed class StreamsOptions
                     }
                     break;
                 default:
-                    throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, kannel, group (http is not built yet)");
+                    throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, kannel, http, group");
             }
             if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }
         return options;
     }
+
+    private static string CliLine(string? text) => string.Join(" ", (text ?? "invalid template").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static Dictionary<string, string?> FlattenYaml(string text, string file)
     {

@@ -76,7 +76,11 @@ public sealed class CliTests : IDisposable
 
         var unknown = _cli.File("unknown.yaml", "providers: {x: {type: smpp}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", unknown);
-        Assert.Equal(["streams: providers.x.type: 'smpp' is not one of sandbox, sinch, twilio, kannel, group (http is not built yet)"], r.ErrLines);
+        Assert.Equal(["streams: providers.x.type: 'smpp' is not one of sandbox, sinch, twilio, kannel, http, group"], r.ErrLines);
+
+        var template = _cli.File("template.yaml", "providers: {gw: {type: http, url: \"https://gw.example.com/send\", body: \"{{ to \"}}\n");
+        r = await _cli.RunAsync("campaign", "list", "--config", template);
+        Assert.StartsWith("streams: providers.gw.body: ", Assert.Single(r.ErrLines));
 
         var group = _cli.File("group.yaml", "providers: {primary: {type: group, members: [sinch, sandbox]}}\n");
         r = await _cli.RunAsync("campaign", "list", "--config", group);

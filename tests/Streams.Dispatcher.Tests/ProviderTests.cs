@@ -210,6 +210,43 @@ public sealed class ProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_http_gateway_gets_the_rendered_json_body_with_bearer_auth_and_its_message_id_is_kept()
+    {
+        _fake.Answer = _ => new Reply(202, """{"id":"gw-1","queued":true}""");
+        var gateway = new HttpGatewayProvider("gw", new HttpGatewaySettings { Url = _fake.Url + "/v1/sms", Token = "gw-token" }, Http, HttpResilience.Build(Fast, TimeProvider.System));
+
+        var outcome = await gateway.SendAsync(Sms("u1", "+919876543210", "Say \"hi\" 🛒"), CancellationToken.None);
+
+        Assert.Equal("gw-1", Assert.IsType<Accepted>(outcome).MessageId);
+        var r = Assert.Single(_fake.Requests);
+        Assert.Equal(("POST", "/v1/sms", "Bearer gw-token"), (r.Method, r.PathAndQuery, r.Authorization));
+        Assert.StartsWith("application/json", r.ContentType);
+        var body = JsonDocument.Parse(r.Body).RootElement;
+        Assert.Equal(("+919876543210", "+14155550100", "Say \"hi\" 🛒", "r-cart-u1"),
+            (body.GetProperty("to").GetString(), body.GetProperty("from").GetString(), body.GetProperty("text").GetString(), body.GetProperty("reference").GetString()));
+
+        _fake.Answer = _ => new Reply(422, """{"error":"bad number"}""");
+        var refused = Assert.IsType<Refused>(await gateway.SendAsync(Sms("u2", "+919876543211", "Hi"), CancellationToken.None));
+        Assert.Equal("provider_error: gw 422: {\"error\":\"bad number\"}", refused.Reason);
+        Assert.Equal(2, _fake.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_http_gateway_body_template_may_shape_any_json()
+    {
+        _fake.Answer = _ => new Reply(200, "OK");
+        var gateway = new HttpGatewayProvider("gw", new HttpGatewaySettings
+        {
+            Url = _fake.Url + "/send",
+            Body = """{"msisdn": {{ to | remove: "+" | json }}, "message": {"body": {{ text | json }}, "parts": {{ segments }}}, "tag": {{ campaign_id | json }}}""",
+            MessageIdField = null,
+        }, Http, HttpResilience.Build(Fast, TimeProvider.System));
+
+        Assert.Equal("r-cart-u1", Assert.IsType<Accepted>(await gateway.SendAsync(Sms("u1", "+919876543210", "Hi"), CancellationToken.None)).MessageId);
+        Assert.Equal("""{"msisdn": "919876543210", "message": {"body": "Hi", "parts": 1}, "tag": "cart"}""", Assert.Single(_fake.Requests).Body);
+    }
+
+    [Fact]
     public async Task A_sent_request_redelivered_after_its_campaign_completed_keeps_its_one_outcome_sent()
     {
         _fake.Answer = _ => new Reply(201, """{"sid":"SM42"}""");
