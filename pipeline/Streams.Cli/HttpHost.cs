@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Streams.Cli.Commands;
 using Streams.Pipeline;
@@ -17,7 +18,10 @@ public static class HttpHost
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        // Every 4xx/5xx without a body of its own (unknown path, wrong method, oversize request) becomes a JSON problem.
+        builder.Services.AddProblemDetails();
         var app = builder.Build();
+        app.UseStatusCodePages();
         app.MapMetrics(pipeline);
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
         app.MapGet("/report", async (string? campaign, CancellationToken token) =>

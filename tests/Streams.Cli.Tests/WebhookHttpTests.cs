@@ -33,6 +33,7 @@ public sealed class WebhookHttpTests : IAsyncLifetime
             {
                 ["tw"] = new StreamsOptions.ProviderOptions { Type = "twilio", AccountSid = "AC1", TokenEnv = _tokenVar, CallbackUrl = TwilioCallback },
                 ["si"] = new StreamsOptions.ProviderOptions { Type = "sinch", ServicePlanId = "p1", TokenEnv = _secretVar, WebhookSecretEnv = _secretVar },
+                ["ka"] = new StreamsOptions.ProviderOptions { Type = "kannel", BaseUrl = "http://127.0.0.1:9", Username = "u", TokenEnv = _secretVar, WebhookSecretEnv = _secretVar },
             },
         };
         _pipeline = await PipelineHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, new PipelineHostOptions { Roles = 0 });
@@ -135,6 +136,19 @@ public sealed class WebhookHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kannel_reports_need_the_shared_secret_and_only_final_types_are_stored()
+    {
+        const string report = "/webhooks/kannel?r=r5&c=cart&u=u5&p=ka&n=1&e=GSM-7";
+        await AssertProblemAsync(await _http.GetAsync(report + "&s=1&k=wrong"), HttpStatusCode.Unauthorized, "bad secret");
+        await AssertProblemAsync(await _http.GetAsync(report + "&s=1"), HttpStatusCode.Unauthorized, "bad secret");
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(report + "&s=8&k=sinch-secret")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _http.GetAsync(report + "&s=1&k=sinch-secret")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(report + "&s=1&k=sinch-secret")).StatusCode);
+        var result = Codecs.SmsResult.Decode(Assert.Single(Read(_pipeline.Topics.Results, 1)).Message.Value);
+        Assert.Equal(("r5", "cart", "u5", ResultStatus.Delivered, "ka"), (result.RequestId, result.CampaignId, result.UserId, result.Status, result.Provider));
+    }
+
+    [Fact]
     public async Task An_inbound_stop_goes_to_sms_inbound()
     {
         var form = new Dictionary<string, string> { ["MessageSid"] = "SMin1", ["From"] = "+919876543210", ["To"] = "+14155550100", ["Body"] = "STOP" };
@@ -144,5 +158,12 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         var inbound = Codecs.InboundMessage.Decode(Assert.Single(Read(_pipeline.Topics.Inbound, 1)).Message.Value);
         Assert.Equal(("SMin1", "twilio", "+919876543210", "STOP"), (inbound.Id, inbound.Provider, inbound.From, inbound.Body));
         await AssertProblemAsync(await _http.PostAsync("/webhooks/inbound/nokia", new StringContent("")), HttpStatusCode.NotFound, "unknown provider");
+        // Anything the host does not serve is a JSON problem too.
+        var missing = await _http.PostAsync("/webhooks/nowhere", new StringContent(""));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+        var wrongMethod = await _http.GetAsync("/webhooks/sinch");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType?.MediaType);
     }
 }
