@@ -41,8 +41,8 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
             if (message.Topic == options.Topics.Profiles)
             {
                 // Malformed profiles are dead-lettered by the topology; here only consent matters.
-                if (Codecs.ProfileUpdate.TryDecode(message.Message.Value) is { Ok: true, Value: { SmsOptIn: { } optIn } p })
-                    await counters.SetOptOutAsync("user:" + p.UserId, !optIn, p.Ts);
+                if (Codecs.ProfileUpdate.TryDecode(message.Message.Value) is { Ok: true, Value: { } p })
+                    await Consent.ApplyAsync(counters, p);
                 continue;
             }
             var decoded = Codecs.InboundMessage.TryDecode(message.Message.Value);
@@ -57,15 +57,13 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
 
     private async Task HandleInboundAsync(InboundMessage inbound, CancellationToken ct)
     {
-        var phone = Phones.Parse(inbound.From) is { } parsed ? Phones.E164(parsed) : inbound.From;
-        switch (Keywords.Classify(inbound.Body))
+        var phone = Consent.PhoneOf(inbound);
+        switch (await Consent.ApplyAsync(counters, inbound))
         {
             case Keyword.Stop:
-                await counters.SetOptOutAsync("phone:" + phone, true, inbound.ReceivedAt);
                 logger.LogInformation("opt-out from {Phone}", PhoneMask.Mask(phone));
                 break;
             case Keyword.Start:
-                await counters.SetOptOutAsync("phone:" + phone, false, inbound.ReceivedAt);
                 logger.LogInformation("opt-in from {Phone}", PhoneMask.Mask(phone));
                 break;
             case Keyword.Help when await counters.TryMarkOnceAsync("help:" + inbound.Id, RequestHandler.KeepSendKeys):

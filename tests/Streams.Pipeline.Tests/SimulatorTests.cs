@@ -73,6 +73,25 @@ public sealed class SimulatorTests
     }
 
     [Fact]
+    public async Task A_stop_while_a_message_waits_in_dnd_delay_suppresses_it_at_the_windows_end()
+    {
+        var stop = new SimulationInput(T.Inbound, "+14155550101", Encoding.UTF8.GetBytes(
+            """{"id":"in1","provider":"twilio","from":"+1 415 555 0101","body":"stop","received_at":"2026-12-01T20:00:00Z"}"""), At("2026-12-01T20:00:00Z"));
+        // u4 opts out by profile while its message waits.
+        var optOut = new SimulationInput(T.Profiles, "u4", Encoding.UTF8.GetBytes(
+            """{"user_id":"u4","ts":"2026-12-01T21:00:00Z","sms_opt_in":false}"""), At("2026-12-01T21:00:00Z"));
+
+        var outcomes = await Simulate(new StreamsOptions(), [Cart], [.. CartDay, stop, optOut], to: "2026-12-02T12:00:00Z");
+
+        Assert.Equal(
+        [
+            ("u1", "sent", (string?)null, At("2026-12-01T10:05:00Z")),
+            ("u3", "suppressed", Reasons.OptedOut, At("2026-12-02T03:30:00Z")),
+            ("u4", "suppressed", Reasons.OptedOut, At("2026-12-02T03:30:00Z")),
+        ], outcomes.Select(o => (o.UserId, o.Status, o.Reason, o.At)).ToList());
+    }
+
+    [Fact]
     public async Task Requests_still_waiting_at_the_end_are_reported_as_scheduled_at_their_due_time()
     {
         var outcomes = await Simulate(new StreamsOptions(), [Cart], CartDay);

@@ -52,6 +52,12 @@ public static class DataCommands
                 if (!d.Ok) throw new CliException($"{path}:{n}: {d.Error!.Reason}: {d.Error.Message}");
                 (key, ts) = (d.Value!.UserId, d.Value.Ts);
             }
+            else if (what == "inbound")
+            {
+                var d = Codecs.InboundMessage.TryDecode(bytes, maxBytes);
+                if (!d.Ok) throw new CliException($"{path}:{n}: {d.Error!.Reason}: {d.Error.Message}");
+                (key, ts) = (d.Value!.From, d.Value.ReceivedAt);
+            }
             else
             {
                 var d = Codecs.ProfileUpdate.TryDecode(bytes, maxBytes);

@@ -17,12 +17,13 @@ public static class SimulateCommand
         };
         var events = new Option<string>("--events") { Description = "User events, JSONL", Required = true };
         var profiles = new Option<string?>("--profiles") { Description = "Profile updates, JSONL" };
+        var inbound = new Option<string?>("--inbound") { Description = "Inbound messages (STOP, START, ...), JSONL as sms.inbound takes them" };
         var from = new Option<string?>("--from") { Description = "Start the clock here if earlier than the first record (ISO-8601 with offset)" };
         var to = new Option<string?>("--to") { Description = "Run the clock to here if later than the last record, so pending timers can fire" };
         var command = new Command("simulate",
             "Dry-run campaigns through the live topologies and the dispatcher's rules on a virtual clock; one JSON line per request outcome")
         {
-            campaigns, events, profiles, from, to,
+            campaigns, events, profiles, inbound, from, to,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -44,6 +45,9 @@ public static class SimulateCommand
             if (parse.GetValue(profiles) is { } profileFile)
                 inputs.AddRange(DataCommands.ReadLines(profileFile, "profiles", options.MaxInputBytes)
                     .Select(r => new SimulationInput(options.Topics.Profiles, r.Key, r.Value, r.Ts)));
+            if (parse.GetValue(inbound) is { } inboundFile)
+                inputs.AddRange(DataCommands.ReadLines(inboundFile, "inbound", options.MaxInputBytes)
+                    .Select(r => new SimulationInput(options.Topics.Inbound, r.Key, r.Value, r.Ts)));
 
             var outcomes = await new Simulator(options).RunAsync(records, inputs, Instant(parse.GetValue(from), "--from"), Instant(parse.GetValue(to), "--to"), ct);
             foreach (var o in outcomes) output.WriteLine(Line(o));

@@ -19,7 +19,7 @@ namespace Streams.Pipeline.Simulation;
 public sealed record SimulatedOutcome(
     string CampaignId, string UserId, string RequestId, string Status, string? Reason, DateTimeOffset At, string? Text, string? To);
 
-/// <summary>A user event or profile update, raw as it would arrive on its topic, with its own time.</summary>
+/// <summary>A user event, profile update or inbound message, raw as it would arrive on its topic, with its own time.</summary>
 public sealed record SimulationInput(string Topic, string Key, byte[] Value, DateTimeOffset Ts);
 
 /// <summary>
@@ -66,7 +66,7 @@ public sealed class Simulator
                 {
                     ct.ThrowIfCancellationRequested();
                     await run.AdvanceToAsync(input.Ts);
-                    run.Pipe(input);
+                    await run.PipeAsync(input);
                     await run.DrainAsync();
                 }
                 await run.AdvanceToAsync(end);
@@ -98,6 +98,7 @@ public sealed class Simulator
         private readonly RequestHandler _handler;
         private readonly RecordingProvider _provider;
         private readonly Dictionary<string, CampaignEntry> _campaigns;
+        private readonly InProcessCounterStore _counters = new();
 
         public List<SimulatedOutcome> Outcomes { get; } = [];
 
@@ -123,12 +124,26 @@ public sealed class Simulator
 
             _campaigns = campaigns.ToDictionary(c => c.Id, CampaignEntry.From);
             _provider = new RecordingProvider();
-            _handler = new RequestHandler(new InProcessCounterStore(), new AnyName(_provider), new View(_campaigns), time, logger,
+            _handler = new RequestHandler(_counters, new AnyName(_provider), new View(_campaigns), time, logger,
                 "simulate", options.Limits.Caps, options.Dnd?.ToWindow());
         }
 
-        public void Pipe(SimulationInput input) =>
-            (input.Topic == _topics.Profiles ? _profiles : _events).PipeInput(input.Key, input.Value);
+        /// <summary>Events and profiles go to the topology; consent (profile sms_opt_in, STOP/START) to the counters, as the consent loop does.</summary>
+        public async Task PipeAsync(SimulationInput input)
+        {
+            if (input.Topic == _topics.Inbound)
+            {
+                await Consent.ApplyAsync(_counters, Codecs.InboundMessage.Decode(input.Value, int.MaxValue));
+                return;
+            }
+            if (input.Topic == _topics.Profiles)
+            {
+                _profiles.PipeInput(input.Key, input.Value);
+                await Consent.ApplyAsync(_counters, Codecs.ProfileUpdate.Decode(input.Value, int.MaxValue));
+                return;
+            }
+            _events.PipeInput(input.Key, input.Value);
+        }
 
         /// <summary>Moves the clock to <paramref name="target"/>, stopping at every timer due on the way.</summary>
         public async Task AdvanceToAsync(DateTimeOffset target)
