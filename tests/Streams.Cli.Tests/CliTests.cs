@@ -182,21 +182,26 @@ public sealed class CliTests : IDisposable
     [InlineData("bad-line", "streams: {events}:2: bad_json")]
     [InlineData("bad-from", "streams: --from: 'yesterday' is not an ISO-8601 time with an offset")]
     [InlineData("unsupported", "streams: {spec}: not supported yet: who.segment.ref")]
+    [InlineData("bad-inbound", "streams: {inbound}:1: missing_field")]
     public async Task Simulate_refuses_bad_input_with_one_line(string kind, string expected)
     {
         var spec = _cli.File("c.yaml", kind == "unsupported"
             ? "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}, segment: {ref: vips}}\nwhat: {provider: p, text: t}\n"
             : "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}}\nwhat: {provider: p, text: t}\n");
         var events = _cli.File("e.jsonl", "{\"user_id\":\"u1\",\"name\":\"E\",\"ts\":\"2026-12-01T10:00:00Z\"}\n" + (kind == "bad-line" ? "{\"user_id\": \n" : ""));
-        string[] args = kind == "bad-from"
-            ? ["simulate", "-c", spec, "--events", events, "--from", "yesterday"]
-            : ["simulate", "-c", spec, "--events", events];
+        var inbound = _cli.File("in.jsonl", "{\"id\":\"in1\",\"provider\":\"twilio\",\"body\":\"STOP\",\"received_at\":\"2026-12-01T10:00:00Z\"}\n");
+        string[] args = kind switch
+        {
+            "bad-from" => ["simulate", "-c", spec, "--events", events, "--from", "yesterday"],
+            "bad-inbound" => ["simulate", "-c", spec, "--events", events, "--inbound", inbound],
+            _ => ["simulate", "-c", spec, "--events", events],
+        };
 
         var result = await _cli.RunAsync(args);
 
         Assert.NotEqual(0, result.ExitCode);
         var line = Assert.Single(result.ErrLines);
-        Assert.StartsWith(expected.Replace("{events}", events).Replace("{spec}", spec), line);
+        Assert.StartsWith(expected.Replace("{events}", events).Replace("{spec}", spec).Replace("{inbound}", inbound), line);
         Assert.Equal("", result.Out);
     }
 
