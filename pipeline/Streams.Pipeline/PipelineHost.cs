@@ -224,7 +224,7 @@ public sealed class PipelineHost : IAsyncDisposable
     public async Task WaitForCampaignAsync(string id, int version, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!(Campaigns.Get(id)?.Record.Version >= version && (_stream is null || TopologySees(StoreNames.Campaigns, id, (CampaignRecord c) => c.Version >= version))))
+        while (!(Campaigns.Get(id)?.Record.Version >= version && (_stream is null || TopologySees(StoreNames.Campaigns, id, (byte[] c) => Serdes.Codecs.CampaignRecord.Decode(c, int.MaxValue).Version >= version))))
         {
             if (waited.Elapsed > timeout) throw new TimeoutException($"campaign {id} v{version} not visible within {timeout.TotalSeconds:0}s");
             await Task.Delay(20);

@@ -37,8 +37,9 @@ public static class LiveTriggerTopology
     {
         var topics = options.Topics;
 
-        builder.GlobalTable(topics.Campaigns, new StringSerDes(), new CampaignRecordSerDes(),
-            InMemory.As<string, CampaignRecord>(StoreNames.Campaigns));
+        // Raw bytes: the matcher decodes a campaign only when its record changed, not on every event.
+        builder.GlobalTable(topics.Campaigns, new StringSerDes(), new ByteArraySerDes(),
+            InMemory.As<string, byte[]>(StoreNames.Campaigns));
 
         var profiles = IngestStream
             .Decode(builder, topics.Profiles, topics.Dlq, Codecs.ProfileUpdate, options.MaxInputBytes, p => p.UserId)
