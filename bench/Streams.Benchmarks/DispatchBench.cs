@@ -37,7 +37,7 @@ public static class DispatchBench
             what = new { provider = "fast", text = "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting." },
         }));
         var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
-        var handler = new RequestHandler(counters, new Providers(), new OneCampaign(campaign), time, NullLogger.Instance, "bench", new FrequencyCaps(100, 1000));
+        var handler = new RequestHandler(counters, new OneProvider(new Fast()), new OneCampaign(campaign), time, NullLogger.Instance, "bench", new FrequencyCaps(100, 1000));
         var counting = 0L;
         var requests = Enumerable.Range(0, messages).Select(i => new SmsRequest($"bench-{i}", "bench", 1, $"user-{i}", time.GetUtcNow(),
             new RequestContext("Added To Cart", time.GetUtcNow(), new Dictionary<string, object?> { ["product"] = "Shoes" },
@@ -77,17 +77,6 @@ public static class DispatchBench
         for (var i = 0; i < messages; i += batchSize)
             await Task.WhenAll(Enumerable.Range(i, Math.Min(batchSize, messages - i)).Select(n => db.StringIncrementAsync($"{prefix}baseline:{n % 64}")));
         return messages / clock.Elapsed.TotalSeconds;
-    }
-
-    private sealed class OneCampaign(CampaignEntry entry) : ICampaignView
-    {
-        public CampaignEntry? Get(string campaignId) => entry;
-    }
-
-    private sealed class Providers : IProviderRegistry
-    {
-        private readonly Fast _fast = new();
-        public ISmsProvider? Get(string name) => _fast;
     }
 
     private sealed class Fast : ISmsProvider

@@ -99,7 +99,7 @@ public static class ProviderBench
              "what": {"provider": "{{{kind}}}", "from": "+14155550100", "text": "Hi {{ profile.first_name }}, your cart is waiting"}}
             """);
         var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
-        var handler = new RequestHandler(new InProcessCounterStore(), new One(provider), new View(campaign), time, NullLogger.Instance, "bench");
+        var handler = new RequestHandler(new InProcessCounterStore(), new OneProvider(provider), new OneCampaign(campaign), time, NullLogger.Instance, "bench");
         var run = Guid.NewGuid().ToString("N")[..6];
         var clock = Stopwatch.StartNew();
         for (var start = 0; start < messages; start += batchSize)
@@ -114,15 +114,5 @@ public static class ProviderBench
             if (output.Results.Any(r => r.Status != ResultStatus.Sent)) throw new InvalidOperationException($"not sent: {output.Results.First(r => r.Status != ResultStatus.Sent)}");
         }
         return messages / clock.Elapsed.TotalSeconds;
-    }
-
-    private sealed class One(ISmsProvider p) : IProviderRegistry
-    {
-        public ISmsProvider? Get(string name) => p;
-    }
-
-    private sealed class View(CampaignEntry c) : ICampaignView
-    {
-        public CampaignEntry? Get(string campaignId) => c;
     }
 }

@@ -105,9 +105,7 @@ public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics t
     {
         try
         {
-            if (!await counters.TryMarkOnceAsync($"report:{result.RequestId}:{result.Status}", RequestHandler.KeepSendKeys)) return;
-            await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
-            await counters.IncrementAsync(result.CampaignId, result.Status);
+            await StoreOnceAsync(result);
         }
         catch (Exception e) when (e is KafkaException or ObjectDisposedException)
         {

@@ -89,19 +89,9 @@ public sealed class HttpGatewayProvider : ISmsProvider
             if (!response.IsSuccessStatusCode)
                 return new Refused($"{Reasons.ProviderError}: {_name} {(int)response.StatusCode}: {(text.Length > 200 ? text[..200] : text)}", Final: true,
                     Retryable: HttpResilience.Retryable(response.StatusCode));
-            if (_settings.MessageIdField is { } field)
-            {
-                try
-                {
-                    if (JsonDocument.Parse(text).RootElement is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(field, out var id)
-                        && id.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-                        return new Accepted(id.ToString());
-                }
-                catch (JsonException)
-                {
-                }
-            }
-            return new Accepted(sms.Request.RequestId);
+            return new Accepted(_settings.MessageIdField is { } field && ProviderAnswer.Field(ProviderAnswer.Json(text), field) is { } id
+                ? id
+                : sms.Request.RequestId);
         }
     }
 

@@ -90,13 +90,11 @@ public sealed class SinchProvider(string name, SinchSettings settings, HttpClien
         using (response)
         {
             var text = await response!.Content.ReadAsStringAsync(ct);
-            JsonElement? parsed;
-            try { parsed = JsonDocument.Parse(text).RootElement; }
-            catch (JsonException) { parsed = null; }
-            if (response.IsSuccessStatusCode && parsed is { } ok && ok.TryGetProperty("id", out var id) && id.GetString() is { Length: > 0 } batchId)
+            var answer = ProviderAnswer.Json(text);
+            if (response.IsSuccessStatusCode && ProviderAnswer.Field(answer, "id") is { Length: > 0 } batchId)
                 return new Accepted(batchId);
-            var code = parsed is { } e && e.TryGetProperty("code", out var c) ? c.ToString() : null;
-            var detail = parsed is { } d && d.TryGetProperty("text", out var t) ? t.GetString() : text;
+            var code = ProviderAnswer.Field(answer, "code");
+            var detail = ProviderAnswer.Field(answer, "text") ?? text;
             return new Refused($"{Reasons.ProviderError}: sinch {(int)response.StatusCode}{(code is null ? "" : $" {code}")}: {detail}", Final: true,
                 Retryable: HttpResilience.Retryable(response.StatusCode));
         }

@@ -56,10 +56,11 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
         using (response)
         {
             var body = await response!.Content.ReadAsStringAsync(ct);
-            if (response.IsSuccessStatusCode && Json(body) is { } ok && ok.TryGetProperty("sid", out var sid) && sid.GetString() is { Length: > 0 } id)
+            var answer = ProviderAnswer.Json(body);
+            if (response.IsSuccessStatusCode && ProviderAnswer.Field(answer, "sid") is { Length: > 0 } id)
                 return new Accepted(id);
-            var code = Json(body) is { } e && e.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : (int?)null;
-            var message = Json(body) is { } m && m.TryGetProperty("message", out var mm) ? mm.GetString() : body;
+            var code = int.TryParse(ProviderAnswer.Field(answer, "code"), System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : (int?)null;
+            var message = ProviderAnswer.Field(answer, "message") ?? body;
             return code switch
             {
                 21610 => new Refused(Reasons.OptedOut, Final: true),
@@ -68,12 +69,6 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
                     Retryable: HttpResilience.Retryable(response.StatusCode) || code == 20429),
             };
         }
-    }
-
-    private static JsonElement? Json(string body)
-    {
-        try { return JsonDocument.Parse(body).RootElement; }
-        catch (JsonException) { return null; }
     }
 
     public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
