@@ -179,8 +179,7 @@ public sealed class StreamsOptions
     }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = [];
-    private static readonly string[] Known = ["kafka", "redis", "redis_prefix", "clickhouse", "providers", "limits", "opt_out", "dnd", "state_dir", "max_input_bytes", .. NotYet];
+    private static readonly string[] NotYet = ["segments", "alerts", "control"];
 
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {
@@ -196,11 +195,10 @@ public sealed class StreamsOptions
 
         foreach (var section in config.GetChildren())
         {
-            if (!Known.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
-                throw new ConfigException($"unknown configuration section '{section.Key}' (expected one of: {string.Join(", ", Known)})");
             if (NotYet.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
                 throw new ConfigException($"not supported yet: {section.Key.ToLowerInvariant()}");
         }
+        ConfigKeys.Check(config);
         var options = new StreamsOptions();
         try
         {
@@ -259,6 +257,19 @@ public sealed class StreamsOptions
             if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }
         return options;
+    }
+
+    /// <summary>
+    /// This configuration with the backends embedded mode replaces (Kafka, Redis, ClickHouse) taken out; every
+    /// other section (limits, dnd, opt_out, providers, ...) applies unchanged.
+    /// </summary>
+    public StreamsOptions WithEmbeddedBackends()
+    {
+        var copy = (StreamsOptions)MemberwiseClone();
+        copy.Kafka = new KafkaOptions { TopicPrefix = Kafka.TopicPrefix };
+        copy.Redis = null;
+        copy.ClickHouse = null;
+        return copy;
     }
 
     private static string CliLine(string? text) => string.Join(" ", (text ?? "invalid template").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

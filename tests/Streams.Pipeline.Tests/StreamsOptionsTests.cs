@@ -50,6 +50,62 @@ public sealed class StreamsOptionsTests : IDisposable
         Assert.Equal(new Core.DndWindow(new TimeOnly(21, 0), new TimeOnly(8, 0), Core.DndMode.Delay), options.Dnd!.ToWindow());
     }
 
+    [Theory]
+    [InlineData("limits: {per_user: {dya: 1}}", "unknown configuration key 'limits.per_user.dya' (expected one of: day, week)")]
+    [InlineData("opt_out: {help_replay: Hi}", "unknown configuration key 'opt_out.help_replay' (expected one of: help_reply, provider, from)")]
+    [InlineData("providers: {sandbox: {type: sandbox, rat: 5}}",
+        "unknown configuration key 'providers.sandbox.rat' for a sandbox provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms)")]
+    [InlineData("providers: {gw: {type: http, url: \"http://x\", region: eu}}",
+        "unknown configuration key 'providers.gw.region' for a http provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, url, body, message_id_field, token_env, token_file)")]
+    [InlineData("kafka: {bootstrap: b, topic_prefix: p, extra: {deep: 1}}", "unknown configuration key 'kafka.extra' (expected one of: bootstrap, topic_prefix)")]
+    [InlineData("dnd: {from: \"21:00\", to: \"08:00\", acton: discard}", "unknown configuration key 'dnd.acton' (expected one of: from, to, action)")]
+    [InlineData("limits: {per_user: 3}", "limits.per_user: must be a section with keys day, week")]
+    [InlineData("redis: {host: r}", "redis: must be a single value, not a section")]
+    [InlineData("providers: {g: {type: group, members: {a: b}}}", "providers.g.members: must be a list (found key 'a')")]
+    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, state_dir, max_input_bytes)")]
+    [InlineData("segments: {refresh: 5m}", "not supported yet: segments")]
+    public void An_unknown_key_at_any_depth_is_an_error_with_its_path_and_the_expected_keys(string yaml, string error)
+    {
+        File.WriteAllText(_file, yaml);
+        Assert.Equal(error, Assert.Throws<ConfigException>(() => StreamsOptions.Load(_file, new Dictionary<string, string?>())).Message);
+    }
+
+    [Fact]
+    public void An_environment_override_with_a_typo_is_an_error_too()
+    {
+        var e = Assert.Throws<ConfigException>(() => StreamsOptions.Load(null, new Dictionary<string, string?> { ["LIMITS:PER_USER:DYA"] = "1" }));
+        Assert.Equal("unknown configuration key 'limits.per_user.dya' (expected one of: day, week)", e.Message);
+    }
+
+    [Fact]
+    public void The_embedded_stack_replaces_only_kafka_redis_and_clickhouse()
+    {
+        File.WriteAllText(_file, """
+            kafka: {bootstrap: "broker:9092", topic_prefix: "acme."}
+            redis: "redis:6379"
+            redis_prefix: "x:"
+            clickhouse: {url: "http://ch:8123"}
+            limits: {per_user: {day: 1, week: 4}}
+            dnd: {from: "21:00", to: "08:00", action: discard}
+            opt_out: {help_reply: "Text STOP to leave", from: "+14155550100"}
+            providers: {sandbox: {type: sandbox, rate: 50}}
+            state_dir: /tmp/somewhere
+            max_input_bytes: 2048
+            """);
+        var options = StreamsOptions.Load(_file, new Dictionary<string, string?>());
+        var embedded = options.WithEmbeddedBackends();
+        Assert.Equal((null, null, null), (embedded.Kafka.Bootstrap, embedded.Redis, embedded.ClickHouse));
+        Assert.Equal("acme.", embedded.Kafka.TopicPrefix);
+        // Every other setting, including ones added later, is carried over as it is.
+        foreach (var property in typeof(StreamsOptions).GetProperties().Where(p => p.CanWrite && p.Name is not ("Kafka" or "Redis" or "ClickHouse")))
+            Assert.Equal(property.GetValue(options), property.GetValue(embedded));
+        Assert.Equal(new Core.FrequencyCaps(1, 4), embedded.Limits.Caps);
+        Assert.Equal("Text STOP to leave", embedded.OptOut.HelpReply);
+        Assert.Equal(Core.DndMode.Discard, embedded.Dnd!.ToWindow().Mode);
+        Assert.Equal((2048, "/tmp/somewhere", "x:"), (embedded.MaxInputBytes, embedded.StateDir, embedded.RedisPrefix));
+        Assert.Equal(50, embedded.Providers["sandbox"].Rate);
+    }
+
     private static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

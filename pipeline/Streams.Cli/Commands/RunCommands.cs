@@ -8,7 +8,10 @@ public static class RunCommands
 {
     public static Command Run(TextWriter output)
     {
-        var embedded = new Option<bool>("--embedded") { Description = "Ignore configured backends: mock Kafka, in-process counters, DuckDB, sandbox" };
+        var embedded = new Option<bool>("--embedded")
+        {
+            Description = "Replace the configured Kafka, Redis and ClickHouse with embedded ones (mock Kafka cluster, in-process Redis-compatible counters, DuckDB), kept in state_dir; every other section (limits, dnd, opt_out, providers, ...) applies as configured",
+        };
         var roles = new Option<string[]>("--roles")
         {
             Description = "Roles to run (default all): topology, dispatcher, sink",
@@ -23,7 +26,7 @@ public static class RunCommands
             using var _ = signals;
             var ct = shutdown.Token;
             var context = CliContext.From(parse);
-            var options = parse.GetValue(embedded) ? Embedded(context.Options) : context.Options;
+            var options = parse.GetValue(embedded) ? context.Options.WithEmbeddedBackends() : context.Options;
             var selected = parse.GetValue(roles) is { Length: > 0 } r
                 ? r.Aggregate((PipelineRoles)0, (acc, s) => acc | Enum.Parse<PipelineRoles>(s, ignoreCase: true))
                 : PipelineRoles.All;
@@ -70,18 +73,10 @@ public static class RunCommands
             using var _ = signals;
             var ct = shutdown.Token;
             var context = CliContext.From(parse);
-            var demo = new Demo(Embedded(context.Options), output, parse.GetValue(users), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeProvider.System);
+            var demo = new Demo(context.Options.WithEmbeddedBackends(), output, parse.GetValue(users), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeProvider.System);
             return await demo.RunAsync(ct);
         });
         return command;
     }
 
-    /// <summary>The configuration with every backend replaced by its embedded counterpart.</summary>
-    public static StreamsOptions Embedded(StreamsOptions options) => new()
-    {
-        StateDir = options.StateDir,
-        MaxInputBytes = options.MaxInputBytes,
-        Providers = options.Providers,
-        Kafka = new StreamsOptions.KafkaOptions { TopicPrefix = options.Kafka.TopicPrefix },
-    };
 }
