@@ -34,15 +34,24 @@ public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider
         return new ApplyOutcome(record, true);
     }
 
+    /// <summary>
+    /// pause (an active campaign), resume (a paused one only) or stop (any but a stopped one). A completed campaign
+    /// has reached its reach limit and a stopped one has ended: neither resumes; the error says how to go on.
+    /// </summary>
     public async Task<CampaignRecord> SetStatusAsync(string id, CampaignStatus status)
     {
         var current = await GetAsync(id) ?? throw new CampaignException($"no campaign '{id}'");
-        if (current.Record.Status == CampaignStatus.Stopped && status != CampaignStatus.Stopped)
+        var record = current.Record;
+        if (record.Status == status) return record;
+        if (record.Status == CampaignStatus.Stopped)
             throw new CampaignException($"campaign '{id}' is stopped; apply it again to start a new version");
-        if (current.Record.Status == status) return current.Record;
-        var record = current.Record with { Version = current.Record.Version + 1, Status = status, UpdatedAt = time.GetUtcNow() };
-        await WriteAsync(record);
-        return record;
+        if (status != CampaignStatus.Stopped && record.Status == CampaignStatus.Completed)
+            throw new CampaignException($"campaign '{id}' is completed: its reach limit ({current.Spec?.Who.Reach?.Limit}) is reached; raise who.reach.limit and apply it again to send more");
+        if (status == CampaignStatus.Active && record.Status != CampaignStatus.Paused)
+            throw new CampaignException($"campaign '{id}' is {record.Status.ToString().ToLowerInvariant()}; only a paused campaign resumes");
+        var changed = record with { Version = record.Version + 1, Status = status, UpdatedAt = time.GetUtcNow() };
+        await WriteAsync(changed);
+        return changed;
     }
 
     private async Task WriteAsync(CampaignRecord record)

@@ -21,7 +21,7 @@ public static class CampaignCommands
         campaign.Subcommands.Add(List(output));
         campaign.Subcommands.Add(Get(output));
         campaign.Subcommands.Add(Status("pause", "Pause a campaign: its pending requests are suppressed as campaign_inactive", CampaignStatus.Paused, output));
-        campaign.Subcommands.Add(Status("resume", "Resume a paused campaign", CampaignStatus.Active, output));
+        campaign.Subcommands.Add(Status("resume", "Resume a paused campaign (a completed one reached its reach limit, a stopped one ended: apply again instead)", CampaignStatus.Active, output));
         campaign.Subcommands.Add(Status("stop", "Stop a campaign for good (apply it again to start a new version)", CampaignStatus.Stopped, output));
         return campaign;
     }
