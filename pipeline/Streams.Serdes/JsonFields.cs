@@ -75,7 +75,7 @@ public readonly struct JsonFields(JsonElement element, string path)
             case { ValueKind: JsonValueKind.String } s when Timestamps.TryParseInstant(s.GetString()!, out var t):
                 return t;
             case { ValueKind: JsonValueKind.String } s:
-                throw new DecodeException(DecodeReasons.InvalidValue, $"'{Name(field)}' is not an ISO-8601 time with an offset: '{Truncate(s.GetString()!)}'");
+                throw new DecodeException(DecodeReasons.InvalidValue, $"'{Name(field)}' '{Truncate(s.GetString()!)}': {Timestamps.WhyNotInstant(s.GetString()!)}");
             default:
                 throw new DecodeException(DecodeReasons.WrongType, $"'{Name(field)}' must be an ISO-8601 string or epoch milliseconds");
         }

@@ -141,6 +141,8 @@ public sealed class CampaignSpecParserTests
     [InlineData("id: x\nname: y\ntype: scheduled\nwhat: {provider: p, text: t}", "when: a scheduled campaign needs when.at or when.every")]
     [InlineData("id: x\nname: y\ntype: weekly\nwhat: {provider: p, text: t}", "type: must be one of: live, scheduled (line 3, column 7)")]
     [InlineData("id: x\nname: y\ntype: live\nwho: {trigger: {event: e}}\nwhen: {start: \"2026-12-02T00:00Z\", end: \"2026-12-01T00:00Z\"}\nwhat: {provider: p, text: t}", "when.end: must be after when.start (line 5, column 41)")]
+    [InlineData("id: x\nname: y\ntype: live\nwho: {trigger: {event: e}}\nwhen: {end: \"2026-02-30T00:00Z\"}\nwhat: {provider: p, text: t}", "when.end: 2026-02-30T00:00Z: no such date 2026-02-30 (February 2026 has 28 days)")]
+    [InlineData("id: x\nname: y\ntype: scheduled\nwhen: {at: [\"2026-04-31T10:00\"]}\nwhat: {provider: p, text: t}", "when.at[0]: 2026-04-31T10:00: no such date 2026-04-31 (April 2026 has 30 days)")]
     [InlineData("id: x\nid: y", "$: invalid YAML: Duplicate key id (line 2, column 1)")]
     [InlineData("id: [unclosed", "$: invalid YAML")]
     [InlineData("{\"id\": ", "$: invalid JSON")]

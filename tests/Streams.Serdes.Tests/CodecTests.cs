@@ -109,6 +109,13 @@ public sealed class CodecTests
     }
 
     [Fact]
+    public void An_impossible_date_says_there_is_no_such_date()
+    {
+        var decoded = Codecs.UserEvent.TryDecode(Utf8("""{"user_id":"u1","name":"X","ts":"2026-02-30T10:00:00Z"}"""));
+        Assert.Equal("'ts' '2026-02-30T10:00:00Z': no such date 2026-02-30 (February 2026 has 28 days)", decoded.Error!.Message);
+    }
+
+    [Fact]
     public void Profile_with_an_unknown_time_zone_is_rejected()
     {
         var decoded = Codecs.ProfileUpdate.TryDecode(Utf8("""{"user_id":"u1","ts":"2026-12-01T10:00:00Z","timezone":"Mars/Base"}"""));

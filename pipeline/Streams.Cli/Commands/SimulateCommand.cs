@@ -61,7 +61,7 @@ public static class SimulateCommand
         if (text is null) return null;
         return Timestamps.TryParseInstant(text, out var t)
             ? t
-            : throw new CliException($"{option}: '{text}' is not an ISO-8601 time with an offset (e.g. 2026-12-01T10:00:00Z)");
+            : throw new CliException($"{option} {text}: {Timestamps.WhyNotInstant(text)}");
     }
 
     /// <summary>Stable keys in a stable order; `at` is ISO-8601 UTC with milliseconds.</summary>

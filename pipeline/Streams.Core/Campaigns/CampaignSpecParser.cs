@@ -284,6 +284,8 @@ public static partial class CampaignSpecParser
                     var text = atList[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
                     if (text is not null && DateTime.TryParseExact(text, ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var dt))
                         at.Add(dt);
+                    else if (text is not null && Timestamps.WhyNotLocal(text) is { } why)
+                        Problem($"when.at[{i}]", $"{text}: {why}", atList[i]);
                     else
                         Problem($"when.at[{i}]", "must be a local date and time like 2026-12-01T10:00", atList[i] ?? o["at"]);
                 }
@@ -521,7 +523,9 @@ public static partial class CampaignSpecParser
             var text = Str(o, key, path, required: false);
             if (text is null) return null;
             if (Timestamps.TryParseInstant(text, out var value)) return value;
-            Problem(path, "must be an ISO-8601 date-time with an offset, like 2026-12-01T00:00Z", o[key]);
+            Problem(path, Timestamps.WhyNotInstant(text) is var why && why.StartsWith("not an ISO", StringComparison.Ordinal)
+                ? "must be an ISO-8601 date-time with an offset, like 2026-12-01T00:00Z"
+                : $"{text}: {why}", o[key]);
             return null;
         }
     }
