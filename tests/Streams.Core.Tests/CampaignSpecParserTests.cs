@@ -153,6 +153,24 @@ public sealed class CampaignSpecParserTests
         Assert.Contains(problems, p => p.StartsWith(expected, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("{date: {event: Flight Booked, prop: departure, offset: -2d, at: \"10:00\"}}", null)]
+    [InlineData("{event: Flight Booked, date: {prop: departure, at: \"10:00\"}}", null)]
+    [InlineData("{event: Flight Booked, date: {event: Flight Booked, prop: departure, at: \"10:00\"}}", null)]
+    [InlineData("{event: Signed Up, date: {event: Flight Booked, prop: departure, at: \"10:00\"}}", "who.trigger.date.event: must be the trigger's event ('Signed Up'): that event carries the date")]
+    [InlineData("{date: {prop: departure, at: \"10:00\"}}", "who.trigger.date.event: is required")]
+    public void A_date_reminder_is_a_complete_trigger_whose_event_the_trigger_may_repeat(string trigger, string? problem)
+    {
+        var result = CampaignSpecParser.Parse($"id: x\nname: y\ntype: live\nwho: {{trigger: {trigger}}}\nwhat: {{provider: p, text: t}}");
+        if (problem is not null)
+        {
+            Assert.Contains(result.Problems, p => p.ToString().StartsWith(problem, StringComparison.Ordinal));
+            return;
+        }
+        Assert.True(result.IsValid, string.Join("; ", result.Problems));
+        Assert.Equal(("Flight Booked", "Flight Booked", "departure"), (result.Spec!.Who.Trigger!.Event, result.Spec.Who.Trigger.Date!.Event, result.Spec.Who.Trigger.Date.Prop));
+    }
+
     [Fact]
     public void Apply_refuses_every_field_the_pipeline_does_not_honour_yet()
     {

@@ -110,7 +110,8 @@ public static partial class CampaignSpecParser
         private Trigger? ReadTrigger(JsonObject? o)
         {
             if (o is null) return null;
-            var ev = Str(o, "event", "who.trigger.event", required: true);
+            // A date reminder names its event; the trigger's event may repeat it, never differ.
+            var ev = Str(o, "event", "who.trigger.event", required: o["date"] is null);
             var where = Conditions(o["where"], "who.trigger.where");
             Inaction? inaction = null;
             if (Obj(o["inaction"], "who.trigger.inaction", required: false, "event", "within", "where") is { } i)
@@ -123,7 +124,7 @@ public static partial class CampaignSpecParser
             DateReminder? date = null;
             if (Obj(o["date"], "who.trigger.date", required: false, "event", "prop", "offset", "at") is { } d)
             {
-                var dev = Str(d, "event", "who.trigger.date.event", required: true);
+                var dev = Str(d, "event", "who.trigger.date.event", required: ev is null) ?? ev;
                 var prop = Str(d, "prop", "who.trigger.date.prop", required: true);
                 var offset = Duration(d, "offset", "who.trigger.date.offset", required: false, positive: false) ?? TimeSpan.Zero;
                 var at = Time(d, "at", "who.trigger.date.at", required: true);
@@ -132,6 +133,7 @@ public static partial class CampaignSpecParser
             if (inaction is not null && date is not null) Problem("who.trigger", "inaction and date cannot be combined");
             if (date is not null && ev is not null && date.Event != ev)
                 Problem("who.trigger.date.event", $"must be the trigger's event ('{ev}'): that event carries the date", o["date"]);
+            ev ??= date?.Event;
             return ev is null ? null : new Trigger { Event = ev, Where = where, Inaction = inaction, Date = date };
         }
 
