@@ -9,8 +9,12 @@ public sealed record FunnelRow(
     IReadOnlyDictionary<string, long> Suppressed,
     long Sent,
     long Delivered,
-    long Failed)
+    long Failed,
+    IReadOnlyDictionary<string, long>? FailedBy = null)
 {
+    /// <summary>Why messages failed or were undelivered: the provider's reason or error code, by count.</summary>
+    public IReadOnlyDictionary<string, long> FailedByReason => FailedBy ?? new Dictionary<string, long>();
+
     public long SuppressedTotal => Suppressed.Values.Sum();
 
     /// <summary>Requests with no terminal result yet (sent and awaiting a report, or in flight).</summary>
@@ -57,8 +61,11 @@ public static class Funnel
             var suppressed = mine.Where(c => c.Status == ResultStatus.Suppressed)
                 .GroupBy(c => c.Reason)
                 .ToDictionary(g => g.Key, g => g.Sum(c => c.Requests));
+            var failedBy = mine.Where(c => c.Status is ResultStatus.Failed or ResultStatus.Undelivered)
+                .GroupBy(c => c.Reason.Length == 0 ? "(no reason given)" : c.Reason)
+                .ToDictionary(g => g.Key, g => g.Sum(c => c.Requests));
             rows.Add(new FunnelRow(campaign, total, suppressed, Count(ResultStatus.Sent), Count(ResultStatus.Delivered),
-                Count(ResultStatus.Failed, ResultStatus.Undelivered)));
+                Count(ResultStatus.Failed, ResultStatus.Undelivered), failedBy));
         }
         return rows;
     }

@@ -32,7 +32,9 @@ public abstract class AnalyticsStoreContractTests : IAsyncLifetime
             R("1", "cart", "sent"), R("1", "cart", "delivered"),
             R("2", "cart", "sent"), R("2", "cart", "sent"),       // redelivered after a crash
             R("3", "cart", "suppressed", "opted_out"), R("4", "cart", "suppressed", "invalid_phone"),
-            R("5", "cart", "sent"), R("5", "cart", "failed", "provider_error"),
+            R("5", "cart", "sent"), R("5", "cart", "failed", "provider_error: twilio 21612"),
+            R("7", "cart", "sent"), R("7", "cart", "undelivered", "twilio 30007"),
+            R("8", "cart", "sent"), R("8", "cart", "failed", "provider_error: twilio 21612"),
             R("6", "welcome", "suppressed", "opted_out"),
         };
         await Store.InsertResultsAsync(results);
@@ -41,8 +43,10 @@ public abstract class AnalyticsStoreContractTests : IAsyncLifetime
         var funnel = await Store.FunnelAsync();
         Assert.Equal(["cart", "welcome"], funnel.Select(f => f.CampaignId));
         var cart = funnel[0];
-        Assert.Equal((5L, 3L, 1L, 1L, 1L), (cart.Qualified, cart.Sent, cart.Delivered, cart.Failed, cart.Pending));
+        Assert.Equal((7L, 5L, 1L, 3L, 1L), (cart.Qualified, cart.Sent, cart.Delivered, cart.Failed, cart.Pending));
         Assert.Equal(new Dictionary<string, long> { ["invalid_phone"] = 1, ["opted_out"] = 1 }, cart.Suppressed.OrderBy(k => k.Key).ToDictionary());
+        // Failures keep the provider's reason, so a report says why messages failed, not only how many.
+        Assert.Equal(new Dictionary<string, long> { ["provider_error: twilio 21612"] = 2, ["twilio 30007"] = 1 }, cart.FailedByReason.OrderBy(k => k.Key).ToDictionary());
 
         var only = Assert.Single(await Store.FunnelAsync("welcome"));
         Assert.Equal(1, only.Suppressed["opted_out"]);

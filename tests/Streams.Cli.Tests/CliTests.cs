@@ -208,5 +208,17 @@ public sealed class CliTests : IDisposable
         Assert.Equal("", result.Out);
     }
 
+    [Fact]
+    public void The_report_table_says_why_messages_failed_beside_why_they_were_not_sent()
+    {
+        var table = Commands.DataCommands.FunnelTable(
+        [
+            new Analytics.FunnelRow("a-campaign-with-a-very-long-id", 10, new Dictionary<string, long> { ["opted_out"] = 2 }, 8, 5, 3,
+                new Dictionary<string, long> { ["provider_error: twilio 21612"] = 2, ["twilio 30007"] = 1 }),
+        ]).Split('\n');
+        Assert.StartsWith("CAMPAIGN             QUALIFIED SUPPRESSED   SENT DELIVERED FAILED PENDING  WHY NOT SENT / WHY FAILED", table[0]);
+        Assert.Equal("a-campaign-with-a-v…        10          2      8         5      3       0  opted_out=2; failed: provider_error: twilio 21612=2, twilio 30007=1", table[1]);
+    }
+
     public void Dispose() => _cli.Dispose();
 }

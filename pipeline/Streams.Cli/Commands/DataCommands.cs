@@ -92,24 +92,37 @@ public static class DataCommands
         return await reader.FunnelAsync(campaign, ct);
     }
 
-    public sealed record FunnelJsonRow(string CampaignId, long Qualified, Dictionary<string, long> Suppressed, long SuppressedTotal, long Sent, long Delivered, long Failed, long Pending);
+    public sealed record FunnelJsonRow(string CampaignId, long Qualified, Dictionary<string, long> Suppressed, long SuppressedTotal, long Sent, long Delivered, long Failed, long Pending,
+        Dictionary<string, long>? FailedByReason = null);
 
     public static string FunnelJson(IReadOnlyList<FunnelRow> rows) => JsonSerializer.Serialize(
         rows.Select(r => new FunnelJsonRow(r.CampaignId, r.Qualified, r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(),
-            r.SuppressedTotal, r.Sent, r.Delivered, r.Failed, r.Pending)), CliContext.Json);
+            r.SuppressedTotal, r.Sent, r.Delivered, r.Failed, r.Pending, r.FailedByReason.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary())), CliContext.Json);
 
     public static string FunnelTable(IReadOnlyList<FunnelRow> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"{"CAMPAIGN",-20} {"QUALIFIED",9} {"SUPPRESSED",10} {"SENT",6} {"DELIVERED",9} {"FAILED",6} {"PENDING",7}  SUPPRESSED BY REASON");
+        sb.AppendLine($"{"CAMPAIGN",-20} {"QUALIFIED",9} {"SUPPRESSED",10} {"SENT",6} {"DELIVERED",9} {"FAILED",6} {"PENDING",7}  WHY NOT SENT / WHY FAILED");
         foreach (var r in rows)
         {
             var reasons = string.Join(", ", r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
-            sb.AppendLine($"{r.CampaignId,-20} {r.Qualified,9} {r.SuppressedTotal,10} {r.Sent,6} {r.Delivered,9} {r.Failed,6} {r.Pending,7}  {reasons}");
+            var failures = string.Join(", ", r.FailedByReason.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
+            var why = (reasons, failures) switch
+            {
+                ("", "") => "",
+                (_, "") => reasons,
+                ("", _) => $"failed: {failures}",
+                _ => $"{reasons}; failed: {failures}",
+            };
+            sb.AppendLine($"{Cut(r.CampaignId, 20),-20} {r.Qualified,9} {r.SuppressedTotal,10} {r.Sent,6} {r.Delivered,9} {r.Failed,6} {r.Pending,7}  {why}");
         }
         if (rows.Count == 0) sb.AppendLine("(no results yet)");
         return sb.ToString();
     }
+
+    /// <summary>A value cut to its column with an ellipsis, so one long id never shifts the columns after it.</summary>
+    public static string Cut(string? value, int width) =>
+        value is null ? "" : value.Length <= width ? value : value[..(width - 1)] + "…";
 
     public static Command Topics(TextWriter output)
     {
