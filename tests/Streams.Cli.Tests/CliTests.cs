@@ -104,30 +104,49 @@ public sealed class CliTests : IDisposable
         Assert.Equal([$"streams: {spec}: not supported yet: when.best_time"], r.ErrLines);
     }
 
+    private const string CartSpec = """
+        id: cart
+        name: Cart
+        type: live
+        who: {trigger: {event: Added To Cart}}
+        what: {provider: sandbox, from: "+14155550100", text: "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting 🛒"}
+        """;
+
     [Fact]
-    public async Task Test_sms_renders_with_sample_values_and_sends_through_the_campaigns_provider()
+    public async Task Test_sms_uses_set_values_and_defaults_and_sends_through_the_campaigns_provider()
     {
-        var spec = _cli.File("cart.yaml", """
-            id: cart
-            name: Cart
-            type: live
-            who: {trigger: {event: Added To Cart}}
-            what: {provider: sandbox, from: "+14155550100", text: "Hi {{ profile.first_name }}, your {{ event.product }} is waiting 🛒"}
-            """);
-        var r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+91 98765 43210");
+        var spec = _cli.File("cart.yaml", CartSpec);
+        var r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+91 98765 43210", "--set", "product=Sofa");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Equal(
         [
             "to:         +919876543210",
-            "text:       Hi [first_name], your [product] is waiting 🛒",
+            "text:       Hi there, your Sofa is waiting 🛒",
             "encoding:   UCS-2",
-            "characters: 44",
+            "characters: 32",
             "segments:   1",
         ], r.Out.Split('\n')[..5]);
         Assert.Matches("^provider:   sandbox accepted, message id sbx-test-[0-9a-f]{32}$", r.Out.Split('\n')[5]);
         var line = System.Text.Json.JsonDocument.Parse(Assert.Single(File.ReadAllLines(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl")))).RootElement;
-        Assert.Equal(("+919876543210", "+14155550100", "cart"),
-            (line.GetProperty("to").GetString(), line.GetProperty("from").GetString(), line.GetProperty("campaign_id").GetString()));
+        Assert.Equal(("+919876543210", "+14155550100", "cart", "Hi there, your Sofa is waiting 🛒"),
+            (line.GetProperty("to").GetString(), line.GetProperty("from").GetString(), line.GetProperty("campaign_id").GetString(), line.GetProperty("text").GetString()));
+
+        r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+919876543210", "--set", "event.product=Lamp", "profile.first_name=Asha");
+        Assert.Contains("text:       Hi Asha, your Lamp is waiting 🛒", r.Out);
+    }
+
+    [Fact]
+    public async Task Test_sms_never_sends_a_placeholder_to_a_phone()
+    {
+        var spec = _cli.File("cart.yaml", CartSpec);
+        var r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+919876543210");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("preview:    \"Hi [first_name], your [product] is waiting 🛒\"", r.Out);
+        Assert.Equal(["streams: not sent: event.product has no value and no default; give one with --set event.product=... or --user"], r.ErrLines);
+        Assert.False(File.Exists(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl")));
+
+        r = await _cli.RunAsync("campaign", "test", "-f", spec, "--to", "+919876543210", "--set", "city=Pune");
+        Assert.Equal(["streams: --set city=Pune: say profile.city or event.city (the text uses no variable named city)"], r.ErrLines);
     }
 
     [Theory]

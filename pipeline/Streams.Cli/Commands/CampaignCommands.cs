@@ -175,8 +175,18 @@ public static class CampaignCommands
     {
         var file = new Option<string>("--file", "-f") { Description = "Campaign spec file", Required = true };
         var to = new Option<string>("--to") { Description = "Recipient, E.164 (+14155550100)", Required = true };
-        var user = new Option<string?>("--user") { Description = "Render with this user's profile (else sample values)" };
-        var command = new Command("test", "Render the campaign's text and send one test SMS through its provider") { file, to, user };
+        var user = new Option<string?>("--user") { Description = "Render with this user's stored profile" };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "A value for a template variable, e.g. --set event.product=Shoes --set profile.first_name=Asha (repeatable)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("test",
+            "Render the campaign's text and send one test SMS through its provider. Variables take the --user profile, then --set values, " +
+            "then the template's defaults; a variable still without a value stops the send (nobody gets a placeholder)")
+        {
+            file, to, user, set,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var context = CliContext.From(parse);
@@ -196,8 +206,13 @@ public static class CampaignCommands
             }
             var template = MessageTemplate.ParseValid(spec.What.Text);
             var zone = Phones.UserTimeZone(profile?.Timezone, phone, spec.When?.Timezone);
-            var rendered = template.Render(template.SampleValues(profile?.Props, spec.Id, spec.Name), zone, TimeProvider.System.GetUtcNow());
-            if (!rendered.Ok) throw new CliException($"render_failed: missing {rendered.Missing} and no default");
+            var values = TestValues(template, profile, parse.GetValue(set) ?? [], spec);
+            var rendered = template.Render(values, zone, TimeProvider.System.GetUtcNow());
+            if (!rendered.Ok)
+            {
+                output.WriteLine($"preview:    {Preview(spec)}");
+                throw new CliException($"not sent: {rendered.Missing} has no value and no default; give one with --set {rendered.Missing}=... or --user");
+            }
             var body = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
             var info = SmsEncoding.Analyze(body);
             output.WriteLine($"to:         {Phones.E164(phone)}");
@@ -229,6 +244,42 @@ public static class CampaignCommands
         });
         return command;
     }
+
+    /// <summary>The stored profile, then --set values (scope.name=value; a bare name when one variable has it); never placeholders.</summary>
+    private static TemplateValues TestValues(MessageTemplate template, Profile? profile, string[] sets, CampaignSpec spec)
+    {
+        var scopes = new Dictionary<string, Dictionary<string, object?>>
+        {
+            ["profile"] = new(profile?.Props ?? Props.Empty),
+            ["event"] = [],
+        };
+        foreach (var item in sets)
+        {
+            var eq = item.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) throw new CliException($"--set {item}: expected name=value, e.g. event.product=Shoes");
+            var (name, text) = (item[..eq].Trim(), item[(eq + 1)..]);
+            var dot = name.IndexOf('.', StringComparison.Ordinal);
+            string scope, prop;
+            if (dot > 0) (scope, prop) = (name[..dot], name[(dot + 1)..]);
+            else
+            {
+                var matches = template.Variables.Where(v => v.Name == name && v.Scope != "campaign").ToList();
+                if (matches.Count != 1)
+                    throw new CliException($"--set {item}: say profile.{name} or event.{name}" + (matches.Count == 0 ? $" (the text uses no variable named {name})" : ""));
+                (scope, prop) = (matches[0].Scope, name);
+            }
+            if (!scopes.TryGetValue(scope, out var bag)) throw new CliException($"--set {item}: the scope must be profile or event");
+            bag[prop] = Typed(text);
+        }
+        return new TemplateValues(scopes["profile"], scopes["event"], new Dictionary<string, object?> { ["id"] = spec.Id, ["name"] = spec.Name });
+    }
+
+    /// <summary>A --set value as the event or profile would carry it: a number when it reads as one, else text.</summary>
+    private static object Typed(string text) =>
+        long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l) ? l
+        : double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && text.Contains('.', StringComparison.Ordinal) ? d
+        : text is "true" or "false" ? text == "true"
+        : text;
 
     /// <summary>A test send has no pipeline behind it: its delivery report goes nowhere.</summary>
     private sealed class NoReports : IDeliveryReports
