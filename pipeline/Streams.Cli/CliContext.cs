@@ -43,7 +43,7 @@ public sealed class CliContext
         ?? throw new CliException("no Kafka configured (kafka.bootstrap) and no embedded pipeline running: start `streams run --embedded` first");
 
     public CampaignClient Campaigns() =>
-        new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Options);
 
     /// <summary>Reads a spec file and parses it; a missing file is one clear line.</summary>
     public static string ReadFile(string path)

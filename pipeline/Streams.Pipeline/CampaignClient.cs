@@ -10,7 +10,8 @@ namespace Streams.Pipeline;
 public sealed record ApplyOutcome(CampaignRecord Record, bool Changed);
 
 /// <summary>Campaigns as code against sms.campaigns: one record per change, keyed by id, version counting up.</summary>
-public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider time, ILogger logger)
+/// <param name="configuration">When given, apply also refuses what this configuration cannot send (unknown provider, bad sender).</param>
+public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider time, ILogger logger, StreamsOptions? configuration = null)
 {
     public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(20);
 
@@ -25,6 +26,8 @@ public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider
         if (!parsed.IsValid) throw new CampaignException("invalid campaign spec: " + string.Join("; ", parsed.Problems));
         var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
         if (unsupported.Count > 0) throw new CampaignException("not supported yet: " + string.Join(", ", unsupported));
+        if (configuration is not null && CampaignChecks.AgainstConfiguration(parsed.Spec!, configuration) is { Count: > 0 } problems)
+            throw new CampaignException(string.Join("; ", problems));
         var json = parsed.ToJson();
         var current = await GetAsync(parsed.Spec!.Id);
         if (current is { Record.Status: CampaignStatus.Active } && current.Record.SpecJson == json)

@@ -212,6 +212,7 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
         options.Dnd?.ToWindow();
+        if (options.OptOut.From is { } helpFrom && Senders.Problem(helpFrom) is { } helpWhy) throw new ConfigException($"opt_out.from: '{helpFrom}' {helpWhy}");
         if (options.Limits.PerUser is { Day: < 0 } or { Week: < 0 }) throw new ConfigException("limits.per_user: caps must be zero or more");
         foreach (var (name, provider) in options.Providers)
         {
@@ -254,6 +255,7 @@ public sealed class StreamsOptions
                 default:
                     throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, kannel, http, group");
             }
+            if (provider.From is { } sender && Senders.Problem(sender) is { } why) throw new ConfigException($"providers.{name}.from: '{sender}' {why}");
             if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }
         return options;

@@ -204,11 +204,14 @@ public sealed class CliTests : IDisposable
     [InlineData("impossible-from", "streams: --from 2026-02-30T10:00:00Z: no such date 2026-02-30 (February 2026 has 28 days)")]
     [InlineData("unsupported", "streams: {spec}: not supported yet: who.segment.ref")]
     [InlineData("bad-inbound", "streams: {inbound}:1: missing_field")]
+    [InlineData("unknown-provider", "streams: {spec}: what.provider: no provider or group named 'nosuchprovider' is configured (configured: sandbox)")]
     public async Task Simulate_refuses_bad_input_with_one_line(string kind, string expected)
     {
         var spec = _cli.File("c.yaml", kind == "unsupported"
-            ? "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}, segment: {ref: vips}}\nwhat: {provider: p, text: t}\n"
-            : "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}}\nwhat: {provider: p, text: t}\n");
+            ? "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}, segment: {ref: vips}}\nwhat: {provider: sandbox, text: t}\n"
+            : kind == "unknown-provider"
+                ? "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}}\nwhat: {provider: nosuchprovider, text: t}\n"
+                : "id: c\nname: C\ntype: live\nwho: {trigger: {event: E}}\nwhat: {provider: sandbox, text: t}\n");
         var events = _cli.File("e.jsonl", "{\"user_id\":\"u1\",\"name\":\"E\",\"ts\":\"2026-12-01T10:00:00Z\"}\n" + (kind == "bad-line" ? "{\"user_id\": \n" : ""));
         var inbound = _cli.File("in.jsonl", "{\"id\":\"in1\",\"provider\":\"twilio\",\"body\":\"STOP\",\"received_at\":\"2026-12-01T10:00:00Z\"}\n");
         string[] args = kind switch
@@ -225,6 +228,46 @@ public sealed class CliTests : IDisposable
         var line = Assert.Single(result.ErrLines);
         Assert.StartsWith(expected.Replace("{events}", events).Replace("{spec}", spec).Replace("{inbound}", inbound), line);
         Assert.Equal("", result.Out);
+    }
+
+    [Fact]
+    public async Task Apply_refuses_a_campaign_that_cannot_send_and_validate_warns_about_it()
+    {
+        var config = _cli.File("streams.yaml", """
+            providers:
+              sinch: {type: sinch, service_plan_id: plan, token_env: SINCH_TOKEN}
+              primary: {type: group, members: [sinch, sandbox]}
+            """);
+        string Spec(string what) => _cli.File($"c{Guid.NewGuid():N}.yaml", $"id: c\nname: C\ntype: live\nwho: {{trigger: {{event: E}}}}\nwhat: {what}\n");
+        var cases = new (string What, string Problem)[]
+        {
+            ("{provider: nosuchprovider, from: \"+14155550100\", text: t}", "what.provider: no provider or group named 'nosuchprovider' is configured (configured: primary, sandbox, sinch)"),
+            ("{provider: sandbox, from: \"+1415\", text: t}", "what.from: '+1415' is not a valid phone number (too short for a number in United States (+1): 3 digits after +1, numbers there have 10)"),
+            ("{provider: sandbox, from: \"Acme Store Online\", text: t}", "what.from: 'Acme Store Online' is too long for an alphanumeric sender id (17 characters, at most 11)"),
+            ("{provider: sandbox, from: \"12\", text: t}", "what.from: '12' is not a short code (3 to 8 digits); a phone number starts with + and the country code"),
+            ("{provider: primary, text: t}", "what.from: provider 'sinch' (sinch) has no default sender (from): give what.from"),
+        };
+        foreach (var (what, problem) in cases)
+        {
+            var file = Spec(what);
+            var apply = await _cli.RunAsync("campaign", "apply", "-f", file, "--config", config);
+            Assert.Equal([$"streams: {file}: {problem}"], apply.ErrLines);
+            var validate = await _cli.RunAsync("campaign", "validate", "-f", file, "--config", config);
+            Assert.Equal(0, validate.ExitCode);
+            Assert.Contains($"warning: {file}: {problem} (apply with this configuration refuses it)", validate.Out);
+        }
+
+        // Short codes and alphanumeric ids are senders too.
+        foreach (var from in new[] { "12345", "AcmeShop", "+14155550100" })
+        {
+            var validate = await _cli.RunAsync("campaign", "validate", "-f", Spec($"{{provider: primary, from: \"{from}\", text: t}}"), "--config", config);
+            Assert.DoesNotContain("warning", validate.Out);
+        }
+
+        var filter = Spec("{provider: sandbox, text: \"Hi {{ event.product | nosuchfilter }}\"}");
+        var bad = await _cli.RunAsync("campaign", "validate", "-f", filter);
+        Assert.Contains($"{filter}: what.text: unknown filter 'nosuchfilter'", bad.Out);
+        Assert.Equal(1, bad.ExitCode);
     }
 
     [Fact]

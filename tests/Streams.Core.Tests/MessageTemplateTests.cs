@@ -119,6 +119,13 @@ public sealed class TemplateCatalogTests
         Assert.Equal("unknown variable 'campaign.owner' (campaign has id and name)", Assert.Single(MessageTemplate.Parse("{{ campaign.owner }}").Errors).Message);
 
     [Fact]
+    public void An_unknown_filter_is_an_error_not_a_silent_pass_through()
+    {
+        Assert.Equal("unknown filter 'nosuchfilter'", Assert.Single(MessageTemplate.Parse("Hi {{ event.product | nosuchfilter }}").Errors).Message);
+        Assert.Empty(MessageTemplate.Parse("Hi {{ event.product | upcase | default: 'x' | date: '%d' | format_number: 'N2' }}").Errors);
+    }
+
+    [Fact]
     public void Sample_values_stand_for_each_variable_and_a_given_profile_wins()
     {
         var template = MessageTemplate.ParseValid("Hi {{ profile.first_name }}, your {{ event.product }} ({{ campaign.id }})");

@@ -46,6 +46,7 @@ public static class CampaignCommands
         var command = new Command("validate", "Check spec files; list every problem with its path and reason") { files };
         command.SetAction(parse =>
         {
+            var options = CliContext.From(parse).Options;
             var failed = 0;
             foreach (var file in parse.GetValue(files)!)
             {
@@ -60,6 +61,9 @@ public static class CampaignCommands
                 output.WriteLine($"{file}: preview: {Preview(result.Spec)}");
                 var unsupported = SupportCheck.UnsupportedPaths(result.Spec, result.Document);
                 if (unsupported.Count > 0) output.WriteLine($"{file}: note: apply will refuse, not supported yet: {string.Join(", ", unsupported)}");
+                // validate may run without the deployment's configuration: what depends on it is a warning here, an error at apply.
+                foreach (var problem in CampaignChecks.AgainstConfiguration(result.Spec, options))
+                    output.WriteLine($"warning: {file}: {problem} (apply with this configuration refuses it)");
             }
             if (failed > 0) throw new CliException($"{failed} of {parse.GetValue(files)!.Length} spec file(s) invalid");
             return 0;
@@ -81,6 +85,8 @@ public static class CampaignCommands
                 var parsed = CampaignSpecParser.Parse(text);
                 var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
                 if (unsupported.Count > 0) throw new CliException($"{file}: not supported yet: {string.Join(", ", unsupported)}");
+                if (CampaignChecks.AgainstConfiguration(parsed.Spec!, context.Options) is { Count: > 0 } problems)
+                    throw new CliException($"{file}: {string.Join("; ", problems)}");
             }
             await WarnUnknownVariablesAsync(context, texts, output, ct);
             var client = context.Campaigns();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Pipeline;
 using Streams.Pipeline.Simulation;
 
 namespace Streams.Cli.Commands;
@@ -37,6 +38,9 @@ public static class SimulateCommand
                 var parsed = CampaignSpecParser.Parse(text);
                 var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
                 if (unsupported.Count > 0) throw new CliException($"{file}: not supported yet: {string.Join(", ", unsupported)}");
+                // A campaign live would refuse at apply is refused here too, rather than simulated as sent.
+                if (CampaignChecks.AgainstConfiguration(parsed.Spec!, options) is { Count: > 0 } problems)
+                    throw new CliException($"{file}: {string.Join("; ", problems)}");
                 if (records.Any(r => r.Id == parsed.Spec!.Id)) throw new CliException($"{file}: campaign id '{parsed.Spec!.Id}' given twice");
                 records.Add(new CampaignRecord(parsed.Spec!.Id, 1, CampaignStatus.Active, parsed.ToJson(), DateTimeOffset.UnixEpoch));
             }

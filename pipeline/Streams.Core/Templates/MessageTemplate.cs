@@ -72,6 +72,9 @@ public sealed partial class MessageTemplate
             .Select(u => new TemplateError($"unknown variable '{u}' (use profile.*, event.* or campaign.*)", null, null))
             .Concat(collector.Found.Where(v => v.Scope == "campaign" && v.Name is not ("id" or "name")).Select(v => v.Name).Distinct()
                 .Select(n => new TemplateError($"unknown variable 'campaign.{n}' (campaign has id and name)", null, null)))
+            // Liquid passes a value through an unknown filter unchanged: "Hi {{ x | nosuchfilter }}" would go out as if it were not there.
+            .Concat(collector.Filters.Distinct().Where(f => !Options.Filters.TryGetValue(f, out _))
+                .Select(f => new TemplateError($"unknown filter '{f}'", null, null)))
             .ToList();
         var variables = collector.Found
             .GroupBy(v => (v.Scope, v.Name))
@@ -205,6 +208,13 @@ public sealed partial class MessageTemplate
         private bool _outputHasDefault;
         public List<TemplateVariable> Found { get; } = [];
         public List<string> Unknown { get; } = [];
+        public List<string> Filters { get; } = [];
+
+        protected override Expression VisitFilterExpression(FilterExpression filterExpression)
+        {
+            Filters.Add(filterExpression.Name);
+            return base.VisitFilterExpression(filterExpression);
+        }
 
         protected override Statement VisitOutputStatement(OutputStatement outputStatement)
         {

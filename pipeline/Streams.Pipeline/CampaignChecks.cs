@@ -1,0 +1,48 @@
+using Streams.Core;
+using Streams.Core.Campaigns;
+
+namespace Streams.Pipeline;
+
+/// <summary>
+/// What a campaign needs from the configuration to send at all: a configured provider (or group) and a sender
+/// that provider accepts. apply refuses a campaign that fails them; validate warns; simulate refuses like apply.
+/// </summary>
+public static class CampaignChecks
+{
+    public static IReadOnlyList<SpecProblem> AgainstConfiguration(CampaignSpec spec, StreamsOptions options)
+    {
+        var problems = new List<SpecProblem>();
+        var names = ProviderFactory.Names(options).ToList();
+        var provider = spec.What.Provider;
+        if (!names.Contains(provider))
+        {
+            problems.Add(new SpecProblem("what.provider", $"no provider or group named '{provider}' is configured (configured: {string.Join(", ", names.Order(StringComparer.Ordinal))})"));
+        }
+        else if (spec.What.From is null)
+        {
+            foreach (var member in Members(options, provider))
+            {
+                var o = options.Providers.GetValueOrDefault(member);
+                if (o is null || o.From is not null || !NeedsSender(o)) continue;
+                problems.Add(new SpecProblem("what.from",
+                    $"provider '{member}' ({o.Type}) has no default sender{(o.Type == "twilio" ? " (from or messaging_service_sid)" : " (from)")}: give what.from"));
+            }
+        }
+        if (spec.What.From is { } from && Senders.Problem(from) is { } why)
+            problems.Add(new SpecProblem("what.from", $"'{from}' {why}"));
+        return problems;
+    }
+
+    /// <summary>The concrete providers a name sends through: itself, or a group's members.</summary>
+    private static IEnumerable<string> Members(StreamsOptions options, string name) =>
+        options.Providers.GetValueOrDefault(name) is { Type: "group" } group ? group.Members : [name];
+
+    // Sinch refuses a batch without an originator (code 410); Twilio needs From or a Messaging Service.
+    private static bool NeedsSender(StreamsOptions.ProviderOptions o) =>
+        o.Type switch
+        {
+            "sinch" => true,
+            "twilio" => o.MessagingServiceSid is null,
+            _ => false,
+        };
+}
