@@ -43,6 +43,7 @@ public sealed class PipelineHost : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<IDisposable> _disposables = [];
     private KafkaStream? _stream;
+    private EmbeddedRedis? _embeddedRedis;
 
     private PipelineHost(StreamsOptions options, ILoggerFactory loggers, TimeProvider time)
     {
@@ -121,7 +122,15 @@ public sealed class PipelineHost : IAsyncDisposable
             EmbeddedKafka = true;
             Pipeline.EmbeddedKafka.EnsureTopics(Bootstrap, Topics);
         }
-        Counters = Options.Redis is { } redis ? await RedisCounterStore.ConnectAsync(redis, Options.RedisPrefix) : new InProcessCounterStore();
+        if (Options.Redis is { } redis)
+        {
+            Counters = await RedisCounterStore.ConnectAsync(redis, Options.RedisPrefix);
+        }
+        else
+        {
+            _embeddedRedis = EmbeddedRedis.Start(Path.Combine(Options.StateDir, "redis"));
+            Counters = await _embeddedRedis.ConnectAsync(Options.RedisPrefix);
+        }
         Analytics = Options.ClickHouse is { Url: { } url } ch
             ? ClickHouseStore.Create(url, ch.Database)
             : DuckDbStore.Open(Path.Combine(Options.StateDir, "analytics.duckdb"));
@@ -281,6 +290,7 @@ public sealed class PipelineHost : IAsyncDisposable
         if (Campaigns is not null) await Campaigns.DisposeAsync();
         foreach (var d in Enumerable.Reverse(_disposables)) d.Dispose();
         if (Counters is not null) await Counters.DisposeAsync();
+        _embeddedRedis?.Dispose();
         if (Analytics is not null) await Analytics.DisposeAsync();
         _stop.Dispose();
     }

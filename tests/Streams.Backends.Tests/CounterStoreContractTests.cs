@@ -222,30 +222,12 @@ public sealed class RedisCounterStoreTests : CounterStoreContractTests
     protected override async Task<ICounterStore> SecondHandleAsync() => await RedisCounterStore.ConnectAsync(Services.Redis, _prefix);
 }
 
-public sealed class InProcessCounterStoreTests : CounterStoreContractTests
+/// <summary>The embedded mode's store: the same Lua scripts on an in-process Garnet server.</summary>
+public sealed class EmbeddedCounterStoreTests : CounterStoreContractTests
 {
-    protected override Task<ICounterStore> CreateAsync() => Task.FromResult<ICounterStore>(new InProcessCounterStore());
+    private readonly string _prefix = $"test-{Guid.NewGuid():N}:";
 
-    // One process has one store; the "second handle" is the same object shared by more tasks.
-    protected override Task<ICounterStore> SecondHandleAsync() => Task.FromResult<ICounterStore>(new SharedHandle(Store));
+    protected override async Task<ICounterStore> CreateAsync() => await TestCounters.CreateAsync(_prefix);
 
-    private sealed class SharedHandle(ICounterStore inner) : ICounterStore
-    {
-        public Task<Claim> ClaimAsync(string requestId, string owner, TimeSpan keep) => inner.ClaimAsync(requestId, owner, keep);
-        public Task MarkSentAsync(string requestId, string detail, TimeSpan keep) => inner.MarkSentAsync(requestId, detail, keep);
-        public Task ReleaseAsync(string requestId) => inner.ReleaseAsync(requestId);
-        public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) => inner.TryMarkOnceAsync(key, keep);
-        public Task UnmarkOnceAsync(string key) => inner.UnmarkOnceAsync(key);
-        public Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds) => inner.SentDetailsAsync(requestIds);
-        public Task RememberAsync(string key, string value, TimeSpan keep) => inner.RememberAsync(key, value, keep);
-        public Task<string?> RecallAsync(string key) => inner.RecallAsync(key);
-        public Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests) => inner.TakeSlotsAsync(requests);
-        public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant) => inner.ReleaseSlotsAsync(request, grant);
-        public Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now) => inner.PaceAsync(key, perSecond, burst, wanted, now);
-        public Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at) => inner.SetOptOutAsync(subject, optedOut, at);
-        public Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects) => inner.OptedOutAsync(subjects);
-        public Task IncrementAsync(string campaignId, string counter, long by = 1) => inner.IncrementAsync(campaignId, counter, by);
-        public Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId) => inner.CampaignCountsAsync(campaignId);
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+    protected override async Task<ICounterStore> SecondHandleAsync() => await TestCounters.CreateAsync(_prefix);
 }

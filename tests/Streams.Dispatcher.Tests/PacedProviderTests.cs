@@ -31,14 +31,16 @@ public sealed class PacedProviderTests
     {
         var time = new FakeTimeProvider(Start);
         var inner = new Recorder(time);
-        var paced = new PacedProvider(inner, new InProcessCounterStore(), time, perSecond: 2);
+        var paced = new PacedProvider(inner, Streams.Tests.TestCounters.Create(), time, perSecond: 2);
         var sends = Enumerable.Range(0, 4).Select(i => paced.SendAsync(Sms(i), CancellationToken.None)).ToList();
-        Assert.Single(inner.SentAt);
+        // The counter store answers over the network: wait, boundedly, for the first send.
+        Assert.True(SpinWait.SpinUntil(() => { lock (inner.SentAt) return inner.SentAt.Count == 1; }, TimeSpan.FromSeconds(5)));
         for (var step = 0; step < 3; step++)
         {
             time.Advance(TimeSpan.FromMilliseconds(500));
             // The woken send continues on the thread pool: wait for it, boundedly.
-            Assert.True(SpinWait.SpinUntil(() => { lock (inner.SentAt) return inner.SentAt.Count == step + 2; }, TimeSpan.FromSeconds(5)));
+            Assert.True(SpinWait.SpinUntil(() => { lock (inner.SentAt) return inner.SentAt.Count == step + 2; }, TimeSpan.FromSeconds(5)),
+                $"step {step}: sent at {string.Join(", ", inner.SentAt.Select(t => (t - Start).TotalMilliseconds))}");
         }
         await Task.WhenAll(sends);
         Assert.Equal([Start, Start.AddMilliseconds(500), Start.AddMilliseconds(1000), Start.AddMilliseconds(1500)], inner.SentAt);

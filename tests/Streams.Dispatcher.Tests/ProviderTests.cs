@@ -193,7 +193,7 @@ public sealed class ProviderTests : IAsyncLifetime
     public async Task A_number_twilio_knows_as_unsubscribed_ends_opted_out_and_is_remembered()
     {
         _fake.Answer = _ => new Reply(400, """{"code":21610,"message":"Attempt to send to unsubscribed recipient"}""");
-        var counters = new InProcessCounterStore();
+        var counters = Streams.Tests.TestCounters.Create();
         var campaign = CampaignEntry.From(new CampaignRecord("cart", 1, CampaignStatus.Active,
             Core.Campaigns.CampaignSpecParser.Parse("id: cart\nname: Cart\ntype: live\nwho: {trigger: {event: Added To Cart}}\nwhat: {provider: twilio, from: \"+14155550100\", text: Hi}").ToJson(), Now));
         var twilio = Twilio(_fake);
@@ -250,7 +250,7 @@ public sealed class ProviderTests : IAsyncLifetime
     public async Task A_sent_request_redelivered_after_its_campaign_completed_keeps_its_one_outcome_sent()
     {
         _fake.Answer = _ => new Reply(201, """{"sid":"SM42"}""");
-        var counters = new InProcessCounterStore();
+        var counters = Streams.Tests.TestCounters.Create();
         var record = new CampaignRecord("cart", 1, CampaignStatus.Active,
             Core.Campaigns.CampaignSpecParser.Parse("id: cart\nname: Cart\ntype: live\nwho: {trigger: {event: Added To Cart}}\nwhat: {provider: twilio, from: \"+14155550100\", text: Hi}").ToJson(), Now);
         var view = new Switchable { Entry = CampaignEntry.From(record) };

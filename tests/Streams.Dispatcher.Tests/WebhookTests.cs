@@ -56,7 +56,7 @@ public sealed class WebhookTests
     [Fact]
     public async Task A_sinch_report_becomes_one_result_for_the_request_behind_the_recipient()
     {
-        var counters = new InProcessCounterStore();
+        var counters = Streams.Tests.TestCounters.Create();
         var sink = new Sink();
         var handler = new DeliveryReportHandler(counters, sink, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now));
         const string report = """{"type":"recipient_delivery_report_sms","batch_id":"b1","recipient":"+919876543210","code":0,"status":"Delivered","at":"2026-12-01T10:00:01Z"}""";
@@ -78,7 +78,7 @@ public sealed class WebhookTests
     [Fact]
     public async Task A_twilio_callback_maps_final_statuses_and_marks_a_stop_reported_by_the_carrier()
     {
-        var counters = new InProcessCounterStore();
+        var counters = Streams.Tests.TestCounters.Create();
         var sink = new Sink();
         var handler = new DeliveryReportHandler(counters, sink, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now));
         await counters.RememberAsync(MessageNote.Key("twilio", "SM1"), new MessageNote("r1", "cart", "u1", "twilio", 1, "GSM-7").ToString(), TimeSpan.FromDays(1));
@@ -103,7 +103,7 @@ public sealed class WebhookTests
     public async Task A_report_whose_url_names_its_request_is_stored_even_before_the_dispatcher_noted_the_message()
     {
         var sink = new Sink();
-        var handler = new DeliveryReportHandler(new InProcessCounterStore(), sink, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now));
+        var handler = new DeliveryReportHandler(Streams.Tests.TestCounters.Create(), sink, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now));
         var named = new MessageNote("r7", "cart", "u7", "kannel", 2, "UCS-2");
 
         Assert.Equal(200, (await handler.KannelAsync(named, "8")).Status);

@@ -16,9 +16,10 @@ public sealed class PacedProvider(ISmsProvider inner, ICounterStore counters, Ti
     {
         while (true)
         {
-            var pace = await counters.PaceAsync("provider:" + inner.Name, perSecond, burst, 1, time.GetUtcNow());
+            var asked = time.GetUtcNow();
+            var pace = await counters.PaceAsync("provider:" + inner.Name, perSecond, burst, 1, asked);
             if (pace.Granted == 1) break;
-            await Task.Delay(pace.RetryAfter, time, ct);
+            await WaitUntilAsync(asked + pace.RetryAfter, ct);
         }
         return await inner.SendAsync(sms, ct);
     }
@@ -29,11 +30,19 @@ public sealed class PacedProvider(ISmsProvider inner, ICounterStore counters, Ti
         var taken = 0;
         while (taken < batch.Count)
         {
-            var pace = await counters.PaceAsync("provider:" + inner.Name, perSecond, burst, Math.Min(burst, batch.Count - taken), time.GetUtcNow());
+            var asked = time.GetUtcNow();
+            var pace = await counters.PaceAsync("provider:" + inner.Name, perSecond, burst, Math.Min(burst, batch.Count - taken), asked);
             taken += pace.Granted;
-            if (taken < batch.Count && pace.Granted == 0) await Task.Delay(pace.RetryAfter, time, ct);
+            if (taken < batch.Count && pace.Granted == 0) await WaitUntilAsync(asked + pace.RetryAfter, ct);
         }
         return await inner.SendBatchAsync(batch, ct);
+    }
+
+    /// <summary>The next turn is an instant, not a duration: the store's round trip is not added to the wait.</summary>
+    private async Task WaitUntilAsync(DateTimeOffset turn, CancellationToken ct)
+    {
+        var wait = turn - time.GetUtcNow();
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, time, ct);
     }
 
     public bool CanFind => inner.CanFind;

@@ -98,7 +98,8 @@ public sealed class Simulator
         private readonly RequestHandler _handler;
         private readonly RecordingProvider _provider;
         private readonly Dictionary<string, CampaignEntry> _campaigns;
-        private readonly InProcessCounterStore _counters = new();
+        private readonly EmbeddedRedis _redis = EmbeddedRedis.Start(dataDir: null);
+        private readonly RedisCounterStore _counters;
 
         public List<SimulatedOutcome> Outcomes { get; } = [];
 
@@ -106,6 +107,7 @@ public sealed class Simulator
         {
             _topics = options.Topics;
             _time = time;
+            _counters = _redis.ConnectAsync().GetAwaiter().GetResult();
             var builder = new StreamBuilder();
             LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = _topics, Time = time, ScanEvery = Scan, MaxInputBytes = options.MaxInputBytes });
             ScheduledTopology.Build(builder, new ScheduledOptions { Topics = _topics, Time = time, ScanEvery = Scan, MaxInputBytes = options.MaxInputBytes });
@@ -234,7 +236,12 @@ public sealed class Simulator
                 Outcomes.Add(new SimulatedOutcome(request.CampaignId, request.UserId, request.RequestId, Scheduled, cause, due, null, null));
         }
 
-        public void Dispose() => _driver.Dispose();
+        public void Dispose()
+        {
+            _driver.Dispose();
+            _counters.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _redis.Dispose();
+        }
     }
 
     private sealed class View(Dictionary<string, CampaignEntry> campaigns) : ICampaignView

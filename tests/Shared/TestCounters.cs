@@ -1,0 +1,19 @@
+using Streams.Counters;
+
+namespace Streams.Tests;
+
+/// <summary>
+/// Counter stores for tests that need no real Redis: one in-process Garnet server for the whole test run (the
+/// embedded mode's server), and a fresh key prefix per store so tests never see each other's counters.
+/// </summary>
+public static class TestCounters
+{
+    private static readonly Lazy<EmbeddedRedis> Server = new(() => EmbeddedRedis.Start(dataDir: null));
+
+    public static string Endpoint => Server.Value.Endpoint;
+
+    public static Task<RedisCounterStore> CreateAsync(string? prefix = null) =>
+        Server.Value.ConnectAsync(prefix ?? $"t{Guid.NewGuid():N}:");
+
+    public static RedisCounterStore Create(string? prefix = null) => CreateAsync(prefix).GetAwaiter().GetResult();
+}
