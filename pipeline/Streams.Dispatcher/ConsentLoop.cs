@@ -26,10 +26,11 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
     TimeProvider time, ILogger logger)
 {
     public const string HelpCampaign = "_help";
+    public const string GroupId = "streams-consent";
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, "streams-consent", "consent", logger);
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, GroupId, "consent", logger);
         consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
         await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), HandleAsync, ct);
     }

@@ -13,11 +13,12 @@ namespace Streams.Pipeline;
 /// </summary>
 public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes)
 {
+    public const string GroupId = "streams-analytics-sink";
     private readonly HashSet<PropertyKey> _knownProperties = [];
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, "streams-analytics-sink", "analytics sink", logger);
+        using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, GroupId, "analytics sink", logger);
         consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
         await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), WriteAsync, ct);
     }

@@ -44,6 +44,11 @@ public sealed class PipelineHost : IAsyncDisposable
     private readonly List<IDisposable> _disposables = [];
     private KafkaStream? _stream;
     private EmbeddedRedis? _embeddedRedis;
+    private EmbeddedKafka? _embeddedKafka;
+    private KafkaJournal? _journal;
+
+    /// <summary>Records the embedded cluster's journal restored at start (0 on a first start or with a real cluster).</summary>
+    public long RestoredRecords => _journal?.Restored ?? 0;
 
     private PipelineHost(StreamsOptions options, ILoggerFactory loggers, TimeProvider time)
     {
@@ -96,7 +101,7 @@ public sealed class PipelineHost : IAsyncDisposable
         var host = new PipelineHost(options, loggers, time);
         try
         {
-            await host.StartBackendsAsync(ct);
+            await host.StartBackendsAsync(hostOptions, ct);
             host.StartRoles(hostOptions);
             return host;
         }
@@ -107,7 +112,7 @@ public sealed class PipelineHost : IAsyncDisposable
         }
     }
 
-    private async Task StartBackendsAsync(CancellationToken ct)
+    private async Task StartBackendsAsync(PipelineHostOptions hostOptions, CancellationToken ct)
     {
         Directory.CreateDirectory(Options.StateDir);
         if (Options.Kafka.Bootstrap is { } bootstrap)
@@ -116,11 +121,15 @@ public sealed class PipelineHost : IAsyncDisposable
         }
         else
         {
-            var kafka = new EmbeddedKafka();
-            _disposables.Add(kafka);
-            Bootstrap = kafka.Bootstrap;
+            _embeddedKafka = new EmbeddedKafka();
+            Bootstrap = _embeddedKafka.Bootstrap;
             EmbeddedKafka = true;
             Pipeline.EmbeddedKafka.EnsureTopics(Bootstrap, Topics);
+            string[] groups = [hostOptions.ApplicationId, hostOptions.DispatcherGroupId, ConsentLoop.GroupId, AnalyticsSink.GroupId];
+            _journal = await KafkaJournal.OpenAsync(Bootstrap, Path.Combine(Options.StateDir, "kafka"), groups, Loggers.CreateLogger<KafkaJournal>(), ct);
+            // Streamiz's local stores are rebuilt from the restored changelogs, which are what the journal kept.
+            var stores = Path.Combine(Options.StateDir, "streamiz");
+            if (_journal.Restored > 0 && Directory.Exists(stores)) Directory.Delete(stores, recursive: true);
         }
         if (Options.Redis is { } redis)
         {
@@ -289,6 +298,9 @@ public sealed class PipelineHost : IAsyncDisposable
         _stream?.Dispose();
         if (Campaigns is not null) await Campaigns.DisposeAsync();
         foreach (var d in Enumerable.Reverse(_disposables)) d.Dispose();
+        // After every role and producer stopped: the journal reads the embedded cluster to its end before it goes.
+        if (_journal is not null) await _journal.DisposeAsync();
+        _embeddedKafka?.Dispose();
         if (Counters is not null) await Counters.DisposeAsync();
         _embeddedRedis?.Dispose();
         if (Analytics is not null) await Analytics.DisposeAsync();

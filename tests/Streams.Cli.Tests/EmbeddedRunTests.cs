@@ -94,6 +94,115 @@ public sealed class EmbeddedRunTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_cli.Dir, ".streams", "embedded.json")), "embedded.json is removed when run stops");
     }
 
+    /// <summary>README's walkthrough: run --embedded with a configuration, apply, send, report, restart, report again.</summary>
+    [Fact]
+    public async Task The_embedded_stack_honours_the_configuration_and_keeps_everything_across_a_restart()
+    {
+        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 1}}\n");
+        var welcome = _cli.File("welcome.yaml", """
+            id: welcome
+            name: Welcome
+            type: live
+            who: {trigger: {event: Signed Up}, reach: {limit: 2}}
+            what: {provider: sandbox, from: "+14155550100", text: "Welcome!"}
+            """);
+        var promo = _cli.File("promo.yaml", """
+            id: promo
+            name: Promo
+            type: live
+            who: {trigger: {event: Browsed}}
+            what: {provider: sandbox, from: "+14155550100", text: "10% off today"}
+            """);
+        var profiles = _cli.File("profiles.jsonl", string.Join("\n", Enumerable.Range(1, 3).Select(i =>
+            $$"""{"user_id":"u{{i}}","ts":"2026-11-01T08:00:00Z","phone":"+91987654321{{i}}","timezone":"UTC"}""")) + "\n");
+        var first = _cli.File("first.jsonl", """
+            {"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}
+            {"user_id":"u1","name":"Browsed","ts":"2026-12-01T10:00:05Z"}
+            """);
+        var second = _cli.File("second.jsonl", """
+            {"user_id":"u1","name":"Browsed","ts":"2026-12-01T10:10:00Z"}
+            {"user_id":"u2","name":"Signed Up","ts":"2026-12-01T10:10:00Z"}
+            {"user_id":"u3","name":"Signed Up","ts":"2026-12-01T10:10:00Z"}
+            """);
+        async Task<string> Report(string expected)
+        {
+            var report = "";
+            var waited = Stopwatch.StartNew();
+            while (!report.Contains(expected, StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                report = await Ok("report", "--format", "json", "--config", config);
+                await Task.Delay(200);
+            }
+            Assert.Contains(expected, report);
+            return report;
+        }
+
+        var run = await StartAsync("--config", config);
+        try
+        {
+            Assert.Contains("applied welcome v1", await Ok("campaign", "apply", "-f", welcome, "--config", config));
+            Assert.Contains("applied promo v1", await Ok("campaign", "apply", "-f", promo, "--config", config));
+            await Ok("profiles", "send", "-f", profiles, "--config", config);
+            await Ok("events", "send", "-f", first, "--config", config);
+            // limits.per_user.day: 1 from the configuration: u1's second message of the day is capped.
+            await Report("""{"campaign_id":"promo","qualified":1,"suppressed":{"frequency_capped":1}""");
+            await Report("""{"campaign_id":"welcome","qualified":1,"suppressed":{},"suppressed_total":0,"sent":1,"delivered":1""");
+        }
+        finally
+        {
+            await StopAsync(run);
+        }
+
+        run = await StartAsync("--config", config);
+        try
+        {
+            var lines = await ReadLinesUntilRunningAsync(run);
+            Assert.Contains(lines, l => l.StartsWith("streams: embedded stack in ", StringComparison.Ordinal) && !l.Contains("(0 records restored)", StringComparison.Ordinal));
+            Assert.Contains("\"id\":\"welcome\",\"version\":1,\"status\":\"active\"", await Ok("campaign", "list", "--format", "json", "--config", config));
+            await Report("""{"campaign_id":"welcome","qualified":1,"suppressed":{},"suppressed_total":0,"sent":1,"delivered":1""");
+            await Ok("events", "send", "-f", second, "--config", config);
+            // The cap and the reach limit count what was sent before the restart: u1 stays capped, one of u2/u3 gets the last place.
+            await Report("""{"campaign_id":"promo","qualified":2,"suppressed":{"frequency_capped":2}""");
+            await Report("""{"campaign_id":"welcome","qualified":3,"suppressed":{"limit_reached":1},"suppressed_total":1,"sent":2,"delivered":2""");
+            Assert.Equal(2, File.ReadAllLines(Path.Combine(_cli.Dir, ".streams", "outbox.jsonl")).Length);
+        }
+        finally
+        {
+            await StopAsync(run);
+        }
+    }
+
+    private readonly Dictionary<Process, List<string>> _firstLines = [];
+
+    private async Task<Process> StartAsync(params string[] args)
+    {
+        var run = _cli.Start(["run", "--embedded", .. args]);
+        var embedded = Path.Combine(_cli.Dir, ".streams", "embedded.json");
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = await run.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(90));
+            if (line is null) Assert.Fail($"run --embedded stopped: {await run.StandardError.ReadToEndAsync()}");
+            lines.Add(line);
+            if (line.StartsWith("streams: running", StringComparison.Ordinal)) break;
+        }
+        Assert.True(File.Exists(embedded));
+        _firstLines[run] = lines;
+        return run;
+    }
+
+    private Task<List<string>> ReadLinesUntilRunningAsync(Process run) => Task.FromResult(_firstLines[run]);
+
+    private static async Task StopAsync(Process run)
+    {
+        if (!run.HasExited)
+        {
+            Process.Start("kill", ["-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            await run.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        Assert.Equal(0, run.ExitCode);
+    }
+
     private async Task<string> Ok(params string[] args)
     {
         var r = await _cli.RunAsync(args);

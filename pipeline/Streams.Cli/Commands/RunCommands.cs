@@ -40,6 +40,12 @@ public static class RunCommands
                 await File.WriteAllTextAsync(file + ".tmp", JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web)), CliContext.Json), ct);
                 File.Move(file + ".tmp", file, overwrite: true);
             }
+            if (host.EmbeddedKafka)
+            {
+                var dir = Path.GetFullPath(options.StateDir);
+                output.WriteLine($"streams: embedded stack in {dir}: Kafka topics and group offsets in kafka/ ({host.RestoredRecords} records restored), counters and consent in redis/, analytics in analytics.duckdb, Streamiz stores rebuilt from their changelogs");
+                output.WriteLine("streams: a clean stop (Ctrl+C, SIGTERM) keeps everything; a SIGKILL can lose the Kafka records of its last moment");
+            }
             output.WriteLine($"streams: running {selected} (kafka {host.Bootstrap}, http {HttpHost.Address(web)}); Ctrl+C to stop");
             try
             {

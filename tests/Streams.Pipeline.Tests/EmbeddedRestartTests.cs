@@ -1,0 +1,84 @@
+using Streams.Core;
+
+namespace Streams.Pipeline.Tests;
+
+/// <summary>
+/// The embedded stack (no Kafka, Redis or ClickHouse configured) stopped cleanly and started again on the same
+/// state dir: campaigns, reach counters, consent, waiting timers, profiles and results are all still there.
+/// </summary>
+public sealed class EmbeddedRestartTests : IDisposable
+{
+    private readonly PipelineFixture _f = new();
+
+    [Fact]
+    public async Task A_restarted_embedded_stack_keeps_its_campaigns_counters_consent_timers_and_profiles()
+    {
+        var options = new StreamsOptions { StateDir = _f.StateDir };
+        var topics = options.Topics;
+        await using (var first = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time))
+        {
+            Assert.Equal(0, first.RestoredRecords);
+            var client = new CampaignClient(first.Bootstrap, topics, _f.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            await client.ApplyAsync("""
+                id: welcome
+                name: Welcome
+                type: live
+                who: {trigger: {event: Signed Up}, reach: {limit: 3}}
+                what: {provider: sandbox, text: "Welcome"}
+                """);
+            await client.ApplyAsync("""
+                id: nudge
+                name: Nudge
+                type: live
+                who: {trigger: {event: Added To Cart, inaction: {event: Charged, within: 5m}}}
+                what: {provider: sandbox, text: "Still there?"}
+                """);
+            await PipelineFixture.ProduceJsonAsync(first.Bootstrap, topics.Profiles,
+                [.. Enumerable.Range(1, 5).Select(i => ($"u{i}", $$"""{"user_id":"u{{i}}","ts":"2026-11-01T08:00:00Z","phone":"+91987654321{{i}}"}"""))]);
+            await PipelineFixture.ProduceJsonAsync(first.Bootstrap, topics.Inbound,
+                ("+919876543215", """{"id":"in-1","provider":"sandbox","from":"+919876543215","body":"STOP","received_at":"2026-12-01T09:00:00Z"}"""));
+            await first.WaitForCampaignAsync("welcome", 1, TimeSpan.FromSeconds(60));
+            await first.WaitForCampaignAsync("nudge", 1, TimeSpan.FromSeconds(60));
+            foreach (var u in new[] { "u1", "u2", "u3" }) await first.WaitForProfileAsync(u, TimeSpan.FromSeconds(60));
+            await PipelineFixture.ProduceJsonAsync(first.Bootstrap, topics.Events,
+                ("u1", """{"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}"""),
+                ("u2", """{"user_id":"u2","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}"""),
+                ("u3", """{"user_id":"u3","name":"Added To Cart","ts":"2026-12-01T10:00:00Z"}"""));
+            await PipelineFixture.Eventually(() => first.Counters.CampaignCountsAsync("welcome"), c => c.GetValueOrDefault(ResultStatus.Sent) == 2);
+            await PipelineFixture.Eventually(() => first.Counters.OptedOutAsync([["phone:+919876543215"]]), o => o[0]);
+            // The inaction timer is in the topology's store (and its changelog) before the stop.
+            await PipelineFixture.Eventually(() => Task.FromResult(first.Analytics.FunnelAsync().Result.Sum(f => f.Qualified)), n => n == 2);
+        }
+
+        await using var second = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time);
+        Assert.True(second.RestoredRecords > 0);
+        await second.WaitForCampaignAsync("welcome", 1, TimeSpan.FromSeconds(60));
+        await second.WaitForProfileAsync("u5", TimeSpan.FromSeconds(60));
+        Assert.Equal(2, (await second.Counters.CampaignCountsAsync("welcome")).GetValueOrDefault(ResultStatus.Sent));
+
+        // Profiles (phones) come from the restored topology state; the limit of 3 counts the two sent before the stop;
+        // u5's STOP is remembered.
+        await PipelineFixture.ProduceJsonAsync(second.Bootstrap, topics.Events,
+            ("u3", """{"user_id":"u3","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""),
+            ("u4", """{"user_id":"u4","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""),
+            ("u5", """{"user_id":"u5","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""));
+        var welcome = await PipelineFixture.Eventually(
+            () => Task.FromResult(PipelineFixture.Results(second.Bootstrap, topics).Where(r => r.CampaignId == "welcome" && r.Status != ResultStatus.Delivered).ToList()),
+            r => r.Count >= 5);
+        Assert.Equal(
+            [("u1", ResultStatus.Sent, (string?)null), ("u2", ResultStatus.Sent, null), ("u3", ResultStatus.Sent, null),
+             ("u4", ResultStatus.Suppressed, Reasons.LimitReached), ("u5", ResultStatus.Suppressed, Reasons.OptedOut)],
+            welcome.Select(r => (r.UserId, r.Status, r.Reason)).Distinct().OrderBy(r => r.UserId));
+
+        // The inaction timer set before the stop fires at its time, once.
+        _f.Time.SetUtcNow(new DateTimeOffset(2026, 12, 1, 10, 5, 0, TimeSpan.Zero));
+        var nudge = await PipelineFixture.Eventually(
+            () => Task.FromResult(PipelineFixture.Results(second.Bootstrap, topics).Where(r => r.CampaignId == "nudge" && r.Status == ResultStatus.Sent).ToList()),
+            r => r.Count >= 1);
+        Assert.Equal("u3", Assert.Single(nudge).UserId);
+        var outbox = File.ReadAllLines(Path.Combine(_f.StateDir, "outbox.jsonl"));
+        Assert.Equal(4, outbox.Length);
+    }
+
+    public void Dispose() => _f.Dispose();
+}
