@@ -84,6 +84,5 @@ public static class DispatchBench
         public string Name => "fast";
         public Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct) => Task.FromResult<SendOutcome>(new Accepted("m-" + sms.Request.RequestId));
         public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
-        public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
     }
 }

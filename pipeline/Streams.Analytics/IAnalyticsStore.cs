@@ -10,7 +10,9 @@ public sealed record FunnelRow(
     long Sent,
     long Delivered,
     long Failed,
-    IReadOnlyDictionary<string, long>? FailedBy = null)
+    IReadOnlyDictionary<string, long>? FailedBy = null,
+    long Expired = 0,
+    long Ambiguous = 0)
 {
     /// <summary>Why messages failed or were undelivered: the provider's reason or error code, by count.</summary>
     public IReadOnlyDictionary<string, long> FailedByReason => FailedBy ?? new Dictionary<string, long>();
@@ -18,7 +20,7 @@ public sealed record FunnelRow(
     public long SuppressedTotal => Suppressed.Values.Sum();
 
     /// <summary>Requests with no terminal result yet (sent and awaiting a report, or in flight).</summary>
-    public long Pending => Qualified - SuppressedTotal - Delivered - Failed;
+    public long Pending => Qualified - SuppressedTotal - Delivered - Failed - Expired - Ambiguous;
 }
 
 /// <summary>Where events, profiles and results land for analysts: ClickHouse, or an embedded DuckDB file with the same tables.</summary>
@@ -65,7 +67,7 @@ public static class Funnel
                 .GroupBy(c => c.Reason.Length == 0 ? "(no reason given)" : c.Reason)
                 .ToDictionary(g => g.Key, g => g.Sum(c => c.Requests));
             rows.Add(new FunnelRow(campaign, total, suppressed, Count(ResultStatus.Sent), Count(ResultStatus.Delivered),
-                Count(ResultStatus.Failed, ResultStatus.Undelivered), failedBy));
+                Count(ResultStatus.Failed, ResultStatus.Undelivered), failedBy, Count(ResultStatus.Expired), Count(ResultStatus.Ambiguous)));
         }
         return rows;
     }

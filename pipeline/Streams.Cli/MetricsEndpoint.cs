@@ -17,6 +17,8 @@ public static class MetricsEndpoint
     public static void MapMetrics(this WebApplication app, PipelineHost pipeline)
     {
         var webhooks = new ConcurrentDictionary<(string Path, int Status), long>();
+        var produced = new ConcurrentDictionary<string, long>();
+        if (pipeline.Dispatcher is { } dispatcher) dispatcher.Produced += r => produced.AddOrUpdate(r.Status, 1, (_, n) => n + 1);
         app.Use(async (http, next) =>
         {
             await next(http);
@@ -37,9 +39,10 @@ public static class MetricsEndpoint
                 foreach (var (counter, value) in (await pipeline.Counters.CampaignCountsAsync(campaign.Record.Id)).OrderBy(c => c.Key, StringComparer.Ordinal))
                     text.AppendLine(CultureInfo.InvariantCulture, $"streams_campaign_results_total{{campaign=\"{Escape(campaign.Record.Id)}\",result=\"{Escape(counter)}\"}} {value}");
             }
-            text.AppendLine("# HELP streams_dispatcher_results_total Results this process's dispatcher produced.");
+            text.AppendLine("# HELP streams_dispatcher_results_total Results this process's dispatcher produced, by status.");
             text.AppendLine("# TYPE streams_dispatcher_results_total counter");
-            text.AppendLine(CultureInfo.InvariantCulture, $"streams_dispatcher_results_total {pipeline.Dispatcher?.Handled ?? 0}");
+            foreach (var (status, n) in produced.OrderBy(p => p.Key, StringComparer.Ordinal))
+                text.AppendLine(CultureInfo.InvariantCulture, $"streams_dispatcher_results_total{{status=\"{Escape(status)}\"}} {n}");
             text.AppendLine("# HELP streams_webhook_requests_total Webhook requests by path and HTTP status.");
             text.AppendLine("# TYPE streams_webhook_requests_total counter");
             foreach (var ((path, status), n) in webhooks.OrderBy(w => w.Key.Path, StringComparer.Ordinal).ThenBy(w => w.Key.Status))

@@ -86,7 +86,8 @@ public sealed record SmsResult(
     string? Provider,
     int Segments,
     string? Encoding,
-    DateTimeOffset Ts);
+    DateTimeOffset Ts,
+    IReadOnlyList<string>? Holds = null);
 
 public static class ResultStatus
 {
@@ -95,6 +96,15 @@ public static class ResultStatus
     public const string Failed = "failed";
     public const string Undelivered = "undelivered";
     public const string Suppressed = "suppressed";
+
+    /// <summary>No delivery report came within the provider's report_timeout (reason no_delivery_report).</summary>
+    public const string Expired = "expired";
+
+    /// <summary>Handed to a provider by an attempt that died before recording its outcome; never sent again (reason interrupted_attempt).</summary>
+    public const string Ambiguous = "ambiguous";
+
+    /// <summary>Statuses that end a request; sent is on the way.</summary>
+    public static readonly IReadOnlySet<string> Final = new HashSet<string> { Delivered, Failed, Undelivered, Suppressed, Expired, Ambiguous };
 }
 
 /// <summary>Reason codes, in the order the dispatcher checks them (PRODUCT.md, delivery semantics).</summary>
@@ -113,6 +123,8 @@ public static class Reasons
     public const string RenderFailed = "render_failed";
     public const string TooManySegments = "too_many_segments";
     public const string ProviderError = "provider_error";
+    public const string NoDeliveryReport = "no_delivery_report";
+    public const string InterruptedAttempt = "interrupted_attempt";
 }
 
 /// <summary>Completed: a live campaign whose reach limit is full (the dispatcher sets it); it sends nothing more.</summary>

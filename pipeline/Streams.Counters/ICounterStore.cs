@@ -2,81 +2,97 @@ using Streams.Core;
 
 namespace Streams.Counters;
 
-/// <summary>One request's counters; Member is what Users counters count (the user id).</summary>
-public sealed record SlotRequest(string Member, IReadOnlyList<Slot> Counters);
-
-/// <summary>Granted, or the reason of the first full counter. Added[i]: counter i took a slot (for release).</summary>
-public sealed record SlotGrant(string? DeniedReason, IReadOnlyList<bool> Added)
-{
-    public bool Granted => DeniedReason is null;
-}
-
 /// <summary>How many sends may go now, and how long until the next one may.</summary>
 public readonly record struct Pace(int Granted, TimeSpan RetryAfter);
 
 /// <summary>
 /// The generic cell rate algorithm over a stored theoretical arrival time, in microseconds since the
-/// Unix epoch (exact in a double, which is what Redis's Lua has): both stores share these steps.
+/// Unix epoch (exact in a double, which is what Redis's Lua has).
 /// </summary>
 public static class Gcra
 {
     public static long Micros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     public static long Interval(double perSecond) => (long)(1_000_000 / perSecond);
-
-    public static (int Granted, long NewTat, long RetryAfterMicros) Take(long tat, long now, double perSecond, int burst, int wanted)
-    {
-        var interval = Interval(perSecond);
-        var tolerance = interval * (Math.Max(1, burst) - 1);
-        tat = Math.Max(tat, now);
-        var granted = 0;
-        while (granted < wanted && tat - now <= tolerance)
-        {
-            tat += interval;
-            granted++;
-        }
-        var retry = Math.Max(0, tat - now - tolerance);
-        return (granted, tat, retry);
-    }
 }
 
-/// <summary>What a request's send-at-most-once key says.</summary>
-public enum SendState { Absent, Claimed, Sent }
+/// <summary>
+/// A request at the moment it is handed to its provider (or, with <paramref name="Probe"/>, checked for a stop that
+/// ranks after the counters, such as a DND discard: judged against the counters in order, taking nothing).
+/// </summary>
+public sealed record HandOver(string RequestId, string UserId, IReadOnlyList<Slot> Slots, bool Probe = false);
 
-/// <summary>The outcome of trying to claim a request for sending.</summary>
-public readonly record struct Claim(bool Won, SendState Previous, string? Detail);
+public enum HandOverState
+{
+    /// <summary>Claimed for this owner and every slot taken: send it now.</summary>
+    Won,
+    /// <summary>Sent before (a redelivery); <see cref="HandOverResult.Detail"/> is what was recorded.</summary>
+    Sent,
+    /// <summary>Claimed by another attempt that recorded no outcome (it may be sending, or it died sending).</summary>
+    ClaimedByOther,
+    /// <summary>A counter is full; nothing was taken.</summary>
+    Denied,
+    /// <summary>A probe that fits under every counter (nothing taken).</summary>
+    Passed,
+}
+
+public sealed record HandOverResult(HandOverState State, string? Detail = null, string? DeniedReason = null, string? ClaimedBy = null, DateTimeOffset? ClaimedAt = null);
+
+/// <summary>What the store keeps once a provider accepted a request: the send key's detail, the note a delivery report needs, and when to expect the report.</summary>
+public sealed record SentRecord(string RequestId, string CampaignId, string Detail, string? NoteKey, string? Note, DateTimeOffset ReportDue, string ReportInfo);
+
+/// <summary>A request the provider refused for good: its claim and the slots it holds go back.</summary>
+public sealed record Release(string RequestId, string UserId, IReadOnlyList<Slot> Slots);
+
+/// <summary>A sent request whose delivery report is due (sandbox delivery, or a real provider's report timeout).</summary>
+public sealed record DueReport(string RequestId, string Info);
 
 /// <summary>
-/// Shared counters: one contract, two implementations (Redis for any number of processes,
-/// in-process for embedded mode). Later issues add frequency caps, limits and pacing here.
+/// Shared counters and claims, on Redis (or the embedded mode's in-process Garnet, which runs the same scripts).
+/// A request's idempotency claim and its cap and limit slots are taken together at the moment it is handed to the
+/// provider. Slots are held per request: a counter remembers which request took each place, so a request that
+/// comes back (redelivery, retry) finds its own place instead of taking a second one, and only the request that
+/// took a place can give it back.
 /// </summary>
 public interface ICounterStore : IAsyncDisposable
 {
     /// <summary>
-    /// Atomically claims a request id before its send. Won=false means someone claimed or sent it
-    /// before; Previous and Detail say what they recorded.
+    /// In order, for each item until <paramref name="wanted"/> sends are won (probes are always judged): a sent request
+    /// answers Sent; one claimed by another owner answers ClaimedByOther; otherwise, if every counter has room (or
+    /// already counts this request or user), a send takes its claim and its slots and answers Won, a probe answers
+    /// Passed; else Denied with the first full counter's reason. One atomic round trip. Returns one answer per item
+    /// judged, which may be fewer than given.
     /// </summary>
-    Task<Claim> ClaimAsync(string requestId, string owner, TimeSpan keep);
+    Task<IReadOnlyList<HandOverResult>> HandOverAsync(IReadOnlyList<HandOver> items, string owner, int wanted, DateTimeOffset now, TimeSpan keep);
 
-    /// <summary>Records that the provider accepted the request; detail is what a redelivery needs to re-emit its result.</summary>
-    Task MarkSentAsync(string requestId, string detail, TimeSpan keep);
+    /// <summary>Records accepted sends (send key, report note, pending report, campaign count) in one round trip.</summary>
+    Task RecordSentAsync(IReadOnlyList<SentRecord> records, TimeSpan keep);
 
-    /// <summary>Gives a claim back when nothing was sent (the provider refused for good), so a later attempt may send.</summary>
-    Task ReleaseAsync(string requestId);
+    /// <summary>Gives back claims (this owner's) and the slots each request holds, in one round trip.</summary>
+    Task ReleaseAsync(IReadOnlyList<Release> releases, string owner);
+
+    /// <summary>For each request id, the detail recorded when it was sent, else null. One round trip.</summary>
+    Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds);
+
+    /// <summary>Pending reports due by <paramref name="now"/>; each is leased for <paramref name="lease"/> so another process does not take it meanwhile.</summary>
+    Task<IReadOnlyList<DueReport>> DueReportsAsync(DateTimeOffset now, TimeSpan lease, int max);
+
+    /// <summary>The final report of these requests is stored: they are no longer pending.</summary>
+    Task CompleteReportsAsync(IReadOnlyList<string> requestIds);
 
     /// <summary>Takes a one-off marker (e.g. "this delivery report was already emitted"). True the first time only.</summary>
     Task<bool> TryMarkOnceAsync(string key, TimeSpan keep);
 
-    /// <summary>
-    /// For each request in order, atomically: if every counter it lists is below its limit, take one
-    /// slot in each (a Users counter adds the member; a member already counted passes without taking
-    /// one); otherwise take nothing and answer the first counter's reason. The whole batch is one round
-    /// trip, atomic across processes.
-    /// </summary>
-    Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests);
+    /// <summary>Takes a once marker back (its effect did not happen), so the next attempt is the first again.</summary>
+    Task UnmarkOnceAsync(string key);
 
-    /// <summary>Gives back what a grant took (a send that failed for good).</summary>
-    Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant);
+    /// <summary>Stores <paramref name="value"/> under a key unless one is there; returns the value already there, or null when this one was stored.</summary>
+    Task<string?> RememberOnceAsync(string key, string value, TimeSpan keep);
+
+    /// <summary>A small shared note (e.g. which request a provider's message id belongs to), kept for <paramref name="keep"/>.</summary>
+    Task RememberAsync(string key, string value, TimeSpan keep);
+
+    Task<string?> RecallAsync(string key);
 
     /// <summary>
     /// Pacing (GCRA): asks for up to <paramref name="wanted"/> sends under <paramref name="perSecond"/>,
@@ -91,18 +107,13 @@ public interface ICounterStore : IAsyncDisposable
     /// <summary>For each list of subjects, whether any of them is opted out. One round trip.</summary>
     Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects);
 
-    Task IncrementAsync(string campaignId, string counter, long by = 1);
-
-    /// <summary>For each request id, the detail recorded when it was marked sent, else null. One round trip.</summary>
-    Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds);
-
-    /// <summary>Takes a once marker back (its effect did not happen), so the next attempt is the first again.</summary>
-    Task UnmarkOnceAsync(string key);
-
-    /// <summary>A small shared note (e.g. which request a provider's message id belongs to), kept for <paramref name="keep"/>.</summary>
-    Task RememberAsync(string key, string value, TimeSpan keep);
-
-    Task<string?> RecallAsync(string key);
+    /// <summary>Live per-campaign result counts (for metrics and progress; reports count from analytics).</summary>
+    Task CountAsync(IReadOnlyList<(string CampaignId, string Counter)> counts);
 
     Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId);
+}
+
+public static class CounterStoreExtensions
+{
+    public static Task IncrementAsync(this ICounterStore store, string campaignId, string counter) => store.CountAsync([(campaignId, counter)]);
 }

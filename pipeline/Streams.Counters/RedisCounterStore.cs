@@ -1,3 +1,4 @@
+using System.Globalization;
 using Streams.Core;
 using StackExchange.Redis;
 
@@ -6,66 +7,112 @@ namespace Streams.Counters;
 /// <summary>Redis implementation; each operation is one atomic command or Lua script, so any number of dispatchers can share it.</summary>
 public sealed class RedisCounterStore : ICounterStore
 {
-    // The claim stores "claimed|owner"; a sent request stores "sent|detail". A claim by the same owner is re-entrant.
-    private const string ClaimScript = """
-        local v = redis.call('GET', KEYS[1])
-        if not v then
-          redis.call('SET', KEYS[1], 'claimed|' .. ARGV[1], 'PX', ARGV[2])
-          return ''
-        end
-        if v == ('claimed|' .. ARGV[1]) then return '' end
-        return v
-        """;
-
-    // ARGV: count, then per request: member, counter count, then per counter: kind (u|m), limit, keep ms.
-    // KEYS: every counter's key, in the same order. Per request: "" when denied (with the reason index
-    // in the second array), else "+" and one 0/1 per counter saying whether it took a slot.
-    private const string TakeSlotsScript = """
-        local out = {}
-        local a, k = 2, 1
-        for r = 1, tonumber(ARGV[1]) do
-          local member, n = ARGV[a], tonumber(ARGV[a + 1])
-          a = a + 2
-          local denied = 0
-          for j = 0, n - 1 do
-            local kind, limit, key = ARGV[a + j * 3], tonumber(ARGV[a + j * 3 + 1]), KEYS[k + j]
-            if denied == 0 then
-              if kind == 'u' then
-                if redis.call('SISMEMBER', key, member) == 0 and redis.call('SCARD', key) >= limit then denied = j + 1 end
-              elseif tonumber(redis.call('GET', key) or '0') >= limit then denied = j + 1 end
-            end
-          end
-          if denied > 0 then
-            out[r] = '-' .. denied
+    // A send key holds "claimed|owner|epoch-ms" while a request is with its provider, then "sent|detail".
+    // A counter is a hash: field = what it counts (the user for reach limits, the request for caps), value = the
+    // request that took the place. A place already held passes without taking another; a full counter denies.
+    // ARGV: owner, now ms, keep ms, wanted, item count; per item: request, user, probe (0/1), counter count, then per
+    // counter: kind (u|m), limit, keep ms. KEYS: per item its send key, then its counters' keys.
+    // Answers per judged item: W | S|detail | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
+    private const string HandOverScript = """
+        local owner, now, keep, wanted, count = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+        local mine = 'claimed|' .. owner .. '|'
+        local a, k, won, out = 6, 1, 0, {}
+        for i = 1, count do
+          local rid, user, probe, n = ARGV[a], ARGV[a + 1], ARGV[a + 2] == '1', tonumber(ARGV[a + 3])
+          if not probe and won >= wanted then break end
+          a = a + 4
+          local sendKey = KEYS[k]
+          k = k + 1
+          local v = redis.call('GET', sendKey)
+          local answer
+          if v and string.sub(v, 1, 5) == 'sent|' then
+            answer = 'S|' .. string.sub(v, 6)
+          elseif v and string.sub(v, 1, #mine) ~= mine then
+            answer = 'C|' .. string.sub(v, 9)
           else
-            local added = '+'
+            local denied = 0
             for j = 0, n - 1 do
-              local kind, keep, key = ARGV[a + j * 3], ARGV[a + j * 3 + 2], KEYS[k + j]
-              if kind == 'u' then
-                added = added .. redis.call('SADD', key, member)
-              else
-                redis.call('INCR', key)
-                added = added .. '1'
+              local key, kind, limit = KEYS[k + j], ARGV[a + j * 3], tonumber(ARGV[a + j * 3 + 1])
+              local member = rid
+              if kind == 'u' then member = user end
+              if redis.call('HEXISTS', key, member) == 0 and redis.call('HLEN', key) >= limit then
+                denied = j + 1
+                break
               end
-              redis.call('PEXPIRE', key, keep)
             end
-            out[r] = added
+            if denied > 0 then
+              answer = 'D|' .. denied
+            elseif probe then
+              answer = 'P'
+            else
+              for j = 0, n - 1 do
+                local key, kind, ckeep = KEYS[k + j], ARGV[a + j * 3], ARGV[a + j * 3 + 2]
+                local member = rid
+                if kind == 'u' then member = user end
+                if redis.call('HEXISTS', key, member) == 0 then redis.call('HSET', key, member, rid) end
+                redis.call('PEXPIRE', key, ckeep)
+              end
+              redis.call('SET', sendKey, mine .. now, 'PX', keep)
+              won = won + 1
+              answer = 'W'
+            end
           end
+          out[#out + 1] = answer
           a = a + n * 3
           k = k + n
         end
         return out
         """;
 
-    private const string ReleaseScript = """
-        for j = 1, #KEYS do
-          if ARGV[j + 1] == 'u' then redis.call('SREM', KEYS[j], ARGV[1])
-          elseif tonumber(redis.call('GET', KEYS[j]) or '0') > 0 then redis.call('DECR', KEYS[j]) end
+    // Per record, KEYS: send key, note key, campaign hash; ARGV: detail, note ('' for none), request, due ms, info.
+    // KEYS[1..2] are the pending reports' sorted set and info hash; ARGV[1] keep ms.
+    private const string RecordScript = """
+        local keep = ARGV[1]
+        local k, a = 3, 2
+        while k <= #KEYS do
+          redis.call('SET', KEYS[k], 'sent|' .. ARGV[a], 'PX', keep)
+          if ARGV[a + 1] ~= '' then redis.call('SET', KEYS[k + 1], ARGV[a + 1], 'PX', keep) end
+          redis.call('HINCRBY', KEYS[k + 2], 'sent', 1)
+          redis.call('ZADD', KEYS[1], ARGV[a + 3], ARGV[a + 2])
+          redis.call('HSET', KEYS[2], ARGV[a + 2], ARGV[a + 4])
+          k = k + 3
+          a = a + 5
         end
         return 1
         """;
 
-    // GCRA in microseconds: ARGV now, interval, tolerance, wanted, keep ms. Same steps as Gcra.Take.
+    // Per release, KEYS: send key, then its counters; ARGV: owner, then per release: request, user, counter count, kinds.
+    private const string ReleaseScript = """
+        local mine = 'claimed|' .. ARGV[1] .. '|'
+        local k, a = 1, 2
+        while k <= #KEYS do
+          local rid, user, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+          local v = redis.call('GET', KEYS[k])
+          if v and string.sub(v, 1, #mine) == mine then redis.call('DEL', KEYS[k]) end
+          for j = 1, n do
+            local member = rid
+            if ARGV[a + 2 + j] == 'u' then member = user end
+            if redis.call('HGET', KEYS[k + j], member) == rid then redis.call('HDEL', KEYS[k + j], member) end
+          end
+          k = k + 1 + n
+          a = a + 3 + n
+        end
+        return 1
+        """;
+
+    // Due pending reports, each leased (pushed back by the lease) so one process reports it at a time.
+    private const string DueScript = """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+        local out = {}
+        for i, rid in ipairs(due) do
+          redis.call('ZADD', KEYS[1], ARGV[2], rid)
+          out[#out + 1] = rid
+          out[#out + 1] = redis.call('HGET', KEYS[2], rid) or ''
+        end
+        return out
+        """;
+
+    // GCRA in microseconds: ARGV now, interval, tolerance, wanted, keep ms.
     private const string PaceScript = """
         local now, interval, tolerance, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -103,29 +150,113 @@ public sealed class RedisCounterStore : ICounterStore
         _prefix = prefix;
     }
 
+    /// <summary>
+    /// Connects without failing when Redis is not there yet: the connection keeps retrying in the background and
+    /// every operation fails (RedisConnectionException) until it is back, which callers treat as "wait".
+    /// </summary>
     public static async Task<RedisCounterStore> ConnectAsync(string configuration, string prefix = "streams:")
     {
         var options = ConfigurationOptions.Parse(configuration);
-        options.AbortOnConnectFail = true;
+        options.AbortOnConnectFail = false;
         options.ConnectTimeout = 5000;
+        options.ConnectRetry = 3;
+        options.ReconnectRetryPolicy = new ExponentialRetry(250, 5000);
         return new RedisCounterStore(await ConnectionMultiplexer.ConnectAsync(options), prefix);
     }
 
-    private RedisKey SendKey(string requestId) => $"{_prefix}send:{requestId}";
+    public bool IsConnected => _redis.IsConnected;
 
-    public async Task<Claim> ClaimAsync(string requestId, string owner, TimeSpan keep)
+    public string Prefix => _prefix;
+
+    public IDatabase Database => _db;
+
+    private RedisKey SendKey(string requestId) => $"{_prefix}send:{requestId}";
+    private RedisKey SlotKey(Slot slot) => $"{_prefix}slots:{slot.Key}";
+    private RedisKey CampaignKey(string campaignId) => $"{_prefix}campaign:{campaignId}";
+    private RedisKey ReportsDue => $"{_prefix}reports:due";
+    private RedisKey ReportsInfo => $"{_prefix}reports:info";
+
+    private static string Kind(Slot slot) => slot.Kind == CounterKind.Users ? "u" : "m";
+    private static long Ms(TimeSpan t) => (long)t.TotalMilliseconds;
+
+    public async Task<IReadOnlyList<HandOverResult>> HandOverAsync(IReadOnlyList<HandOver> items, string owner, int wanted, DateTimeOffset now, TimeSpan keep)
     {
-        var result = (string?)await _db.ScriptEvaluateAsync(ClaimScript, [SendKey(requestId)], [owner, (long)keep.TotalMilliseconds]);
-        if (string.IsNullOrEmpty(result)) return new Claim(true, SendState.Absent, null);
-        var bar = result.IndexOf('|');
-        var state = result[..bar] == "sent" ? SendState.Sent : SendState.Claimed;
-        return new Claim(false, state, result[(bar + 1)..]);
+        if (items.Count == 0) return [];
+        var keys = new List<RedisKey>();
+        var args = new List<RedisValue> { owner, now.ToUnixTimeMilliseconds(), Ms(keep), wanted, items.Count };
+        foreach (var item in items)
+        {
+            keys.Add(SendKey(item.RequestId));
+            args.Add(item.RequestId);
+            args.Add(item.UserId);
+            args.Add(item.Probe ? "1" : "0");
+            args.Add(item.Slots.Count);
+            foreach (var slot in item.Slots)
+            {
+                keys.Add(SlotKey(slot));
+                args.Add(Kind(slot));
+                args.Add(slot.Limit);
+                args.Add(Ms(slot.Keep));
+            }
+        }
+        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(HandOverScript, [.. keys], [.. args]))!;
+        return raw.Select((r, i) =>
+        {
+            var answer = (string)r!;
+            return answer[0] switch
+            {
+                'W' => new HandOverResult(HandOverState.Won),
+                'P' => new HandOverResult(HandOverState.Passed),
+                'S' => new HandOverResult(HandOverState.Sent, answer[2..]),
+                'D' => new HandOverResult(HandOverState.Denied, DeniedReason: items[i].Slots[int.Parse(answer[2..], CultureInfo.InvariantCulture) - 1].Reason),
+                _ => ForeignClaim(answer[2..]),
+            };
+        }).ToList();
     }
 
-    public Task MarkSentAsync(string requestId, string detail, TimeSpan keep) =>
-        _db.StringSetAsync(SendKey(requestId), "sent|" + detail, keep);
+    private static HandOverResult ForeignClaim(string claim)
+    {
+        var bar = claim.LastIndexOf('|');
+        return bar > 0 && long.TryParse(claim[(bar + 1)..], CultureInfo.InvariantCulture, out var ms)
+            ? new HandOverResult(HandOverState.ClaimedByOther, ClaimedBy: claim[..bar], ClaimedAt: DateTimeOffset.FromUnixTimeMilliseconds(ms))
+            : new HandOverResult(HandOverState.ClaimedByOther, ClaimedBy: claim, ClaimedAt: DateTimeOffset.UnixEpoch);
+    }
 
-    public Task ReleaseAsync(string requestId) => _db.KeyDeleteAsync(SendKey(requestId));
+    public Task RecordSentAsync(IReadOnlyList<SentRecord> records, TimeSpan keep)
+    {
+        if (records.Count == 0) return Task.CompletedTask;
+        var keys = new List<RedisKey> { ReportsDue, ReportsInfo };
+        var args = new List<RedisValue> { Ms(keep) };
+        foreach (var r in records)
+        {
+            keys.Add(SendKey(r.RequestId));
+            keys.Add(r.NoteKey is null ? $"{_prefix}note:-" : $"{_prefix}note:{r.NoteKey}");
+            keys.Add(CampaignKey(r.CampaignId));
+            args.Add(r.Detail);
+            args.Add(r.NoteKey is null ? "" : r.Note ?? "");
+            args.Add(r.RequestId);
+            args.Add(r.ReportDue.ToUnixTimeMilliseconds());
+            args.Add(r.ReportInfo);
+        }
+        return _db.ScriptEvaluateAsync(RecordScript, [.. keys], [.. args]);
+    }
+
+    public Task ReleaseAsync(IReadOnlyList<Release> releases, string owner)
+    {
+        if (releases.Count == 0) return Task.CompletedTask;
+        var keys = new List<RedisKey>();
+        var args = new List<RedisValue> { owner };
+        foreach (var r in releases)
+        {
+            keys.Add(SendKey(r.RequestId));
+            keys.AddRange(r.Slots.Select(SlotKey));
+            args.Add(r.RequestId);
+            args.Add(r.UserId);
+            args.Add(r.Slots.Count);
+            args.AddRange(r.Slots.Select(s => (RedisValue)Kind(s)));
+        }
+        return _db.ScriptEvaluateAsync(ReleaseScript, [.. keys], [.. args]);
+    }
 
     public async Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds)
     {
@@ -134,49 +265,46 @@ public sealed class RedisCounterStore : ICounterStore
         return [.. values.Select(v => v.HasValue && ((string)v!).StartsWith("sent|", StringComparison.Ordinal) ? ((string)v!)[5..] : null)];
     }
 
+    public async Task<IReadOnlyList<DueReport>> DueReportsAsync(DateTimeOffset now, TimeSpan lease, int max)
+    {
+        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(DueScript, [ReportsDue, ReportsInfo],
+            [now.ToUnixTimeMilliseconds(), (now + lease).ToUnixTimeMilliseconds(), max]))!;
+        var due = new List<DueReport>(raw.Length / 2);
+        for (var i = 0; i + 1 < raw.Length; i += 2) due.Add(new DueReport((string)raw[i]!, (string)raw[i + 1]!));
+        return due;
+    }
+
+    public Task CompleteReportsAsync(IReadOnlyList<string> requestIds)
+    {
+        if (requestIds.Count == 0) return Task.CompletedTask;
+        var batch = _db.CreateBatch();
+        var members = requestIds.Select(r => (RedisValue)r).ToArray();
+        var done = Task.WhenAll(batch.SortedSetRemoveAsync(ReportsDue, members), batch.HashDeleteAsync(ReportsInfo, members));
+        batch.Execute();
+        return done;
+    }
+
     public Task RememberAsync(string key, string value, TimeSpan keep) => _db.StringSetAsync($"{_prefix}note:{key}", value, keep);
 
     public async Task<string?> RecallAsync(string key) => await _db.StringGetAsync($"{_prefix}note:{key}") is { HasValue: true } v ? (string?)v : null;
+
+    private const string RememberOnceScript = """
+        local v = redis.call('GET', KEYS[1])
+        if v then return v end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return ''
+        """;
+
+    public async Task<string?> RememberOnceAsync(string key, string value, TimeSpan keep)
+    {
+        var previous = (string?)await _db.ScriptEvaluateAsync(RememberOnceScript, [$"{_prefix}note:{key}"], [value, Ms(keep)]);
+        return string.IsNullOrEmpty(previous) ? null : previous;
+    }
 
     public Task UnmarkOnceAsync(string key) => _db.KeyDeleteAsync($"{_prefix}once:{key}");
 
     public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) =>
         _db.StringSetAsync($"{_prefix}once:{key}", "1", keep, When.NotExists);
-
-    public async Task<IReadOnlyList<SlotGrant>> TakeSlotsAsync(IReadOnlyList<SlotRequest> requests)
-    {
-        if (requests.Count == 0) return [];
-        var keys = new List<RedisKey>();
-        var args = new List<RedisValue> { requests.Count };
-        foreach (var request in requests)
-        {
-            args.Add(request.Member);
-            args.Add(request.Counters.Count);
-            foreach (var c in request.Counters)
-            {
-                keys.Add($"{_prefix}slots:{c.Key}");
-                args.Add(c.Kind == CounterKind.Users ? "u" : "m");
-                args.Add(c.Limit);
-                args.Add((long)c.Keep.TotalMilliseconds);
-            }
-        }
-        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(TakeSlotsScript, [.. keys], [.. args]))!;
-        return requests.Select((request, i) =>
-        {
-            var answer = (string)raw[i]!;
-            return answer[0] == '-'
-                ? new SlotGrant(request.Counters[int.Parse(answer[1..], System.Globalization.CultureInfo.InvariantCulture) - 1].Reason, [])
-                : new SlotGrant(null, answer[1..].Select(ch => ch == '1').ToList());
-        }).ToList();
-    }
-
-    public Task ReleaseSlotsAsync(SlotRequest request, SlotGrant grant)
-    {
-        var taken = request.Counters.Where((_, i) => i < grant.Added.Count && grant.Added[i]).ToList();
-        if (taken.Count == 0) return Task.CompletedTask;
-        return _db.ScriptEvaluateAsync(ReleaseScript, [.. taken.Select(c => (RedisKey)$"{_prefix}slots:{c.Key}")],
-            [request.Member, .. taken.Select(c => (RedisValue)(c.Kind == CounterKind.Users ? "u" : "m"))]);
-    }
 
     public async Task<Pace> PaceAsync(string key, double perSecond, int burst, int wanted, DateTimeOffset now)
     {
@@ -184,7 +312,7 @@ public sealed class RedisCounterStore : ICounterStore
         var tolerance = interval * (Math.Max(1, burst) - 1);
         var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(PaceScript, [$"{_prefix}pace:{key}"],
             [Gcra.Micros(now), interval, tolerance, wanted, 60_000]))!;
-        return new Pace((int)raw[0], TimeSpan.FromMicroseconds(long.Parse((string)raw[1]!, System.Globalization.CultureInfo.InvariantCulture)));
+        return new Pace((int)raw[0], TimeSpan.FromMicroseconds(long.Parse((string)raw[1]!, CultureInfo.InvariantCulture)));
     }
 
     public Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at) =>
@@ -200,12 +328,18 @@ public sealed class RedisCounterStore : ICounterStore
         return subjects.Select(l => l.Any(optedOut.Contains)).ToList();
     }
 
-    public Task IncrementAsync(string campaignId, string counter, long by = 1) =>
-        _db.HashIncrementAsync($"{_prefix}campaign:{campaignId}", counter, by);
+    public Task CountAsync(IReadOnlyList<(string CampaignId, string Counter)> counts)
+    {
+        if (counts.Count == 0) return Task.CompletedTask;
+        var batch = _db.CreateBatch();
+        var done = Task.WhenAll(counts.GroupBy(c => c).Select(g => batch.HashIncrementAsync(CampaignKey(g.Key.CampaignId), g.Key.Counter, g.Count())));
+        batch.Execute();
+        return done;
+    }
 
     public async Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId)
     {
-        var entries = await _db.HashGetAllAsync($"{_prefix}campaign:{campaignId}");
+        var entries = await _db.HashGetAllAsync(CampaignKey(campaignId));
         return entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
     }
 

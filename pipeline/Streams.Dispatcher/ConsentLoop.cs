@@ -14,6 +14,7 @@ public sealed record ConsentOptions
     public string HelpReply { get; init; } = "Reply STOP to unsubscribe.";
     public string HelpProvider { get; init; } = SandboxProvider.TypeName;
     public string? HelpFrom { get; init; }
+    public string? InstanceId { get; init; }
 }
 
 /// <summary>
@@ -30,9 +31,13 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, GroupId, "consent", logger);
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, GroupId, "consent", logger, options.InstanceId);
         consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
-        await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), HandleAsync, ct);
+        await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), async batch =>
+        {
+            await HandleAsync(batch, CancellationToken.None);
+            return null;
+        }, ct);
     }
 
     private async Task HandleAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
@@ -78,6 +83,15 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
                     new RequestContext(null, null, Props.Empty, phone, null, null, Props.Empty));
                 var info = SmsEncoding.Analyze(options.HelpReply);
                 var outcome = await provider.SendAsync(new OutboundSms(request, phone, options.HelpFrom ?? inbound.To, options.HelpReply, info), ct);
+                if (outcome is Accepted accepted)
+                {
+                    var now = time.GetUtcNow();
+                    var delivers = provider.DeliversAfter;
+                    await counters.RecordSentAsync([new SentRecord(request.RequestId, HelpCampaign, accepted.MessageId, null, null,
+                        now + (delivers ?? providers.ReportTimeoutFor(provider.Name)),
+                        PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, provider.Name, info))],
+                        RequestHandler.KeepSendKeys);
+                }
                 var result = outcome is Accepted a
                     ? new SmsResult(request.RequestId, a.MessageId, HelpCampaign, phone, ResultStatus.Sent, null, provider.Name, info.Segments, info.Encoding, time.GetUtcNow())
                     : new SmsResult(request.RequestId, null, HelpCampaign, phone, ResultStatus.Failed, (outcome as Refused)?.Reason, provider.Name, info.Segments, info.Encoding, time.GetUtcNow());

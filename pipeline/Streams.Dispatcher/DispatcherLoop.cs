@@ -3,6 +3,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
+using Streams.Counters;
 using Streams.Serdes;
 
 namespace Streams.Dispatcher;
@@ -14,54 +15,97 @@ public sealed record DispatcherOptions
     public string GroupId { get; init; } = "streams-dispatcher";
     public int MaxBatch { get; init; } = 500;
     public int MaxInputBytes { get; init; } = RecordCodec<SmsRequest>.DefaultMaxBytes;
+
+    /// <summary>This instance's static group membership (group.instance.id), when configured.</summary>
+    public string? InstanceId { get; init; }
 }
 
 /// <summary>
-/// The consumer group over sms.requests. At-least-once: a batch's offsets are stored only after
-/// every result of the batch is acknowledged by Kafka; the handler makes redelivery harmless.
+/// The consumer group over sms.requests. At-least-once: a batch's offsets are stored only after every result of the
+/// batch is acknowledged by Kafka, and only up to the first request the handler did not finish (a stop came while it
+/// waited for its turn); the handler makes redelivery harmless. While Redis is unreachable nothing is sent: the batch
+/// waits and is tried again, with backoff, until Redis answers or the dispatcher is stopped.
 /// </summary>
 public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler handler, IProducer<string, byte[]> producer, ILogger logger)
 {
     public long Handled => Interlocked.Read(ref _handled);
     private long _handled;
 
-    public async Task RunAsync(CancellationToken ct)
+    /// <summary>Counts results by status (and reason for suppressed) as this process produced them.</summary>
+    public event Action<SmsResult>? Produced;
+
+    /// <param name="stop">Stop taking work (SIGTERM): the batch in hand finishes what is in flight and records it.</param>
+    /// <param name="abandon">The shutdown deadline: even calls in flight give up.</param>
+    public async Task RunAsync(CancellationToken stop, CancellationToken abandon)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, options.GroupId, "dispatcher", logger);
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, options.GroupId, "dispatcher", logger, options.InstanceId);
         consumer.Subscribe(options.Topics.Requests);
-        await BatchLoop.RunAsync(consumer, options.MaxBatch, TimeSpan.FromMilliseconds(100), HandleBatchAsync, ct);
+        await BatchLoop.RunAsync(consumer, options.MaxBatch, TimeSpan.FromMilliseconds(100), batch => HandleBatchAsync(batch, stop, abandon), stop);
     }
 
-    private async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    private async Task<IReadOnlySet<ConsumeResult<string, byte[]>>?> HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stop, CancellationToken abandon)
     {
         var acks = new List<Task>(batch.Count);
-        var requests = new List<SmsRequest>(batch.Count);
+        var requests = new List<(ConsumeResult<string, byte[]> Record, SmsRequest Request)>(batch.Count);
         foreach (var message in batch)
         {
             var decoded = Codecs.SmsRequest.TryDecode(message.Message.Value, options.MaxInputBytes);
-            if (decoded.Ok) requests.Add(decoded.Value!);
-            else acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), ct));
+            if (decoded.Ok) requests.Add((message, decoded.Value!));
+            else acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), abandon));
         }
-        var output = await handler.HandleBatchAsync(requests, ct);
+        var output = await HandleUntilRedisAnswersAsync(requests.Select(r => r.Request).ToList(), stop, abandon);
+        if (output is null)
+        {
+            await Task.WhenAll(acks);
+            return requests.Select(r => r.Record).ToHashSet();
+        }
         foreach (var result in output.Results)
         {
             acks.Add(producer.ProduceAsync(options.Topics.Results,
-                new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, ct));
+                new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, abandon));
             Interlocked.Increment(ref _handled);
+            Produced?.Invoke(result);
         }
         foreach (var record in output.Completed)
         {
             // Same version, new status: every dispatcher that sees the limit full writes the same record.
             logger.LogInformation("campaign {CampaignId} reached its reach limit: completed", record.Id);
             acks.Add(producer.ProduceAsync(options.Topics.Campaigns,
-                new Message<string, byte[]> { Key = record.Id, Value = Codecs.CampaignRecord.Encode(record) }, ct));
+                new Message<string, byte[]> { Key = record.Id, Value = Codecs.CampaignRecord.Encode(record) }, abandon));
         }
         foreach (var waiting in output.Delayed)
         {
             acks.Add(producer.ProduceAsync(options.Topics.Scheduled,
-                new Message<string, byte[]> { Key = waiting.Request.UserId, Value = Codecs.ScheduledRequest.Encode(waiting) }, ct));
+                new Message<string, byte[]> { Key = waiting.Request.UserId, Value = Codecs.ScheduledRequest.Encode(waiting) }, abandon));
         }
         await Task.WhenAll(acks);
+        return output.NotDone.Count == 0 ? null : requests.Where(r => output.NotDone.Contains(r.Request.RequestId)).Select(r => r.Record).ToHashSet();
+    }
+
+    /// <summary>Null when the dispatcher was stopped before Redis came back (nothing of the batch was done).</summary>
+    private async Task<RequestHandler.Output?> HandleUntilRedisAnswersAsync(List<SmsRequest> requests, CancellationToken stop, CancellationToken abandon)
+    {
+        var wait = TimeSpan.FromMilliseconds(250);
+        var paused = System.Diagnostics.Stopwatch.StartNew();
+        var said = false;
+        while (true)
+        {
+            try
+            {
+                var output = await handler.HandleBatchAsync(requests, stop, abandon);
+                if (said) logger.LogWarning("Redis answers again: sending resumed after {Seconds:0.0} s", paused.Elapsed.TotalSeconds);
+                return output;
+            }
+            catch (Exception e) when (e is RedisUnavailableException or StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
+                                      || (e is StackExchange.Redis.RedisServerException && e.Message.StartsWith("LOADING", StringComparison.Ordinal)))
+            {
+                if (!said) logger.LogWarning("Redis unavailable ({Error}): sending paused; nothing is sent without a claim", e.Message);
+                said = true;
+                try { await Task.Delay(wait, stop); }
+                catch (OperationCanceledException) { return null; }
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
     }
 
     public static Message<string, byte[]> DeadLetter(ConsumeResult<string, byte[]> source, DecodeException error, string stage = "dispatcher")
@@ -79,37 +123,81 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
     }
 }
 
+/// <summary>The counters cannot be trusted yet (Redis is down, or lost its data and is being rebuilt): nothing may be sent.</summary>
+public sealed class RedisUnavailableException(string message) : Exception(message);
+
 /// <summary>Delivery reports to sms.results, each (request, status) emitted once even if a report is replayed.</summary>
-public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics topics, Counters.ICounterStore counters, ILogger logger)
-    : Providers.IDeliveryReports, Webhooks.IResultSink
+public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics topics, Counters.ICounterStore counters) : Webhooks.IResultSink
 {
-    /// <summary>For webhooks: stored once, and only marked as stored once Kafka has it (a failed produce takes the mark back).</summary>
+    /// <summary>Stored once, and only marked as stored once Kafka has it (a failed produce takes the mark back). A final status ends the request's pending report.</summary>
     public async Task<bool> StoreOnceAsync(SmsResult result)
     {
         var key = $"report:{result.RequestId}:{result.Status}";
-        if (!await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys)) return false;
-        try
+        var first = await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys);
+        if (first)
         {
-            await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
+            try
+            {
+                await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
+            }
+            catch
+            {
+                await counters.UnmarkOnceAsync(key);
+                throw;
+            }
+            await counters.IncrementAsync(result.CampaignId, result.Status);
         }
-        catch
+        if (ResultStatus.Final.Contains(result.Status)) await counters.CompleteReportsAsync([result.RequestId]);
+        return first;
+    }
+}
+
+/// <summary>
+/// Ends the requests whose delivery report is due: the sandbox's "delivered" about a second after the send, and
+/// <c>expired</c> (reason no_delivery_report) for a real provider's message with no report after its report_timeout.
+/// The pending reports live in the counter store, so they survive a crash of the process that sent; each is leased
+/// while it is reported, and the once-marker keeps a report that is reported twice from being stored twice.
+/// Due times are judged on the injected clock; the loop only polls.
+/// </summary>
+public sealed class ReportPump(Counters.ICounterStore counters, ResultsReporter reporter, TimeProvider time, ILogger logger)
+{
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        while (!stop.IsCancellationRequested)
         {
-            await counters.UnmarkOnceAsync(key);
-            throw;
+            try
+            {
+                while (await PumpOnceAsync() == 500) { }
+                await tick.WaitForNextTickAsync(stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or KafkaException)
+            {
+                logger.LogWarning("pending delivery reports: {Error}; trying again", e.Message);
+                try { await Task.Delay(TimeSpan.FromSeconds(1), stop); }
+                catch (OperationCanceledException) { return; }
+            }
         }
-        await counters.IncrementAsync(result.CampaignId, result.Status);
-        return true;
     }
 
-    public async Task ReportAsync(SmsResult result)
+    /// <summary>Reports what is due now; returns how many were due.</summary>
+    public async Task<int> PumpOnceAsync()
     {
-        try
+        var now = time.GetUtcNow();
+        var due = await counters.DueReportsAsync(now, Lease, 500);
+        var stale = new List<string>();
+        await Task.WhenAll(due.Select(async d =>
         {
-            await StoreOnceAsync(result);
-        }
-        catch (Exception e) when (e is KafkaException or ObjectDisposedException)
-        {
-            logger.LogWarning("delivery report for {RequestId} not written: {Error}", result.RequestId, e.Message);
-        }
+            if (PendingReport.Parse(d.Info) is { } pending) await reporter.StoreOnceAsync(pending.ResultFor(d.RequestId, now));
+            else lock (stale) stale.Add(d.RequestId);
+        }));
+        await counters.CompleteReportsAsync(stale);
+        return due.Count;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Counters;
@@ -24,15 +25,36 @@ public sealed record CampaignEntry(CampaignRecord Record, Core.Campaigns.Campaig
 public interface IProviderRegistry
 {
     ISmsProvider? Get(string name);
+
+    /// <summary>The provider's pacing (its rate), taken before a request is claimed; null when it is not paced.</summary>
+    Pacer? PacerFor(string name) => null;
+
+    /// <summary>How long after a send a delivery report must come before the request ends <c>expired</c>.</summary>
+    TimeSpan ReportTimeoutFor(string name) => RequestHandler.DefaultReportTimeout;
+}
+
+/// <summary>The settings of the send chain that come from configuration.</summary>
+public sealed record DispatchSettings
+{
+    public FrequencyCaps Caps { get; init; } = FrequencyCaps.None;
+
+    /// <summary>The configured DND hours for campaigns that set none.</summary>
+    public DndWindow? DefaultDnd { get; init; }
+
+    /// <summary>
+    /// How long an attempt may hold a claim before another owner treats its outcome as unknown: longer than a
+    /// provider call with its retries. A claim younger than this makes the request wait (sms.scheduled) and look again.
+    /// </summary>
+    public TimeSpan ClaimLease { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>
-/// Handles a batch of requests and returns one result per distinct request. The order is what makes a
-/// send happen at most once and never past a limit: load consent → decide (pure) → claim each request id → take the
-/// batch's cap and limit slots in one atomic call → stops that rank after the counters (DND discard, render,
-/// segments) give the slots back → send → record the message id. A redelivered request
-/// finds its claim and re-emits its result instead of sending again; a request refused by a limit or
-/// by the provider gives its claim (and slots) back.
+/// Handles a batch of requests, one phase at a time over one record per request: consent and the pure decision;
+/// early stops (re-reported as sent when a redelivered request was sent before); then per provider, in the batch's
+/// order, turn by turn: wait for the provider's pacing turn (holding nothing), hand over (claim the request id and
+/// take its cap and limit slots atomically, or probe the counters for a stop that ranks after them), send, and
+/// record. A crash can leave in doubt only the requests handed over at that instant: a request never handed over
+/// holds no claim and is sent by the next owner.
 /// </summary>
 public sealed class RequestHandler(
     ICounterStore counters,
@@ -41,196 +63,289 @@ public sealed class RequestHandler(
     TimeProvider time,
     ILogger logger,
     string owner,
-    FrequencyCaps? caps = null,
-    DndWindow? defaultDnd = null)
+    DispatchSettings? settings = null)
 {
     public static readonly TimeSpan KeepSendKeys = TimeSpan.FromDays(7);
+    public static readonly TimeSpan DefaultReportTimeout = TimeSpan.FromHours(72);
+    public const string ClaimPending = "claim_pending";
 
-    private readonly FrequencyCaps _caps = caps ?? FrequencyCaps.None;
+    private readonly DispatchSettings _settings = settings ?? new DispatchSettings();
+
+    public RequestHandler(ICounterStore counters, IProviderRegistry providers, ICampaignView campaigns, TimeProvider time, ILogger logger,
+        string owner, FrequencyCaps? caps, DndWindow? defaultDnd = null)
+        : this(counters, providers, campaigns, time, logger, owner, new DispatchSettings { Caps = caps ?? FrequencyCaps.None, DefaultDnd = defaultDnd })
+    {
+    }
 
     /// <summary>Test seam: runs after the provider accepted and the send was recorded, before the result is produced.</summary>
     public Func<SmsRequest, Task>? AfterSend { get; init; }
 
-    /// <summary>What a batch produced: one result per request that ended or was sent, and the requests that wait.</summary>
     /// <summary>
-    /// What a batch produced: one result per request that ended or was sent, the requests that wait, and the
-    /// live campaigns whose reach limit turned out full (they complete: "first N users, then the campaign completes").
+    /// What a batch produced: one result per request that ended or was sent, the requests that wait, the live
+    /// campaigns whose reach limit turned out full, and the requests it did not get to (a stop came while they
+    /// waited for their turn): those hold nothing and must be handled again.
     /// </summary>
-    public sealed record Output(IReadOnlyList<SmsResult> Results, IReadOnlyList<ScheduledRequest> Delayed, IReadOnlyList<CampaignRecord> Completed);
-
-    public async Task<Output> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken ct)
+    public sealed record Output(IReadOnlyList<SmsResult> Results, IReadOnlyList<ScheduledRequest> Delayed, IReadOnlyList<CampaignRecord> Completed,
+        IReadOnlySet<string>? Unfinished = null)
     {
-        // A request id seen twice in one batch is one request.
-        var requests = batch.DistinctBy(r => r.RequestId).ToList();
-        var now = time.GetUtcNow();
-        var results = new SmsResult?[requests.Count];
-        var sends = new List<(int Index, Send Send, ISmsProvider Provider)>();
-        var delayed = new List<ScheduledRequest>();
-        var optedOut = await counters.OptedOutAsync(requests.Select(SendDecision.ConsentSubjects).ToList());
-        var early = new List<(int Index, Suppress Suppress)>();
-        for (var i = 0; i < requests.Count; i++)
-        {
-            var decision = SendDecision.Decide(requests[i], campaigns.Get(requests[i].CampaignId), _caps, defaultDnd, optedOut[i], now);
-            if (decision is Delay delay)
-            {
-                logger.LogDebug("request {RequestId} waits until {Until} ({Cause})", requests[i].RequestId, delay.Until, delay.Cause);
-                delayed.Add(new ScheduledRequest(requests[i], delay.Until, delay.Cause));
-                continue;
-            }
-            if (decision is Suppress suppress)
-            {
-                early.Add((i, suppress));
-                continue;
-            }
-            var send = (Send)decision;
-            if (providers.Get(send.Provider) is not { } provider)
-            {
-                results[i] = Result(requests[i], ResultStatus.Failed, $"{Reasons.ProviderError}: no provider named '{send.Provider}'", null, send.Provider, send.Info);
-                continue;
-            }
-            sends.Add((i, send, provider));
-        }
+        public IReadOnlySet<string> NotDone => Unfinished ?? new HashSet<string>();
+    }
 
-        // A request stopped before the claims may be a redelivery of one already sent (its campaign completed or was
-        // paused since, or the user opted out): it keeps its one outcome, sent, instead of gaining a second one.
-        var sentBefore = early.Count == 0 ? [] : await counters.SentDetailsAsync(early.Select(e => requests[e.Index].RequestId).ToList());
-        for (var e = 0; e < early.Count; e++)
-        {
-            var (i, suppress) = early[e];
-            if (sentBefore[e] is { } detail)
-            {
-                var previous = SentDetail.Parse(detail);
-                logger.LogInformation("request {RequestId} was already sent as {MessageId}; re-reporting it as sent", requests[i].RequestId, previous.MessageId);
-                results[i] = Result(requests[i], ResultStatus.Sent, null, previous.MessageId, previous.Provider, previous.Info);
-            }
-            else
-            {
-                results[i] = await SuppressedAsync(requests[i], suppress.Reason, suppress.Detail);
-            }
-        }
+    /// <summary>One request on its way through the phases.</summary>
+    private sealed class Item(SmsRequest request)
+    {
+        public SmsRequest Request { get; } = request;
+        public Send? Send { get; set; }
+        public SmsResult? Result { get; set; }
+        public ScheduledRequest? Waiting { get; set; }
+        public bool Done => Result is not null || Waiting is not null;
+        public bool Probe => Send?.After is not null;
+        public OutboundSms Outbound => new(Request, Send!.To, Send.From, Send.Text, Send.Info);
+    }
 
-        // Concurrent claims share one round trip to Redis.
-        var claims = await Task.WhenAll(sends.Select(s => counters.ClaimAsync(requests[s.Index].RequestId, owner, KeepSendKeys)));
-        var fresh = new List<(int Index, Send Send, ISmsProvider Provider)>();
-        for (var n = 0; n < sends.Count; n++)
-        {
-            var (i, send, provider) = sends[n];
-            if (claims[n].Won)
-            {
-                fresh.Add(sends[n]);
-                continue;
-            }
-            var messageId = claims[n].Previous == SendState.Sent
-                ? SentDetail.Parse(claims[n].Detail).MessageId
-                : provider.CanFind ? await provider.FindAsync(requests[i].RequestId, ct) : null;
-            if (messageId is null && claims[n].Previous != SendState.Sent && !provider.CanFind)
-            {
-                logger.LogWarning("request {RequestId} was claimed by an attempt that did not record its outcome and {Provider} cannot be asked; not sending again",
-                    requests[i].RequestId, provider.Name);
-                results[i] = Result(requests[i], ResultStatus.Failed, $"{Reasons.ProviderError}: outcome of an interrupted attempt unknown; not resent (at most once)", null, provider.Name, send.Info);
-                continue;
-            }
-            if (messageId is not null)
-            {
-                logger.LogInformation("request {RequestId} was already sent as {MessageId}; not sending again", requests[i].RequestId, messageId);
-                await counters.MarkSentAsync(requests[i].RequestId, new SentDetail(messageId, send.Info, provider.Name).ToString(), KeepSendKeys);
-                await provider.ResumeAsync(requests[i], messageId, ct);
-                results[i] = Result(requests[i], ResultStatus.Sent, null, messageId, provider.Name, send.Info);
-            }
-            else
-            {
-                // Claimed by an attempt that never reached the provider (it crashed before sending): safe to send.
-                fresh.Add(sends[n]);
-            }
-        }
-
-        var slotRequests = fresh.Select(f => new SlotRequest(requests[f.Index].UserId, f.Send.Slots)).ToList();
-        var records = new List<Task>();
-        var sent = new List<SmsRequest>();
-        var grants = await counters.TakeSlotsAsync(slotRequests);
-        var outbound = new List<(int N, int Index, Send Send, ISmsProvider Provider, OutboundSms Sms)>();
+    /// <param name="stop">Cancelled when the dispatcher stops taking work: a request still waiting for its turn is left unfinished.</param>
+    /// <param name="abandon">Cancelled when even calls in flight must give up (the shutdown deadline).</param>
+    public async Task<Output> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken stop, CancellationToken abandon = default)
+    {
+        var items = batch.DistinctBy(r => r.RequestId).Select(r => new Item(r)).ToList();
         var completed = new Dictionary<string, CampaignRecord>();
-        for (var n = 0; n < fresh.Count; n++)
-        {
-            var (i, send, provider) = fresh[n];
-            var request = requests[i];
-            if (!grants[n].Granted)
-            {
-                if (grants[n].DeniedReason == Reasons.LimitReached && campaigns.Get(request.CampaignId) is { Record.Status: CampaignStatus.Active, Spec.Type: Core.Campaigns.CampaignType.Live } full)
-                    completed[full.Record.Id] = full.Record with { Status = CampaignStatus.Completed, UpdatedAt = now };
-                await counters.ReleaseAsync(request.RequestId);
-                results[i] = await SuppressedAsync(request, grants[n].DeniedReason!, "counter full");
-                continue;
-            }
-            if (send.After is { } after)
-            {
-                // Stops that rank after the counters: nothing is sent, so the claim and the slots go back.
-                await counters.ReleaseAsync(request.RequestId);
-                await counters.ReleaseSlotsAsync(slotRequests[n], grants[n]);
-                results[i] = await SuppressedAsync(request, after.Reason, after.Detail);
-                continue;
-            }
-            outbound.Add((n, i, send, provider, new OutboundSms(request, send.To, send.From, send.Text, send.Info)));
-        }
+        await DecideAsync(items);
+        await SettleEarlyStopsAsync(items);
+        await Task.WhenAll(items.Where(i => i.Send is not null && !i.Done).GroupBy(i => i.Send!.Provider)
+            .Select(g => SendThroughAsync(g.Key, g.ToList(), completed, stop, abandon)));
+        var results = items.Select(i => i.Result).OfType<SmsResult>().ToList();
+        await counters.CountAsync([.. results.Where(r => r.Status != ResultStatus.Sent).Select(r => (r.CampaignId, Counter(r)))]);
+        var unfinished = items.Where(i => !i.Done).Select(i => i.Request.RequestId).ToHashSet();
+        return new Output(results, [.. items.Select(i => i.Waiting).OfType<ScheduledRequest>()], [.. completed.Values], unfinished);
+    }
 
-        // One batch per provider, the providers in parallel; a provider with a batch API sends it in few calls.
-        var outcomes = new Dictionary<int, SendOutcome>();
-        await Task.WhenAll(outbound.GroupBy(o => o.Provider).Select(async group =>
+    /// <summary>The live campaign counter a result adds to: its status, or suppressed:reason.</summary>
+    public static string Counter(SmsResult r) => r.Status == ResultStatus.Suppressed ? "suppressed:" + r.Reason : r.Status;
+
+    private async Task DecideAsync(List<Item> items)
+    {
+        var now = time.GetUtcNow();
+        var optedOut = await counters.OptedOutAsync(items.Select(i => SendDecision.ConsentSubjects(i.Request)).ToList());
+        for (var n = 0; n < items.Count; n++)
         {
-            var items = group.ToList();
-            var answers = await group.Key.SendBatchAsync(items.Select(o => o.Sms).ToList(), ct);
-            lock (outcomes)
+            var item = items[n];
+            switch (SendDecision.Decide(item.Request, campaigns.Get(item.Request.CampaignId), _settings.Caps, _settings.DefaultDnd, optedOut[n], now))
             {
-                for (var k = 0; k < items.Count; k++) outcomes[items[k].N] = answers[k];
+                case Delay delay:
+                    logger.LogDebug("request {RequestId} waits until {Until} ({Cause})", item.Request.RequestId, delay.Until, delay.Cause);
+                    item.Waiting = new ScheduledRequest(item.Request, delay.Until, delay.Cause);
+                    break;
+                case Suppress suppress:
+                    item.Result = Suppressed(item.Request, suppress.Reason, suppress.Detail);
+                    break;
+                case Send send:
+                    item.Send = send;
+                    break;
             }
-        }));
-        foreach (var (n, i, send, provider, sms) in outbound)
+        }
+    }
+
+    /// <summary>
+    /// A request stopped before the hand-over may be a redelivery of one already sent (its campaign completed or was
+    /// paused since, or the user opted out): it keeps its one outcome, sent, instead of gaining a second one.
+    /// </summary>
+    private async Task SettleEarlyStopsAsync(List<Item> items)
+    {
+        var early = items.Where(i => i.Result is { Status: ResultStatus.Suppressed }).ToList();
+        if (early.Count == 0) return;
+        var sent = await counters.SentDetailsAsync(early.Select(i => i.Request.RequestId).ToList());
+        for (var n = 0; n < early.Count; n++)
         {
-            var request = requests[i];
+            if (sent[n] is { } detail) early[n].Result = SentBefore(early[n].Request, detail);
+        }
+    }
+
+    private async Task SendThroughAsync(string name, List<Item> items, Dictionary<string, CampaignRecord> completed, CancellationToken stop, CancellationToken abandon)
+    {
+        if (providers.Get(name) is not { } provider)
+        {
+            foreach (var item in items)
+                item.Result = Result(item.Request, ResultStatus.Failed, $"{Reasons.ProviderError}: no provider named '{name}'", null, name, item.Send!.Info);
+            return;
+        }
+        var pacer = providers.PacerFor(name);
+        var position = 0;
+        while (position < items.Count)
+        {
+            var sends = items.Skip(position).Count(i => !i.Probe);
+            int turns;
+            try
+            {
+                turns = sends == 0 ? 0
+                    : pacer is null ? sends
+                    : provider.PrefersBatches ? await pacer.TakeAllAsync(sends, stop) : await pacer.TakeAsync(sends, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return; // what is left holds nothing: it stays unfinished and is handled again by whoever gets it next
+            }
+            var won = new List<Item>();
+            while (position < items.Count && (won.Count < turns || items[position].Probe))
+            {
+                var look = items.Skip(position).Take(Math.Max(0, turns - won.Count) * 2 + 32).ToList();
+                var answers = await counters.HandOverAsync(
+                    [.. look.Select(i => new HandOver(i.Request.RequestId, i.Request.UserId, i.Send!.Slots, i.Probe))],
+                    owner, turns - won.Count, time.GetUtcNow(), KeepSendKeys);
+                if (answers.Count == 0) break;
+                for (var n = 0; n < answers.Count; n++) Judge(look[n], answers[n], provider, won, completed);
+                position += answers.Count;
+            }
+            if (won.Count > 0) await DeliverAsync(name, provider, won, abandon);
+        }
+    }
+
+    private void Judge(Item item, HandOverResult answer, ISmsProvider provider, List<Item> won, Dictionary<string, CampaignRecord> completed)
+    {
+        var request = item.Request;
+        switch (answer.State)
+        {
+            case HandOverState.Won:
+                won.Add(item);
+                break;
+            case HandOverState.Passed:
+                item.Result = Suppressed(request, item.Send!.After!.Reason, item.Send.After.Detail);
+                break;
+            case HandOverState.Sent:
+                item.Result = SentBefore(request, answer.Detail!);
+                break;
+            case HandOverState.Denied:
+                if (answer.DeniedReason == Reasons.LimitReached
+                    && campaigns.Get(request.CampaignId) is { Record.Status: CampaignStatus.Active, Spec.Type: Core.Campaigns.CampaignType.Live } full)
+                    completed[full.Record.Id] = full.Record with { Status = CampaignStatus.Completed, UpdatedAt = time.GetUtcNow() };
+                item.Result = Suppressed(request, answer.DeniedReason!, "counter full");
+                break;
+            case HandOverState.ClaimedByOther:
+                Foreign(item, answer, provider, won);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Claimed by an attempt that recorded no outcome. A provider that keeps its own index of request ids takes a
+    /// request once however often it is sent, so it is simply sent (its slots, held under this request id by the
+    /// other attempt, are already this request's). Otherwise the attempt may still be with the provider: the
+    /// request waits out the claim's lease and looks again; past the lease the outcome is unknown and the request
+    /// ends <c>ambiguous</c>, never sent a second time.
+    /// </summary>
+    private void Foreign(Item item, HandOverResult answer, ISmsProvider provider, List<Item> won)
+    {
+        if (provider.CanFind)
+        {
+            if (item.Probe) item.Result = Suppressed(item.Request, item.Send!.After!.Reason, item.Send.After.Detail);
+            else won.Add(item);
+            return;
+        }
+        var until = (answer.ClaimedAt ?? DateTimeOffset.UnixEpoch) + _settings.ClaimLease;
+        if (until > time.GetUtcNow())
+        {
+            logger.LogInformation("request {RequestId} is claimed by {Owner} since {At}; looking again at {Until}", item.Request.RequestId, answer.ClaimedBy, answer.ClaimedAt, until);
+            item.Waiting = new ScheduledRequest(item.Request, until, ClaimPending);
+            return;
+        }
+        logger.LogWarning("request {RequestId} was claimed by {Owner} at {At}, which recorded no outcome, and {Provider} cannot be asked; not sending again",
+            item.Request.RequestId, answer.ClaimedBy, answer.ClaimedAt, provider.Name);
+        item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
+    }
+
+    private async Task DeliverAsync(string name, ISmsProvider provider, List<Item> won, CancellationToken abandon)
+    {
+        IReadOnlyList<SendOutcome> outcomes;
+        try
+        {
+            outcomes = await provider.SendBatchAsync([.. won.Select(i => i.Outbound)], abandon);
+        }
+        catch (OperationCanceledException) when (abandon.IsCancellationRequested)
+        {
+            // The deadline passed mid-call: what the provider did is unknown, and the claims say so to the next owner.
+            foreach (var item in won) item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
+            return;
+        }
+        var now = time.GetUtcNow();
+        var records = new List<SentRecord>();
+        var releases = new List<Release>();
+        for (var n = 0; n < won.Count; n++)
+        {
+            var item = won[n];
+            var (request, send) = (item.Request, item.Send!);
             switch (outcomes[n])
             {
                 case Accepted accepted:
-                    // Recorded together for the batch, before any result is produced; a crash before the record
-                    // lands is covered by asking the provider for the client reference.
-                    records.Add(counters.MarkSentAsync(request.RequestId, new SentDetail(accepted.MessageId, send.Info, accepted.Via ?? provider.Name).ToString(), KeepSendKeys));
-                    records.Add(counters.IncrementAsync(request.CampaignId, ResultStatus.Sent));
-                    // What a delivery report needs to find its request (webhooks name the provider's message id).
-                    records.Add(counters.RememberAsync(MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
-                        new MessageNote(request.RequestId, request.CampaignId, request.UserId, accepted.Via ?? provider.Name, send.Info.Segments, send.Info.Encoding).ToString(), KeepSendKeys));
-                    logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), provider.Name);
-                    sent.Add(request);
-                    results[i] = Result(request, ResultStatus.Sent, null, accepted.MessageId, accepted.Via ?? provider.Name, send.Info);
+                    var via = accepted.Via ?? provider.Name;
+                    var delivers = provider.DeliversAfter;
+                    records.Add(new SentRecord(request.RequestId, request.CampaignId,
+                        new SentDetail(accepted.MessageId, send.Info, via).ToString(),
+                        MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
+                        new MessageNote(request.RequestId, request.CampaignId, request.UserId, via, send.Info.Segments, send.Info.Encoding).ToString(),
+                        now + (delivers ?? providers.ReportTimeoutFor(name)),
+                        PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, via, send.Info)));
+                    logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), via);
+                    item.Result = Result(request, ResultStatus.Sent, null, accepted.MessageId, via, send.Info) with { Holds = Holds.Of(send.Slots) };
                     break;
                 case Refused refused:
-                    // Nothing reached the handset: give the claim and the slots back so they count for nobody.
-                    await counters.ReleaseAsync(request.RequestId);
-                    await counters.ReleaseSlotsAsync(slotRequests[n], grants[n]);
+                    // Nothing reached the handset: the claim and the slots go back so they count for nobody.
+                    releases.Add(new Release(request.RequestId, request.UserId, send.Slots));
                     if (refused.Reason is Reasons.OptedOut or Reasons.InvalidPhone)
                     {
                         // The provider knows better (e.g. Twilio 21610: the number sent STOP to it): remember it.
                         if (refused.Reason == Reasons.OptedOut) await counters.SetOptOutAsync("phone:" + send.To, true, now);
-                        results[i] = await SuppressedAsync(request, refused.Reason, $"{provider.Name} refused the number");
+                        item.Result = Suppressed(request, refused.Reason, $"{provider.Name} refused the number");
                         break;
                     }
-                    await counters.IncrementAsync(request.CampaignId, ResultStatus.Failed);
-                    results[i] = Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
+                    item.Result = Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
                     break;
                 default:
                     throw new InvalidOperationException($"unknown send outcome {outcomes[n]}");
             }
         }
-        await Task.WhenAll(records);
+        // The sends happened: their records must land, however long Redis takes to come back.
+        await Persistently(() => counters.RecordSentAsync(records, KeepSendKeys), $"record {records.Count} sends", abandon);
+        await Persistently(() => counters.ReleaseAsync(releases, owner), $"give back {releases.Count} refused requests", abandon);
         if (AfterSend is not null)
         {
-            foreach (var request in sent) await AfterSend(request);
+            foreach (var item in won.Where(i => i.Result?.Status == ResultStatus.Sent)) await AfterSend(item.Request);
         }
-        return new Output(results.OfType<SmsResult>().ToList(), delayed, [.. completed.Values]);
     }
 
-    private async Task<SmsResult> SuppressedAsync(SmsRequest request, string reason, string detail)
+    private async Task Persistently(Func<Task> write, string what, CancellationToken abandon)
+    {
+        var wait = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException && !abandon.IsCancellationRequested)
+            {
+                logger.LogWarning("Redis unavailable ({Error}); retrying to {What} in {Wait}", e.Message, what, wait);
+                try { await Task.Delay(wait, abandon); }
+                catch (OperationCanceledException) { }
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                logger.LogError("Redis unavailable at the shutdown deadline: could not {What}; the results still go to Kafka", what);
+                return;
+            }
+        }
+    }
+
+    private SmsResult SentBefore(SmsRequest request, string detail)
+    {
+        var previous = SentDetail.Parse(detail);
+        logger.LogInformation("request {RequestId} was already sent as {MessageId}; re-reporting it as sent", request.RequestId, previous.MessageId);
+        return Result(request, ResultStatus.Sent, null, previous.MessageId, previous.Provider, previous.Info);
+    }
+
+    private SmsResult Suppressed(SmsRequest request, string reason, string detail)
     {
         logger.LogDebug("request {RequestId} suppressed: {Reason} ({Detail})", request.RequestId, reason, detail);
-        await counters.IncrementAsync(request.CampaignId, "suppressed:" + reason);
         return Result(request, ResultStatus.Suppressed, reason, null, null, null);
     }
 
@@ -250,4 +365,39 @@ public sealed class RequestHandler(
                 parts.Length > 3 && parts[3].Length > 0 ? parts[3] : null);
         }
     }
+}
+
+/// <summary>
+/// A sent request waiting for its delivery report, as the counter store keeps it: due at the sandbox's delivery
+/// time (then reported delivered) or at the provider's report timeout (then reported expired).
+/// </summary>
+public sealed record PendingReport(string Kind, string MessageId, string CampaignId, string UserId, string Provider, int Segments, string Encoding)
+{
+    public const string Deliver = "deliver";
+    public const string Expire = "expire";
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static string Info(string kind, string messageId, SmsRequest request, string provider, SmsInfo info) =>
+        JsonSerializer.Serialize(new PendingReport(kind, messageId, request.CampaignId, request.UserId, provider, info.Segments, info.Encoding), Json);
+
+    public static PendingReport? Parse(string info)
+    {
+        try { return JsonSerializer.Deserialize<PendingReport>(info, Json); }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>The result this pending report ends in when it comes due.</summary>
+    public SmsResult ResultFor(string requestId, DateTimeOffset now) => Kind == Deliver
+        ? new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Delivered, null, Provider, Segments, Encoding, now)
+        : new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Expired, Reasons.NoDeliveryReport, Provider, Segments, Encoding, now);
+}
+
+/// <summary>
+/// The cap and limit places a sent request holds, written on its <c>sent</c> result ("u|key|keep-seconds" for a
+/// user's place, "m|key|keep-seconds" for a message's), so the counters can be rebuilt from sms.results.
+/// </summary>
+public static class Holds
+{
+    public static IReadOnlyList<string> Of(IReadOnlyList<Slot> slots) =>
+        [.. slots.Select(s => $"{(s.Kind == CounterKind.Users ? "u" : "m")}|{s.Key}|{(long)s.Keep.TotalSeconds}")];
 }

@@ -20,7 +20,11 @@ public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsSto
     {
         using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, GroupId, "analytics sink", logger);
         consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
-        await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), WriteAsync, ct);
+        await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), async batch =>
+        {
+            await WriteAsync(batch, CancellationToken.None);
+            return null;
+        }, ct);
     }
 
     private async Task WriteAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)

@@ -41,6 +41,7 @@ public sealed class PipelineHost : IAsyncDisposable
 {
     private readonly List<Task> _loops = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _abandon = new();
     private readonly List<IDisposable> _disposables = [];
     private KafkaStream? _stream;
     private EmbeddedRedis? _embeddedRedis;
@@ -148,7 +149,7 @@ public sealed class PipelineHost : IAsyncDisposable
         var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, LingerMs = 5 }).Build();
         _disposables.Add(producer);
         Producer = producer;
-        Reports = new ResultsReporter(producer, Topics, Counters, Loggers.CreateLogger<ResultsReporter>());
+        Reports = new ResultsReporter(producer, Topics, Counters);
         Webhooks = new Dispatcher.Webhooks.DeliveryReportHandler(Counters, Reports, Time);
     }
 
@@ -203,35 +204,36 @@ public sealed class PipelineHost : IAsyncDisposable
 
     private void StartDispatcher(PipelineHostOptions hostOptions)
     {
-        var producer = Producer;
-        var reports = Reports;
-        var providers = new ProviderRegistry();
-        foreach (var name in ProviderFactory.Names(Options))
-        {
-            var provider = ProviderFactory.CreatePaced(Options, name, Time, reports, Counters);
-            if (provider is IDisposable disposable) _disposables.Add(disposable);
-            providers.Add(provider);
-        }
+        var providers = ProviderFactory.CreateRegistry(Options, Time, Counters);
+        foreach (var provider in providers.All.OfType<IDisposable>()) _disposables.Add(provider);
+        // Per process start, never reused: a restarted dispatcher must not mistake an old claim for its own.
         var owner = hostOptions.Owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner, Options.Limits.Caps, Options.Dnd?.ToWindow())
+        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner,
+            new DispatchSettings { Caps = Options.Limits.Caps, DefaultDnd = Options.Dnd?.ToWindow() })
         {
             AfterSend = hostOptions.AfterSend,
         };
         Dispatcher = new DispatcherLoop(
-            new DispatcherOptions { Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes },
-            handler, producer, Loggers.CreateLogger<DispatcherLoop>());
+            new DispatcherOptions
+            {
+                Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes, InstanceId = Options.InstanceId,
+            },
+            handler, Producer, Loggers.CreateLogger<DispatcherLoop>());
         var consent = new ConsentLoop(
             new ConsentOptions
             {
                 Bootstrap = Bootstrap, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
+                InstanceId = Options.InstanceId,
             },
-            Counters, providers, producer, Time, Loggers.CreateLogger<ConsentLoop>());
+            Counters, providers, Producer, Time, Loggers.CreateLogger<ConsentLoop>());
+        var pump = new ReportPump(Counters, Reports, Time, Loggers.CreateLogger<ReportPump>());
         _loops.Add(Task.Run(() => consent.RunAsync(_stop.Token)));
+        _loops.Add(Task.Run(() => pump.RunAsync(_stop.Token)));
         _loops.Add(Task.Run(async () =>
         {
             // Requests are judged against campaigns: wait until the campaigns that exist have been read.
             await Campaigns.CaughtUp.WaitAsync(_stop.Token);
-            await Dispatcher.RunAsync(_stop.Token);
+            await Dispatcher.RunAsync(_stop.Token, _abandon.Token);
         }));
     }
 
@@ -282,18 +284,17 @@ public sealed class PipelineHost : IAsyncDisposable
         }
     }
 
-    private sealed class ProviderRegistry : IProviderRegistry
-    {
-        private readonly Dictionary<string, ISmsProvider> _providers = [];
-        public void Add(ISmsProvider p) => _providers[p.Name] = p;
-        public ISmsProvider? Get(string name) => _providers.GetValueOrDefault(name);
-    }
-
+    /// <summary>
+    /// Stops taking work (a SIGTERM lands here): loops finish what is in flight (a provider call, the record of a
+    /// send, the results) and commit; what waits for a pacing turn is left for the next owner. Past
+    /// <see cref="StreamsOptions.ShutdownGraceSpan"/> calls in flight give up too.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        _abandon.CancelAfter(Options.ShutdownGraceSpan);
         // A loop that faulted already reported it through Completion; stopping must still release everything.
-        try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(15)); }
+        try { await Task.WhenAll(_loops).WaitAsync(Options.ShutdownGraceSpan + TimeSpan.FromSeconds(5)); }
         catch (Exception) { }
         _stream?.Dispose();
         if (Campaigns is not null) await Campaigns.DisposeAsync();
@@ -305,5 +306,6 @@ public sealed class PipelineHost : IAsyncDisposable
         _embeddedRedis?.Dispose();
         if (Analytics is not null) await Analytics.DisposeAsync();
         _stop.Dispose();
+        _abandon.Dispose();
     }
 }

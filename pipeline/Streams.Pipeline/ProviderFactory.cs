@@ -1,4 +1,7 @@
 using Polly;
+using Streams.Core;
+using Streams.Counters;
+using Streams.Dispatcher;
 using Streams.Dispatcher.Providers;
 
 namespace Streams.Pipeline;
@@ -13,7 +16,11 @@ public static class ProviderFactory
 
     public static IEnumerable<string> Names(StreamsOptions options) => options.Providers.Keys.Append(SandboxProvider.TypeName).Distinct();
 
-    public static ISmsProvider Create(StreamsOptions options, string name, TimeProvider time, IDeliveryReports reports, Counters.ICounterStore? counters = null)
+    /// <summary>
+    /// One provider. With <paramref name="counters"/> (a running pipeline) the sandbox shares its index through them and
+    /// a group's members are paced; without (a one-off test send) the sandbox keeps its own.
+    /// </summary>
+    public static ISmsProvider Create(StreamsOptions options, string name, TimeProvider time, ICounterStore? counters = null)
     {
         if (!Names(options).Contains(name))
             throw new ConfigException($"no provider named '{name}' (configured: {string.Join(", ", Names(options))})");
@@ -60,18 +67,46 @@ public static class ProviderFactory
                 Token = o.TokenEnv is not null || o.TokenFile is not null ? o.Secret(name) : null,
                 MessageIdField = string.IsNullOrEmpty(o.MessageIdField) ? null : o.MessageIdField,
             }, Http, HttpResilience.Build(resilience, time)),
-            FailoverProvider.TypeName => new FailoverProvider(name,
-                [.. o.Members.Select(m => counters is null ? Create(options, m, time, reports) : CreatePaced(options, m, time, reports, counters))]),
-            _ => new SandboxProvider(name, Path.Combine(options.StateDir, "outbox.jsonl"), time, reports),
+            FailoverProvider.TypeName => new FailoverProvider(name, [.. o.Members.Select(m => Member(options, m, time, counters))]),
+            _ => new SandboxProvider(name, Path.Combine(options.StateDir, "outbox.jsonl"), time, counters),
         };
     }
 
-    /// <summary>The provider with the dispatcher's middleware around it: pacing when a rate is configured.</summary>
-    public static ISmsProvider CreatePaced(StreamsOptions options, string name, TimeProvider time, IDeliveryReports reports, Counters.ICounterStore counters)
+    /// <summary>A group's member, with its own pacing as middleware (the group's turn is taken before the claim).</summary>
+    private static ISmsProvider Member(StreamsOptions options, string name, TimeProvider time, ICounterStore? counters)
     {
-        var provider = Create(options, name, time, reports, counters);
-        return options.Providers.GetValueOrDefault(name) is { Rate: { } rate } settings
+        var provider = Create(options, name, time, counters);
+        return counters is not null && options.Providers.GetValueOrDefault(name) is { Rate: { } rate } settings
             ? new PacedProvider(provider, counters, time, rate, settings.Burst)
             : provider;
+    }
+
+    /// <summary>Every provider of the configuration, with its pacing and report timeout, as the dispatcher uses them.</summary>
+    public static Registry CreateRegistry(StreamsOptions options, TimeProvider time, ICounterStore counters)
+    {
+        var registry = new Registry();
+        foreach (var name in Names(options))
+        {
+            var settings = options.Providers.GetValueOrDefault(name);
+            registry.Add(Create(options, name, time, counters),
+                settings is { Rate: { } rate } ? new Pacer(counters, time, name, rate, settings.Burst) : null,
+                settings?.ReportTimeoutSpan ?? RequestHandler.DefaultReportTimeout);
+        }
+        return registry;
+    }
+
+    public sealed class Registry : IProviderRegistry
+    {
+        private readonly Dictionary<string, (ISmsProvider Provider, Pacer? Pacer, TimeSpan ReportTimeout)> _providers = [];
+
+        public void Add(ISmsProvider provider, Pacer? pacer, TimeSpan reportTimeout) => _providers[provider.Name] = (provider, pacer, reportTimeout);
+
+        public ISmsProvider? Get(string name) => _providers.TryGetValue(name, out var p) ? p.Provider : null;
+
+        public Pacer? PacerFor(string name) => _providers.TryGetValue(name, out var p) ? p.Pacer : null;
+
+        public TimeSpan ReportTimeoutFor(string name) => _providers.TryGetValue(name, out var p) ? p.ReportTimeout : RequestHandler.DefaultReportTimeout;
+
+        public IEnumerable<ISmsProvider> All => _providers.Values.Select(p => p.Provider);
     }
 }

@@ -57,6 +57,19 @@ public sealed class StreamsOptions
         public string? From { get; set; }
     }
 
+    /// <summary>
+    /// This instance's stable name (e.g. dispatcher-1), used as its static consumer group membership: a restarted
+    /// instance takes its partitions back at once instead of after a rebalance. Unique per running instance.
+    /// </summary>
+    [ConfigurationKeyName("instance_id")]
+    public string? InstanceId { get; set; }
+
+    /// <summary>How long a stopping instance (SIGTERM) lets calls in flight finish before it gives up on them.</summary>
+    [ConfigurationKeyName("shutdown_grace")]
+    public string ShutdownGrace { get; set; } = "20s";
+
+    public TimeSpan ShutdownGraceSpan => Core.Campaigns.Durations.TryParse(ShutdownGrace, out var t) ? t : TimeSpan.FromSeconds(20);
+
     [ConfigurationKeyName("state_dir")]
     public string StateDir { get; set; } = ".streams";
 
@@ -172,6 +185,12 @@ public sealed class StreamsOptions
             throw new ConfigException($"providers.{name}: set token_env or token_file (secrets never go in the configuration file)");
         }
 
+        /// <summary>How long after a send a delivery report must come before the request ends expired (no_delivery_report).</summary>
+        [ConfigurationKeyName("report_timeout")]
+        public string? ReportTimeout { get; set; }
+
+        public TimeSpan? ReportTimeoutSpan => ReportTimeout is null ? null : Core.Campaigns.Durations.TryParse(ReportTimeout, out var t) ? t : null;
+
         /// <summary>Messages per second across every dispatcher; absent means unpaced.</summary>
         public double? Rate { get; set; }
 
@@ -212,6 +231,10 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
         options.Dnd?.ToWindow();
+        if (!Core.Campaigns.Durations.TryParse(options.ShutdownGrace, out var grace) || grace <= TimeSpan.Zero)
+            throw new ConfigException($"shutdown_grace: '{options.ShutdownGrace}' is not a duration like 20s");
+        if (options.InstanceId is { } instance && !System.Text.RegularExpressions.Regex.IsMatch(instance, "^[A-Za-z0-9._-]{1,100}$"))
+            throw new ConfigException("instance_id: use letters, digits, '.', '_' or '-' (at most 100)");
         if (options.OptOut.From is { } helpFrom && Senders.Problem(helpFrom) is { } helpWhy) throw new ConfigException($"opt_out.from: '{helpFrom}' {helpWhy}");
         if (options.Limits.PerUser is { Day: < 0 } or { Week: < 0 }) throw new ConfigException("limits.per_user: caps must be zero or more");
         foreach (var (name, provider) in options.Providers)
@@ -256,6 +279,8 @@ public sealed class StreamsOptions
                     throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, kannel, http, group");
             }
             if (provider.From is { } sender && Senders.Problem(sender) is { } why) throw new ConfigException($"providers.{name}.from: '{sender}' {why}");
+            if (provider.ReportTimeout is { } timeout && (!Core.Campaigns.Durations.TryParse(timeout, out var t) || t <= TimeSpan.Zero))
+                throw new ConfigException($"providers.{name}.report_timeout: '{timeout}' is not a duration like 30s, 5m, 2h or 3d");
             if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }
         return options;

@@ -239,19 +239,22 @@ public sealed class SmsResultCodec() : RecordCodec<SmsResult>(Schemas.SmsResult)
         r.Add("segments", v.Segments);
         r.Add("encoding", v.Encoding);
         r.Add("ts", Utc(v.Ts));
+        r.Add("holds", (v.Holds ?? []).Cast<object>().ToArray());
         return r;
     }
 
     protected override SmsResult FromRecord(GenericRecord r) => new(
         Get<string>(r, "request_id")!, Get<string>(r, "message_id"), Get<string>(r, "campaign_id")!, Get<string>(r, "user_id")!,
         Get<string>(r, "status")!, Get<string>(r, "reason"), Get<string>(r, "provider"), Get<int>(r, "segments"),
-        Get<string>(r, "encoding"), Instant(r["ts"]));
+        Get<string>(r, "encoding"), Instant(r["ts"]),
+        // No holds reads as null, so a result without any compares equal however it was written.
+        r.TryGetValue("holds", out var holds) && holds is System.Collections.IEnumerable list && list.Cast<object>().Any() ? [.. list.Cast<object>().Select(o => (string)o)] : null);
 
     protected override SmsResult FromJson(JsonFields j)
     {
-        j.Only("request_id", "message_id", "campaign_id", "user_id", "status", "reason", "provider", "segments", "encoding", "ts");
+        j.Only("request_id", "message_id", "campaign_id", "user_id", "status", "reason", "provider", "segments", "encoding", "ts", "holds");
         return new SmsResult(j.String("request_id"), j.OptionalString("message_id"), j.String("campaign_id"), j.String("user_id"),
             j.String("status"), j.OptionalString("reason"), j.OptionalString("provider"), (int)(j.OptionalLong("segments") ?? 0),
-            j.OptionalString("encoding"), j.Instant("ts"));
+            j.OptionalString("encoding"), j.Instant("ts"), j.OptionalStrings("holds") is { Count: > 0 } holds ? holds : null);
     }
 }

@@ -36,6 +36,14 @@ public readonly struct JsonFields(JsonElement element, string path)
         _ => throw new DecodeException(DecodeReasons.WrongType, $"'{Name(field)}' must be a string"),
     };
 
+    public IReadOnlyList<string>? OptionalStrings(string field) => Field(field) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Array } v when v.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
+            [.. v.EnumerateArray().Select(e => e.GetString()!)],
+        _ => throw new DecodeException(DecodeReasons.WrongType, $"'{Name(field)}' must be a list of strings"),
+    };
+
     public bool? OptionalBool(string field) => Field(field) switch
     {
         null => null,

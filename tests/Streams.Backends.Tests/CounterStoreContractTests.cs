@@ -17,28 +17,51 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
 
     private static Slot Cap(string key, long limit) => new(CounterKind.Messages, key, limit, Keep, Reasons.FrequencyCapped);
     private static Slot Reach(string key, long limit) => new(CounterKind.Users, key, limit, Keep, Reasons.LimitReached);
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
 
-    private async Task<string?> Take(string member, params Slot[] slots) =>
-        (await Store.TakeSlotsAsync([new SlotRequest(member, slots)]))[0].DeniedReason;
+    private Task<IReadOnlyList<HandOverResult>> HandOver(string owner, int wanted, params HandOver[] items) =>
+        Store.HandOverAsync(items, owner, wanted, Now, Keep);
+
+    /// <summary>One request handed over alone: null when it won, else the reason it was denied (or its state).</summary>
+    private async Task<string?> Take(string requestId, string user, params Slot[] slots)
+    {
+        var answer = (await HandOver("a", 1, new HandOver(requestId, user, slots)))[0];
+        return answer.State switch
+        {
+            HandOverState.Won => null,
+            HandOverState.Denied => answer.DeniedReason,
+            _ => answer.State.ToString(),
+        };
+    }
 
     [Fact]
     public async Task A_cap_of_three_allows_the_third_message_and_caps_the_fourth()
     {
         var cap = Cap("cap:u1:d:2026-12-01", 3);
         var answers = new List<string?>();
-        for (var i = 0; i < 4; i++) answers.Add(await Take("u1", cap));
+        for (var i = 0; i < 4; i++) answers.Add(await Take($"r{i}", "u1", cap));
         Assert.Equal(new List<string?> { null, null, null, Reasons.FrequencyCapped }, answers);
+    }
+
+    [Fact]
+    public async Task A_request_handed_over_again_keeps_its_one_place_and_takes_no_second()
+    {
+        var cap = Cap("cap:u1:d:again", 1);
+        Assert.Null(await Take("r1", "u1", cap));
+        // The same owner again (its answer was lost to a Redis error, so it never called the provider): still its own.
+        Assert.Null(await Take("r1", "u1", cap));
+        Assert.Equal(Reasons.FrequencyCapped, await Take("r2", "u1", cap));
     }
 
     [Fact]
     public async Task A_reach_limit_counts_distinct_users_and_lets_counted_users_through()
     {
         var limit = Reach("limit:cart", 2);
-        Assert.Null(await Take("u1", limit));
-        Assert.Null(await Take("u1", limit));
-        Assert.Null(await Take("u2", limit));
-        Assert.Equal(Reasons.LimitReached, await Take("u3", limit));
-        Assert.Null(await Take("u2", limit));
+        Assert.Null(await Take("r1", "u1", limit));
+        Assert.Null(await Take("r2", "u1", limit));
+        Assert.Null(await Take("r3", "u2", limit));
+        Assert.Equal(Reasons.LimitReached, await Take("r4", "u3", limit));
+        Assert.Null(await Take("r5", "u2", limit));
     }
 
     [Fact]
@@ -47,35 +70,89 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
         var reach = Reach("limit:c2", 10);
         var full = Cap("cap:u9:d:x", 0);
         var week = Cap("cap:u9:w:x", 5);
-        Assert.Equal(Reasons.FrequencyCapped, await Take("u9", reach, full, week));
+        Assert.Equal(Reasons.FrequencyCapped, await Take("r0", "u9", reach, full, week));
         // Nothing was taken: u9 is not counted toward the reach limit, the week cap is untouched.
-        var grants = await Store.TakeSlotsAsync([new SlotRequest("u9", [week]), new SlotRequest("u9", [week]), new SlotRequest("u9", [week]),
-            new SlotRequest("u9", [week]), new SlotRequest("u9", [week]), new SlotRequest("u9", [week])]);
-        Assert.Equal([true, true, true, true, true, false], grants.Select(g => g.Granted));
+        var answers = await HandOver("a", 6, [.. Enumerable.Range(1, 6).Select(i => new HandOver($"w{i}", "u9", [week]))]);
+        Assert.Equal([HandOverState.Won, HandOverState.Won, HandOverState.Won, HandOverState.Won, HandOverState.Won, HandOverState.Denied], answers.Select(a => a.State));
     }
 
     [Fact]
-    public async Task A_batch_is_decided_in_order()
+    public async Task A_batch_is_judged_in_order_and_stops_once_the_wanted_sends_are_won()
     {
         var limit = Reach("limit:c3", 2);
-        var grants = await Store.TakeSlotsAsync([new SlotRequest("a", [limit]), new SlotRequest("b", [limit]), new SlotRequest("c", [limit]), new SlotRequest("a", [limit])]);
-        Assert.Equal(new List<string?> { null, null, Reasons.LimitReached, null }, grants.Select(g => g.DeniedReason).ToList());
+        var answers = await HandOver("a", 10, new HandOver("r1", "a", [limit]), new HandOver("r2", "b", [limit]), new HandOver("r3", "c", [limit]), new HandOver("r4", "a", [limit]));
+        Assert.Equal([HandOverState.Won, HandOverState.Won, HandOverState.Denied, HandOverState.Won], answers.Select(a => a.State));
+
+        // One turn of the provider: the first send wins, the probe right after it is judged, the next send waits.
+        var cap = Cap("cap:u7:d:x", 1);
+        answers = await HandOver("a", 1, new HandOver("s1", "u7", [cap]), new HandOver("s2", "u7", [cap], Probe: true), new HandOver("s3", "u8", [Cap("cap:u8:d:x", 1)]));
+        Assert.Equal([HandOverState.Won, HandOverState.Denied], answers.Select(a => a.State));
     }
 
     [Fact]
-    public async Task Releasing_a_failed_send_gives_its_slots_back_but_not_an_earlier_membership()
+    public async Task A_probe_is_judged_against_the_counters_in_order_and_takes_nothing()
+    {
+        var cap = Cap("cap:u6:d:x", 1);
+        var answers = await HandOver("a", 5, new HandOver("p1", "u6", [cap], Probe: true), new HandOver("p2", "u6", [cap], Probe: true), new HandOver("s1", "u6", [cap]), new HandOver("p3", "u6", [cap], Probe: true));
+        Assert.Equal([HandOverState.Passed, HandOverState.Passed, HandOverState.Won, HandOverState.Denied], answers.Select(a => a.State));
+    }
+
+    [Fact]
+    public async Task Releasing_a_refused_send_gives_back_its_own_places_and_claim_only()
     {
         var cap = Cap("cap:u4:d:x", 1);
         var limit = Reach("limit:c4", 1);
-        var first = (await Store.TakeSlotsAsync([new SlotRequest("u4", [limit, cap])]))[0];
-        Assert.Equal([true, true], first.Added);
-        await Store.ReleaseSlotsAsync(new SlotRequest("u4", [limit, cap]), first);
-        Assert.Null(await Take("u5", limit));          // the reach slot u4 gave back
-        Assert.Null(await Take("u4", cap));            // and its cap slot
-        var again = (await Store.TakeSlotsAsync([new SlotRequest("u5", [limit])]))[0];
-        Assert.Equal([false], again.Added);            // u5 was already counted
-        await Store.ReleaseSlotsAsync(new SlotRequest("u5", [limit]), again);
-        Assert.Equal(Reasons.LimitReached, await Take("u6", limit));
+        Assert.Null(await Take("r4", "u4", limit, cap));
+        Assert.Equal(Reasons.LimitReached, await Take("r5", "u5", limit));
+        await Store.ReleaseAsync([new Release("r4", "u4", [limit, cap])], "b");   // another owner cannot take the claim back
+        Assert.Equal(HandOverState.ClaimedByOther, (await HandOver("b", 1, new HandOver("r4", "u4", [limit, cap])))[0].State);
+        await Store.ReleaseAsync([new Release("r4", "u4", [limit, cap])], "a");
+        Assert.Null(await Take("r5", "u5", limit));          // the reach place r4 gave back
+        Assert.Null(await Take("r6", "u4", cap));            // and its cap place
+        // u5 is counted by r5: a release by another request of u5 does not remove it.
+        await Store.ReleaseAsync([new Release("r7", "u5", [limit])], "a");
+        Assert.Equal(Reasons.LimitReached, await Take("r8", "u6", limit));
+    }
+
+    [Fact]
+    public async Task A_claim_of_another_owner_says_who_and_when_and_a_sent_request_says_what_was_recorded()
+    {
+        Assert.Null(await Take("c1", "u1"));
+        var other = (await HandOver("b", 1, new HandOver("c1", "u1", [])))[0];
+        Assert.Equal((HandOverState.ClaimedByOther, "a", (DateTimeOffset?)Now), (other.State, other.ClaimedBy, other.ClaimedAt));
+        await Store.RecordSentAsync([new SentRecord("c1", "cart", "m-1|1|GSM-7|sandbox", "msg:sandbox:m-1", "note", Now.AddSeconds(1), "{}")], Keep);
+        foreach (var owner in new[] { "a", "b" })
+        {
+            var sent = (await HandOver(owner, 1, new HandOver("c1", "u1", [])))[0];
+            Assert.Equal((HandOverState.Sent, "m-1|1|GSM-7|sandbox"), (sent.State, sent.Detail));
+        }
+        Assert.Equal(["m-1|1|GSM-7|sandbox", null], await Store.SentDetailsAsync(["c1", "never"]));
+        Assert.Equal("note", await Store.RecallAsync("msg:sandbox:m-1"));
+        Assert.Equal(1, (await Store.CampaignCountsAsync("cart"))["sent"]);
+    }
+
+    [Fact]
+    public async Task Concurrent_hand_overs_of_one_request_have_exactly_one_winner()
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Store.HandOverAsync([new HandOver("r4", "u1", [])], $"owner-{i}", 1, Now, Keep)));
+        Assert.Single(answers, a => a[0].State == HandOverState.Won);
+    }
+
+    [Fact]
+    public async Task Pending_reports_come_due_on_the_given_clock_leased_and_end_when_completed()
+    {
+        await Store.RecordSentAsync(
+        [
+            new SentRecord("d1", "cart", "m1", null, null, Now.AddSeconds(1), "one"),
+            new SentRecord("d2", "cart", "m2", null, null, Now.AddHours(72), "two"),
+        ], Keep);
+        Assert.Empty(await Store.DueReportsAsync(Now, TimeSpan.FromSeconds(30), 10));
+        Assert.Equal([new DueReport("d1", "one")], await Store.DueReportsAsync(Now.AddSeconds(1), TimeSpan.FromSeconds(30), 10));
+        // Leased: not due again until the lease runs out (the process reporting it may have died).
+        Assert.Empty(await Store.DueReportsAsync(Now.AddSeconds(2), TimeSpan.FromSeconds(30), 10));
+        Assert.Equal([new DueReport("d1", "one")], await Store.DueReportsAsync(Now.AddSeconds(32), TimeSpan.FromSeconds(30), 10));
+        await Store.CompleteReportsAsync(["d1"]);
+        Assert.Equal([new DueReport("d2", "two")], await Store.DueReportsAsync(Now.AddHours(73), TimeSpan.FromSeconds(30), 10));
     }
 
     [Fact]
@@ -129,8 +206,9 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
             for (var i = 0; i < 25; i++)
             {
                 var user = $"w{worker}-{i % 5}";
-                var grants = await store.TakeSlotsAsync([new SlotRequest(user, [limit, cap]), new SlotRequest(user, [limit, cap])]);
-                foreach (var g in grants.Where(g => g.Granted))
+                var answers = await store.HandOverAsync([new HandOver($"w{worker}-{i}-a", user, [limit, cap]), new HandOver($"w{worker}-{i}-b", user, [limit, cap])],
+                    $"worker-{worker}", 2, Now, Keep);
+                foreach (var g in answers.Where(g => g.State == HandOverState.Won))
                 {
                     Interlocked.Increment(ref granted);
                     users.Add(user);
@@ -147,40 +225,6 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     public async Task DisposeAsync() => await Store.DisposeAsync();
 
     [Fact]
-    public async Task First_claim_wins_and_later_claims_see_who_holds_it()
-    {
-        Assert.Equal(new Claim(true, SendState.Absent, null), await Store.ClaimAsync("r1", "a", Keep));
-        Assert.Equal(new Claim(true, SendState.Absent, null), await Store.ClaimAsync("r1", "a", Keep));
-        Assert.Equal(new Claim(false, SendState.Claimed, "a"), await Store.ClaimAsync("r1", "b", Keep));
-    }
-
-    [Fact]
-    public async Task A_sent_request_is_never_claimable_again_and_keeps_its_detail()
-    {
-        await Store.ClaimAsync("r2", "a", Keep);
-        await Store.MarkSentAsync("r2", "m-1|1|GSM-7", Keep);
-        Assert.Equal(new Claim(false, SendState.Sent, "m-1|1|GSM-7"), await Store.ClaimAsync("r2", "a", Keep));
-        Assert.Equal(new Claim(false, SendState.Sent, "m-1|1|GSM-7"), await Store.ClaimAsync("r2", "b", Keep));
-        await Store.ClaimAsync("r3", "a", Keep);
-        Assert.Equal(["m-1|1|GSM-7", null, null], await Store.SentDetailsAsync(["r2", "r3", "r-never"]));
-    }
-
-    [Fact]
-    public async Task A_released_claim_can_be_taken_by_another_owner()
-    {
-        await Store.ClaimAsync("r3", "a", Keep);
-        await Store.ReleaseAsync("r3");
-        Assert.True((await Store.ClaimAsync("r3", "b", Keep)).Won);
-    }
-
-    [Fact]
-    public async Task Concurrent_claims_have_exactly_one_winner()
-    {
-        var claims = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Store.ClaimAsync("r4", $"owner-{i}", Keep)));
-        Assert.Single(claims, c => c.Won);
-    }
-
-    [Fact]
     public async Task Once_markers_are_true_only_the_first_time()
     {
         Assert.True(await Store.TryMarkOnceAsync("report:r5:delivered", Keep));
@@ -188,6 +232,14 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
         Assert.True(await Store.TryMarkOnceAsync("report:r5:failed", Keep));
         await Store.UnmarkOnceAsync("report:r5:delivered");
         Assert.True(await Store.TryMarkOnceAsync("report:r5:delivered", Keep));
+    }
+
+    [Fact]
+    public async Task Remember_once_keeps_the_first_value_and_answers_it_to_later_callers()
+    {
+        Assert.Null(await Store.RememberOnceAsync("sandbox:r1", "sbx-r1", Keep));
+        Assert.Equal("sbx-r1", await Store.RememberOnceAsync("sandbox:r1", "other", Keep));
+        Assert.Equal("sbx-r1", await Store.RecallAsync("sandbox:r1"));
     }
 
     [Fact]
@@ -205,7 +257,7 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     public async Task Campaign_counts_add_up_across_concurrent_increments()
     {
         await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Store.IncrementAsync("c1", "sent")));
-        await Store.IncrementAsync("c1", "suppressed:opted_out", 3);
+        await Store.CountAsync([("c1", "suppressed:opted_out"), ("c1", "suppressed:opted_out"), ("c1", "suppressed:opted_out")]);
         var counts = await Store.CampaignCountsAsync("c1");
         Assert.Equal(100, counts["sent"]);
         Assert.Equal(3, counts["suppressed:opted_out"]);

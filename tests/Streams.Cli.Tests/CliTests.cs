@@ -184,7 +184,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Simulate_prints_one_json_line_per_request_outcome()
     {
-        var spec = _cli.File("hello.yaml", "id: hello\nname: Hello\ntype: live\nwho: {trigger: {event: Signed Up}}\nwhat: {provider: sms, text: \"Hi {{ profile.first_name }}\"}\n");
+        var spec = _cli.File("hello.yaml", "id: hello\nname: Hello\ntype: live\nwho: {trigger: {event: Signed Up}}\nwhat: {provider: sandbox, text: \"Hi {{ profile.first_name }}\"}\n");
         var profiles = _cli.File("profiles.jsonl", "{\"user_id\":\"u1\",\"ts\":\"2026-11-01T08:00:00Z\",\"phone\":\"+919876543210\",\"props\":{\"first_name\":\"Asha\"}}\n");
         var events = _cli.File("events.jsonl", "{\"user_id\":\"u1\",\"name\":\"Signed Up\",\"ts\":\"2026-12-01T10:00:00+05:30\"}\n\n{\"user_id\":\"u2\",\"name\":\"Signed Up\",\"ts\":1796099400000}\n");
 
@@ -278,8 +278,8 @@ public sealed class CliTests : IDisposable
             new Analytics.FunnelRow("a-campaign-with-a-very-long-id", 10, new Dictionary<string, long> { ["opted_out"] = 2 }, 8, 5, 3,
                 new Dictionary<string, long> { ["provider_error: twilio 21612"] = 2, ["twilio 30007"] = 1 }),
         ]).Split('\n');
-        Assert.StartsWith("CAMPAIGN             QUALIFIED SUPPRESSED   SENT DELIVERED FAILED PENDING  WHY NOT SENT / WHY FAILED", table[0]);
-        Assert.Equal("a-campaign-with-a-v…        10          2      8         5      3       0  opted_out=2; failed: provider_error: twilio 21612=2, twilio 30007=1", table[1]);
+        Assert.StartsWith("CAMPAIGN             QUALIFIED SUPPRESSED   SENT DELIVERED FAILED EXPIRED UNKNOWN PENDING  WHY NOT SENT / WHY FAILED", table[0]);
+        Assert.Equal("a-campaign-with-a-v…        10          2      8         5      3       0       0       0  opted_out=2; failed: provider_error: twilio 21612=2, twilio 30007=1", table[1]);
     }
 
     public void Dispose() => _cli.Dispose();

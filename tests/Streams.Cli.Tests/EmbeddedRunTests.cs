@@ -51,7 +51,7 @@ public sealed class EmbeddedRunTests : IDisposable
                 report = await Ok("report", "--campaign", "welcome", "--format", "json");
                 await Task.Delay(200);
             }
-            Assert.Equal("""[{"campaign_id":"welcome","qualified":2,"suppressed":{"opted_out":1},"suppressed_total":1,"sent":1,"delivered":1,"failed":0,"pending":0,"failed_by_reason":{}}]""", report.Trim());
+            Assert.Equal("""[{"campaign_id":"welcome","qualified":2,"suppressed":{"opted_out":1},"suppressed_total":1,"sent":1,"delivered":1,"failed":0,"pending":0,"failed_by_reason":{},"expired":0,"ambiguous":0}]""", report.Trim());
             var table = await Ok("report");
             Assert.Contains("welcome", table);
             Assert.Contains("opted_out=1", table);

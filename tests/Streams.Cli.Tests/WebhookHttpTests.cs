@@ -116,6 +116,20 @@ public sealed class WebhookHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_count_every_result_of_a_campaign_failures_included()
+    {
+        await new CampaignClient(_pipeline.Bootstrap, _pipeline.Topics, TimeProvider.System, NullLogger.Instance)
+            .ApplyAsync("id: cart\nname: Cart\ntype: live\nwho: {trigger: {event: E}}\nwhat: {provider: sandbox, text: Hi}");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (_pipeline.Campaigns.Get("cart") is null && waited.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
+        var form = new Dictionary<string, string> { ["MessageSid"] = "SM1", ["MessageStatus"] = "failed", ["ErrorCode"] = "30007", ["To"] = "+919876543210", ["AccountSid"] = "AC1" };
+        Assert.Equal(HttpStatusCode.NoContent, (await PostTwilioAsync("/webhooks/twilio?r=r1&c=cart&u=u1", form)).StatusCode);
+
+        var metrics = await _http.GetStringAsync("/metrics");
+        Assert.Contains("streams_campaign_results_total{campaign=\"cart\",result=\"failed\"} 1", metrics);
+    }
+
+    [Fact]
     public async Task Sinch_reports_need_a_valid_signature_and_json_and_oversize_bodies_are_refused()
     {
         const string report = """{"type":"recipient_delivery_report_sms","batch_id":"b1","recipient":"+919876543210","code":0,"status":"Delivered","at":"2026-12-01T10:00:01Z"}""";

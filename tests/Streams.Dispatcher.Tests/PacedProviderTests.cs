@@ -19,7 +19,6 @@ public sealed class PacedProviderTests
             return Task.FromResult<SendOutcome>(new Accepted("m"));
         }
         public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
-        public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
     }
 
     private static OutboundSms Sms(int i) => new(

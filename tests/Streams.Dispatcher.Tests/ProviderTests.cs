@@ -206,7 +206,7 @@ public sealed class ProviderTests : IAsyncLifetime
         Assert.Equal((ResultStatus.Suppressed, Reasons.OptedOut), (result.Status, result.Reason));
         Assert.Equal([true], await counters.OptedOutAsync([["phone:+919876543210"]]));
         // The claim went back: the request id is free for a later attempt.
-        Assert.True((await counters.ClaimAsync(request.RequestId, "other", TimeSpan.FromMinutes(1))).Won);
+        Assert.Equal(HandOverState.Won, (await counters.HandOverAsync([new HandOver(request.RequestId, "u1", [])], "other", 1, Now, TimeSpan.FromMinutes(1)))[0].State);
     }
 
     [Fact]

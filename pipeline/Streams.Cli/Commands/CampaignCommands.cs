@@ -231,7 +231,7 @@ public static class CampaignCommands
 
             var request = new SmsRequest($"test-{Guid.NewGuid():N}", spec.Id, 0, profile?.UserId ?? "test", TimeProvider.System.GetUtcNow(),
                 new RequestContext(null, null, Props.Empty, recipient, profile?.Timezone, true, profile?.Props ?? Props.Empty));
-            var provider = ProviderFactory.Create(context.Options, spec.What.Provider, TimeProvider.System, NoReports.Instance);
+            var provider = ProviderFactory.Create(context.Options, spec.What.Provider, TimeProvider.System);
             using (provider as IDisposable)
             {
                 var outcome = await provider.SendAsync(new OutboundSms(request,
@@ -286,13 +286,6 @@ public static class CampaignCommands
         : double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && text.Contains('.', StringComparison.Ordinal) ? d
         : text is "true" or "false" ? text == "true"
         : text;
-
-    /// <summary>A test send has no pipeline behind it: its delivery report goes nowhere.</summary>
-    private sealed class NoReports : IDeliveryReports
-    {
-        public static readonly NoReports Instance = new();
-        public Task ReportAsync(SmsResult result) => Task.CompletedTask;
-    }
 
     private sealed record CampaignSummary(string Id, int Version, string Status, string? Type, string? Name, DateTimeOffset UpdatedAt);
 

@@ -13,6 +13,7 @@ public sealed class FailoverProvider(string name, IReadOnlyList<ISmsProvider> me
 
     public string Name => name;
     public bool CanFind => members.All(m => m.CanFind);
+    public bool PrefersBatches => members[0].PrefersBatches;
 
     public async Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct) =>
         (await ((ISmsProvider)this).SendBatchAsync([sms], ct))[0];
@@ -44,6 +45,4 @@ public sealed class FailoverProvider(string name, IReadOnlyList<ISmsProvider> me
         }
         return null;
     }
-
-    public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
 }

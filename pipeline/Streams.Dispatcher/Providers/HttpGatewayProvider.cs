@@ -57,7 +57,6 @@ public sealed class HttpGatewayProvider : ISmsProvider
 
     public string Name => _name;
     public string Kind => TypeName;
-    public bool CanFind => false;
 
     public string Render(OutboundSms sms)
     {
@@ -95,7 +94,5 @@ public sealed class HttpGatewayProvider : ISmsProvider
         }
     }
 
-    public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
 
-    public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
 }

@@ -14,12 +14,6 @@ public sealed record Accepted(string MessageId, string? Via = null, string? ViaK
 /// </summary>
 public sealed record Refused(string Reason, bool Final, bool Retryable = false) : SendOutcome;
 
-/// <summary>Delivery reports (DLRs) flow back through this; the pipeline writes them to sms.results.</summary>
-public interface IDeliveryReports
-{
-    Task ReportAsync(SmsResult result);
-}
-
 public interface ISmsProvider
 {
     string Name { get; }
@@ -34,17 +28,18 @@ public interface ISmsProvider
         await Task.WhenAll(batch.Select(sms => SendAsync(sms, ct)));
 
     /// <summary>
-    /// Whether <see cref="FindAsync"/> can answer. When it cannot, a request found claimed but not marked sent
-    /// (a crash between claim and record) is not sent again: at most once wins over at least once.
+    /// Whether <see cref="FindAsync"/> can answer, and sending a request id twice is taken once (the provider keeps
+    /// its own index of client references). When it cannot, a request found claimed by an attempt that recorded no
+    /// outcome is never sent again: it ends <c>ambiguous</c> (at most once wins over at least once).
     /// </summary>
-    bool CanFind => true;
+    bool CanFind => false;
 
-    /// <summary>
-    /// Whether the provider already holds a message with this client reference (our request id):
-    /// closes the crash window between a send and the record of it. Null when the provider cannot tell.
-    /// </summary>
-    Task<string?> FindAsync(string requestId, CancellationToken ct);
+    /// <summary>The provider's message id for a request it already holds (our request id is its client reference), else null.</summary>
+    Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
 
-    /// <summary>After a restart: make sure a report still comes for a message sent before the crash.</summary>
-    Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct);
+    /// <summary>A provider that reports delivery itself after this long (the sandbox); real providers send delivery reports to webhooks.</summary>
+    TimeSpan? DeliversAfter => null;
+
+    /// <summary>A batch API: its pacing turn covers a whole batch, so it is sent in one call rather than a message per turn.</summary>
+    bool PrefersBatches => false;
 }

@@ -33,7 +33,6 @@ public sealed class KannelProvider(string name, KannelSettings settings, HttpCli
 
     public string Name => name;
     public string Kind => TypeName;
-    public bool CanFind => false;
 
     /// <summary>Names everything the report needs (Kannel reports come at once, before any note could be read back).</summary>
     public string DlrUrlFor(SmsRequest r, SmsInfo info)
@@ -73,7 +72,5 @@ public sealed class KannelProvider(string name, KannelSettings settings, HttpCli
         }
     }
 
-    public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
 
-    public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
 }

@@ -32,7 +32,7 @@ public sealed class SinchProvider(string name, SinchSettings settings, HttpClien
 
     public string Name => name;
     public string Kind => TypeName;
-    public bool CanFind => false;
+    public bool PrefersBatches => true;
 
     public async Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct) => (await SendBatchAsync([sms], ct))[0];
 
@@ -100,7 +100,5 @@ public sealed class SinchProvider(string name, SinchSettings settings, HttpClien
         }
     }
 
-    public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
 
-    public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
 }

@@ -31,7 +31,6 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
 
     public string Name => name;
 
-    public bool CanFind => false;
     public string Kind => TypeName;
 
     public static string CallbackUrl(string baseUrl, SmsRequest r, string provider) =>
@@ -71,7 +70,5 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
         }
     }
 
-    public Task<string?> FindAsync(string requestId, CancellationToken ct) => Task.FromResult<string?>(null);
 
-    public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
 }

@@ -270,6 +270,5 @@ public sealed class Simulator
         public Task<string?> FindAsync(string requestId, CancellationToken ct) =>
             Task.FromResult(Sent.ContainsKey(requestId) ? "sbx-" + requestId : null);
 
-        public Task ResumeAsync(SmsRequest request, string messageId, CancellationToken ct) => Task.CompletedTask;
     }
 }
