@@ -111,7 +111,27 @@ public interface ICounterStore : IAsyncDisposable
     Task CountAsync(IReadOnlyList<(string CampaignId, string Counter)> counts);
 
     Task<IReadOnlyDictionary<string, long>> CampaignCountsAsync(string campaignId);
+
+    /// <summary>The mark this store's data carries since it was (re)built; null when the store lost it (or is new).</summary>
+    Task<string?> EpochAsync();
+
+    /// <summary>Marks the data as complete; false when a mark is already there.</summary>
+    Task<bool> SetEpochAsync(string epoch);
+
+    /// <summary>A lease-bound lock (e.g. "one dispatcher rebuilds"); true when taken.</summary>
+    Task<bool> TryLockAsync(string name, string owner, TimeSpan lease);
+
+    Task UnlockAsync(string name, string owner);
+
+    /// <summary>Puts back what Kafka says was sent: send keys, the places each request held, report notes and pending reports.</summary>
+    Task RestoreAsync(IReadOnlyList<RestoredSend> sends);
 }
+
+/// <summary>One request as sms.results tells it, for rebuilding a store that lost its data.</summary>
+public sealed record RestoredSend(
+    string RequestId, string UserId, string CampaignId, string SendValue, TimeSpan SendKeep,
+    IReadOnlyList<(CounterKind Kind, string Key, TimeSpan Keep)> Places,
+    string? NoteKey, string? Note, DateTimeOffset? ReportDue, string? ReportInfo);
 
 public static class CounterStoreExtensions
 {

@@ -343,5 +343,47 @@ public sealed class RedisCounterStore : ICounterStore
         return entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
     }
 
+    private RedisKey EpochKey => $"{_prefix}epoch";
+
+    public async Task<string?> EpochAsync() => await _db.StringGetAsync(EpochKey) is { HasValue: true } v ? (string?)v : null;
+
+    public Task<bool> SetEpochAsync(string epoch) => _db.StringSetAsync(EpochKey, epoch, when: When.NotExists);
+
+    public Task<bool> TryLockAsync(string name, string owner, TimeSpan lease) => _db.StringSetAsync($"{_prefix}lock:{name}", owner, lease, When.NotExists);
+
+    private const string UnlockScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+        return 1
+        """;
+
+    public Task UnlockAsync(string name, string owner) => _db.ScriptEvaluateAsync(UnlockScript, [$"{_prefix}lock:{name}"], [owner]);
+
+    public async Task RestoreAsync(IReadOnlyList<RestoredSend> sends)
+    {
+        foreach (var chunk in sends.Chunk(500))
+        {
+            var batch = _db.CreateBatch();
+            var writes = new List<Task>();
+            foreach (var s in chunk)
+            {
+                writes.Add(batch.StringSetAsync(SendKey(s.RequestId), s.SendValue, s.SendKeep));
+                foreach (var (kind, key, keep) in s.Places)
+                {
+                    RedisKey slot = $"{_prefix}slots:{key}";
+                    writes.Add(batch.HashSetAsync(slot, kind == CounterKind.Users ? s.UserId : s.RequestId, s.RequestId, When.NotExists));
+                    writes.Add(batch.KeyExpireAsync(slot, keep, ExpireWhen.Always));
+                }
+                if (s.NoteKey is not null && s.Note is not null) writes.Add(batch.StringSetAsync($"{_prefix}note:{s.NoteKey}", s.Note, s.SendKeep));
+                if (s.ReportDue is { } due && s.ReportInfo is not null)
+                {
+                    writes.Add(batch.SortedSetAddAsync(ReportsDue, s.RequestId, due.ToUnixTimeMilliseconds()));
+                    writes.Add(batch.HashSetAsync(ReportsInfo, s.RequestId, s.ReportInfo));
+                }
+            }
+            batch.Execute();
+            await Task.WhenAll(writes);
+        }
+    }
+
     public async ValueTask DisposeAsync() => await _redis.DisposeAsync();
 }

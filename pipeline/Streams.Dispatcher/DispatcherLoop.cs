@@ -26,7 +26,7 @@ public sealed record DispatcherOptions
 /// waited for its turn); the handler makes redelivery harmless. While Redis is unreachable nothing is sent: the batch
 /// waits and is tried again, with backoff, until Redis answers or the dispatcher is stopped.
 /// </summary>
-public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler handler, IProducer<string, byte[]> producer, ILogger logger)
+public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler handler, IProducer<string, byte[]> producer, ILogger logger, CounterGuard? guard = null)
 {
     public long Handled => Interlocked.Read(ref _handled);
     private long _handled;
@@ -92,14 +92,15 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
         {
             try
             {
+                if (guard is not null) await guard.EnsureAsync(stop);
                 var output = await handler.HandleBatchAsync(requests, stop, abandon);
-                if (said) logger.LogWarning("Redis answers again: sending resumed after {Seconds:0.0} s", paused.Elapsed.TotalSeconds);
+                if (said) logger.LogWarning("counters available again: sending resumed after {Seconds:0.0} s", paused.Elapsed.TotalSeconds);
                 return output;
             }
             catch (Exception e) when (e is RedisUnavailableException or StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
                                       || (e is StackExchange.Redis.RedisServerException && e.Message.StartsWith("LOADING", StringComparison.Ordinal)))
             {
-                if (!said) logger.LogWarning("Redis unavailable ({Error}): sending paused; nothing is sent without a claim", e.Message);
+                if (!said) logger.LogWarning("counters unavailable ({Error}): sending paused; nothing is sent without a claim", e.Message);
                 said = true;
                 try { await Task.Delay(wait, stop); }
                 catch (OperationCanceledException) { return null; }

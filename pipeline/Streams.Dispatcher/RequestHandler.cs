@@ -249,7 +249,7 @@ public sealed class RequestHandler(
         }
         logger.LogWarning("request {RequestId} was claimed by {Owner} at {At}, which recorded no outcome, and {Provider} cannot be asked; not sending again",
             item.Request.RequestId, answer.ClaimedBy, answer.ClaimedAt, provider.Name);
-        item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
+        item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info) with { Holds = Holds.Of(item.Send.Slots) };
     }
 
     private async Task DeliverAsync(string name, ISmsProvider provider, List<Item> won, CancellationToken abandon)
@@ -262,7 +262,8 @@ public sealed class RequestHandler(
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {
             // The deadline passed mid-call: what the provider did is unknown, and the claims say so to the next owner.
-            foreach (var item in won) item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
+            foreach (var item in won)
+                item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info) with { Holds = Holds.Of(item.Send.Slots) };
             return;
         }
         var now = time.GetUtcNow();

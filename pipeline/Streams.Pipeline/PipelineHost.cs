@@ -218,7 +218,8 @@ public sealed class PipelineHost : IAsyncDisposable
             {
                 Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes, InstanceId = Options.InstanceId,
             },
-            handler, Producer, Loggers.CreateLogger<DispatcherLoop>());
+            handler, Producer, Loggers.CreateLogger<DispatcherLoop>(),
+            new CounterGuard(Counters, Bootstrap, Topics, providers, Time, Loggers.CreateLogger<CounterGuard>(), owner));
         var consent = new ConsentLoop(
             new ConsentOptions
             {

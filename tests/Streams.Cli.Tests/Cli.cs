@@ -38,6 +38,19 @@ public sealed class Cli : IDisposable
         return Process.Start(info)!;
     }
 
+    /// <summary>Reads `streams run`'s first lines up to "streams: running ..."; fails with its stderr if it stops first.</summary>
+    public static async Task<List<string>> RunningAsync(Process run, TimeSpan? timeout = null)
+    {
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = await run.StandardOutput.ReadLineAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(90));
+            if (line is null) Assert.Fail($"streams run stopped: {string.Join(" | ", lines)} {await run.StandardError.ReadToEndAsync()}");
+            lines.Add(line);
+            if (line.StartsWith("streams: running", StringComparison.Ordinal)) return lines;
+        }
+    }
+
     public async Task<CliResult> RunAsync(params string[] args)
     {
         using var process = Start(args);

@@ -178,14 +178,7 @@ public sealed class EmbeddedRunTests : IDisposable
     {
         var run = _cli.Start(["run", "--embedded", .. args]);
         var embedded = Path.Combine(_cli.Dir, ".streams", "embedded.json");
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await run.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(90));
-            if (line is null) Assert.Fail($"run --embedded stopped: {await run.StandardError.ReadToEndAsync()}");
-            lines.Add(line);
-            if (line.StartsWith("streams: running", StringComparison.Ordinal)) break;
-        }
+        var lines = await Cli.RunningAsync(run);
         Assert.True(File.Exists(embedded));
         _firstLines[run] = lines;
         return run;

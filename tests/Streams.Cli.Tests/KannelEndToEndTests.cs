@@ -59,8 +59,7 @@ public sealed class KannelEndToEndTests(ITestOutputHelper log) : IDisposable
             "run", "--config", config, "--http", $"http://127.0.0.1:{port}");
         try
         {
-            var line = await pipeline.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.True(line?.StartsWith("streams: running", StringComparison.Ordinal) == true, $"{line} {(pipeline.HasExited ? await pipeline.StandardError.ReadToEndAsync() : "")}");
+            await Cli.RunningAsync(pipeline);
             Assert.Equal(0, (await _cli.RunAsync("campaign", "apply", "-f", spec, "--config", config)).ExitCode);
             Assert.Equal(0, (await _cli.RunAsync("profiles", "send", "-f", profiles, "--config", config)).ExitCode);
             Assert.Equal(0, (await _cli.RunAsync("events", "send", "-f", events, "--config", config)).ExitCode);

@@ -51,11 +51,7 @@ public sealed class TwoDispatcherProcessTests(ITestOutputHelper log) : IDisposab
             "run", "--roles", "dispatcher")).ToArray();
         try
         {
-            foreach (var p in processes)
-            {
-                var line = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-                Assert.True(line?.StartsWith("streams: running", StringComparison.Ordinal) == true, line);
-            }
+            foreach (var p in processes) await Cli.RunningAsync(p);
 
             // 40 users for the limit of 7; 10 users with 6 requests each against a day cap of 3.
             var now = DateTimeOffset.UtcNow;

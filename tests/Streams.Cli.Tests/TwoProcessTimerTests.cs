@@ -101,11 +101,7 @@ public sealed class TwoProcessTimerTests(ITestOutputHelper log) : IDisposable
         ["STREAMS__STATE_DIR"] = Path.Combine(_cli.Dir, name),
     }, "run", "--roles", "topology");
 
-    private static async Task RunningAsync(Process p)
-    {
-        var line = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(line?.StartsWith("streams: running", StringComparison.Ordinal) == true, $"{line} {(p.HasExited ? await p.StandardError.ReadToEndAsync() : "")}");
-    }
+    private static Task RunningAsync(Process p) => Cli.RunningAsync(p);
 
     private static async Task<List<(SmsRequest Request, DateTimeOffset At)>> ReadRequestsAsync(string bootstrap, int users, DateTimeOffset until)
     {

@@ -58,10 +58,12 @@ public sealed class EmbeddedRestartTests : IDisposable
 
         // Profiles (phones) come from the restored topology state; the limit of 3 counts the two sent before the stop;
         // u5's STOP is remembered.
+        // u5 first, on its own: once the limit is full the campaign completes and would stop u5 for that reason instead.
+        await PipelineFixture.ProduceJsonAsync(second.Bootstrap, topics.Events, ("u5", """{"user_id":"u5","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""));
+        await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.Results(second.Bootstrap, topics).Count(r => r.UserId == "u5")), n => n == 1);
         await PipelineFixture.ProduceJsonAsync(second.Bootstrap, topics.Events,
             ("u3", """{"user_id":"u3","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""),
-            ("u4", """{"user_id":"u4","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""),
-            ("u5", """{"user_id":"u5","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""));
+            ("u4", """{"user_id":"u4","name":"Signed Up","ts":"2026-12-01T10:01:00Z"}"""));
         var welcome = await PipelineFixture.Eventually(
             () => Task.FromResult(PipelineFixture.Results(second.Bootstrap, topics).Where(r => r.CampaignId == "welcome" && r.Status != ResultStatus.Delivered).ToList()),
             r => r.Count >= 5);

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Streams.Core;
+using Streams.Counters;
+using Streams.Serdes;
+
+namespace Streams.Dispatcher;
+
+/// <summary>
+/// Nothing is sent on counters that cannot be trusted. Redis carries an epoch key from the moment its data is
+/// complete; a Redis that comes back without it has lost its data (restarted without persistence, flushed,
+/// replaced). Kafka is the source of truth: one dispatcher rebuilds the send keys and the places every sent request
+/// holds (caps, reach and daily limits still open) from sms.results, and consent from sms.inbound and sms.profiles,
+/// while every dispatcher holds its sends. A store with no epoch over an empty sms.results is simply new.
+/// </summary>
+public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topics topics, IProviderRegistry providers, TimeProvider time, ILogger logger, string owner)
+{
+    private static readonly TimeSpan RecheckEvery = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RebuildLease = TimeSpan.FromMinutes(10);
+    private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
+    private string? _epoch;
+
+    /// <summary>Returns when the counters can be trusted; throws <see cref="RedisUnavailableException"/> while they cannot (the caller waits and retries).</summary>
+    public async Task EnsureAsync(CancellationToken ct)
+    {
+        if (_epoch is not null && DateTimeOffset.UtcNow - _checkedAt < RecheckEvery) return;
+        var epoch = await counters.EpochAsync();
+        if (epoch is not null)
+        {
+            if (_epoch is not null && epoch != _epoch) logger.LogWarning("the counter store was rebuilt (epoch {Old} → {New})", _epoch, epoch);
+            (_epoch, _checkedAt) = (epoch, DateTimeOffset.UtcNow);
+            return;
+        }
+        _epoch = null;
+        if (!HasHistory())
+        {
+            await counters.SetEpochAsync(NewEpoch());
+            return;
+        }
+        if (!await counters.TryLockAsync("rebuild", owner, RebuildLease))
+            throw new RedisUnavailableException("the counter store lost its data and another dispatcher is rebuilding it from Kafka");
+        try
+        {
+            logger.LogWarning("the counter store has no epoch but sms.results has history: it lost its data; sending is paused while it is rebuilt from Kafka");
+            var clock = Stopwatch.StartNew();
+            var (sends, consent) = await RebuildAsync(ct);
+            await counters.SetEpochAsync(NewEpoch());
+            logger.LogWarning("counter store rebuilt from Kafka in {Seconds:0.0} s: {Sends} sent requests and the places they hold, {Consent} consent changes; sending resumes",
+                clock.Elapsed.TotalSeconds, sends, consent);
+        }
+        finally
+        {
+            await counters.UnlockAsync("rebuild", owner);
+        }
+    }
+
+    private string NewEpoch() => $"{time.GetUtcNow():yyyyMMddTHHmmssZ}-{Guid.NewGuid():N}";
+
+    private bool HasHistory()
+    {
+        using var consumer = Reader("history");
+        return Partitions(consumer, topics.Results).Any(p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value > 0);
+    }
+
+    /// <summary>Every sent (or ambiguous) request still within its keep, and every consent change, back into the store.</summary>
+    public async Task<(int Sends, int Consent)> RebuildAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var sent = new Dictionary<string, SmsResult>();
+        var ended = new HashSet<string>();
+        foreach (var record in ReadAll(topics.Results, ct))
+        {
+            if (Codecs.SmsResult.TryDecode(record, int.MaxValue) is not { Ok: true, Value: { } r }) continue;
+            if (r.Status is ResultStatus.Sent or ResultStatus.Ambiguous)
+            {
+                if (!sent.TryGetValue(r.RequestId, out var before) || before.Holds is null) sent[r.RequestId] = r;
+            }
+            if (r.Status is not ResultStatus.Sent and not ResultStatus.Suppressed) ended.Add(r.RequestId);
+        }
+        var restored = new List<RestoredSend>();
+        foreach (var r in sent.Values)
+        {
+            var age = now - r.Ts;
+            var keepLeft = RequestHandler.KeepSendKeys - age;
+            if (keepLeft <= TimeSpan.Zero) continue;
+            var places = (r.Holds ?? []).Select(Hold).OfType<(CounterKind, string, TimeSpan)>()
+                .Select(h => (h.Item1, h.Item2, h.Item3 - age)).Where(h => h.Item3 > TimeSpan.Zero).ToList();
+            var info = new SmsInfo(r.Encoding ?? "", 0, r.Segments);
+            var request = new SmsRequest(r.RequestId, r.CampaignId, 0, r.UserId, r.Ts, new RequestContext(null, null, Props.Empty, null, null, null, Props.Empty));
+            var isSent = r.Status == ResultStatus.Sent && r.MessageId is not null;
+            var provider = r.Provider is null ? null : providers.Get(r.Provider);
+            var waiting = isSent && !ended.Contains(r.RequestId);
+            restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId,
+                isSent ? $"sent|{r.MessageId}|{r.Segments.ToString(CultureInfo.InvariantCulture)}|{r.Encoding}|{r.Provider}" : $"claimed|lost|{r.Ts.ToUnixTimeMilliseconds()}",
+                keepLeft, places,
+                isSent && provider is not null ? MessageNote.Key(provider.Kind, r.MessageId!) : null,
+                isSent ? new MessageNote(r.RequestId, r.CampaignId, r.UserId, r.Provider ?? "", r.Segments, r.Encoding ?? "").ToString() : null,
+                waiting ? r.Ts + (provider?.DeliversAfter ?? providers.ReportTimeoutFor(r.Provider ?? "")) : null,
+                waiting ? PendingReport.Info(provider?.DeliversAfter is null ? PendingReport.Expire : PendingReport.Deliver, r.MessageId!, request, r.Provider ?? "", info) : null));
+        }
+        await counters.RestoreAsync(restored);
+
+        var consent = 0;
+        foreach (var record in ReadAll(topics.Inbound, ct))
+        {
+            if (Codecs.InboundMessage.TryDecode(record, int.MaxValue) is { Ok: true, Value: { } inbound }
+                && await Consent.ApplyAsync(counters, inbound) is Keyword.Stop or Keyword.Start) consent++;
+        }
+        foreach (var record in ReadAll(topics.Profiles, ct))
+        {
+            if (Codecs.ProfileUpdate.TryDecode(record, int.MaxValue) is { Ok: true, Value: { SmsOptIn: not null } profile })
+            {
+                await Consent.ApplyAsync(counters, profile);
+                consent++;
+            }
+        }
+        return (restored.Count, consent);
+    }
+
+    private static (CounterKind, string, TimeSpan)? Hold(string hold)
+    {
+        var parts = hold.Split('|');
+        return parts.Length == 3 && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var seconds)
+            ? (parts[0] == "u" ? CounterKind.Users : CounterKind.Messages, parts[1], TimeSpan.FromSeconds(seconds))
+            : null;
+    }
+
+    private IConsumer<string, byte[]> Reader(string what) => new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+    {
+        BootstrapServers = bootstrap,
+        GroupId = $"streams-rebuild-{what}", // never joins or commits: partitions are assigned by hand
+        EnableAutoCommit = false,
+        AllowAutoCreateTopics = true,
+    }).Build();
+
+    private static List<TopicPartition> Partitions(IConsumer<string, byte[]> consumer, string topic)
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        return admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+    }
+
+    /// <summary>Every record of a topic from the beginning to its end at the time of the call.</summary>
+    private IEnumerable<byte[]> ReadAll(string topic, CancellationToken ct)
+    {
+        using var consumer = Reader(topic);
+        var ends = Partitions(consumer, topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+        var remaining = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
+        consumer.Assign(remaining.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
+        while (remaining.Count > 0 && !ct.IsCancellationRequested)
+        {
+            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (r is null) continue;
+            if (r.Offset.Value + 1 >= ends[r.TopicPartition]) remaining.Remove(r.TopicPartition);
+            if (r.Offset.Value < ends[r.TopicPartition] && r.Message.Value is { } value) yield return value;
+        }
+        consumer.Close();
+    }
+}
