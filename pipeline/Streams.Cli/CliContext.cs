@@ -32,7 +32,23 @@ public sealed class CliContext
             // Streamiz logs broker disconnects as errors while the embedded cluster shuts down; --verbose shows them.
             .AddFilter("Streamiz", level <= LogLevel.Information ? level : LogLevel.Critical));
 
-    public sealed record EmbeddedInfo(string Kafka, string Http);
+    /// <summary>What `streams run` holding an embedded stack writes to state_dir/embedded.json, for commands and other `run`s to find it.</summary>
+    public sealed record EmbeddedInfo(string Kafka, string Http, string? Redis = null, string? GroupProtocol = null);
+
+    /// <summary>The embedded stack named by embedded.json, when its process still answers.</summary>
+    public async Task<EmbeddedInfo?> LiveEmbeddedAsync()
+    {
+        if (Embedded is not { } info) return null;
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            return (await http.GetAsync(new Uri(new Uri(info.Http), "health"))).IsSuccessStatusCode ? info : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
 
     public EmbeddedInfo? Embedded =>
         File.Exists(EmbeddedFile) ? JsonSerializer.Deserialize<EmbeddedInfo>(File.ReadAllText(EmbeddedFile), Json) : null;

@@ -101,7 +101,7 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         while (settle.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(500, ct);
-            funnel = await host.Analytics.FunnelAsync(null, ct);
+            funnel = await host.Analytics!.FunnelAsync(null, ct);
             var handled = host.Dispatcher!.Handled;
             if (funnel.Count == 2 && funnel.All(f => f.Pending == 0) && handled == lastHandled && handled == funnel.Sum(f => f.Qualified)) break;
             lastHandled = handled;

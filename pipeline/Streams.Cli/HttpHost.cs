@@ -24,16 +24,22 @@ public static class HttpHost
         app.UseStatusCodePages();
         app.MapMetrics(pipeline);
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
-        app.MapGet("/report", async (string? campaign, CancellationToken token) =>
-            Results.Text(DataCommands.FunnelJson(await pipeline.Analytics.FunnelAsync(campaign, token)), "application/json"));
-        app.MapGet("/properties", async (CancellationToken token) =>
-            Results.Json(await pipeline.Analytics.KnownPropertiesAsync(token), CliContext.Json));
-        app.MapGet("/profiles/{id}", async (string id, CancellationToken token) =>
-            Results.Json((await pipeline.Analytics.ProfileUpdatesAsync(id, token)).Select(AnalyticsReader.ProfileJson.From), CliContext.Json));
+        app.MapGet("/report", async (string? campaign, CancellationToken token) => pipeline.Analytics is { } analytics
+            ? Results.Text(DataCommands.FunnelJson(await analytics.FunnelAsync(campaign, token)), "application/json")
+            : NoAnalytics());
+        app.MapGet("/properties", async (CancellationToken token) => pipeline.Analytics is { } analytics
+            ? Results.Json(await analytics.KnownPropertiesAsync(token), CliContext.Json)
+            : NoAnalytics());
+        app.MapGet("/profiles/{id}", async (string id, CancellationToken token) => pipeline.Analytics is { } analytics
+            ? Results.Json((await analytics.ProfileUpdatesAsync(id, token)).Select(AnalyticsReader.ProfileJson.From), CliContext.Json)
+            : NoAnalytics());
         app.MapWebhooks(pipeline);
         await app.StartAsync(ct);
         return app;
     }
 
     public static string Address(WebApplication app) => app.Urls.First();
+
+    private static IResult NoAnalytics() =>
+        Results.Problem(statusCode: 503, title: "no analytics here", detail: "this process runs no analytics sink (the embedded DuckDB file is held by the process that does)");
 }

@@ -15,7 +15,8 @@ public static class BatchLoop
     /// partitions back without a rebalance, and a dead one's move after the session timeout. Cooperative rebalancing
     /// keeps the other members consuming while partitions move.
     /// </summary>
-    public static IConsumer<string, byte[]> Consumer(string bootstrap, string groupId, string name, Microsoft.Extensions.Logging.ILogger logger, string? instanceId = null)
+    public static IConsumer<string, byte[]> Consumer(string bootstrap, string groupId, string name, Microsoft.Extensions.Logging.ILogger logger,
+        string? instanceId = null, string? groupProtocol = null)
     {
         var config = new ConsumerConfig
         {
@@ -26,10 +27,18 @@ public static class BatchLoop
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             AllowAutoCreateTopics = true,
-            SessionTimeoutMs = 10000,
-            HeartbeatIntervalMs = 1000,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         };
+        if (groupProtocol == "consumer")
+        {
+            // KIP-848: the broker assigns, incrementally; session and heartbeat are the broker's settings.
+            config.GroupProtocol = GroupProtocol.Consumer;
+        }
+        else
+        {
+            config.SessionTimeoutMs = 10000;
+            config.HeartbeatIntervalMs = 1000;
+            config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+        }
         if (instanceId is not null) config.GroupInstanceId = instanceId;
         return new ConsumerBuilder<string, byte[]>(config)
             .SetErrorHandler((_, e) => Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "{Name} consumer: {Reason}", name, e.Reason))

@@ -15,6 +15,7 @@ public sealed record ConsentOptions
     public string HelpProvider { get; init; } = SandboxProvider.TypeName;
     public string? HelpFrom { get; init; }
     public string? InstanceId { get; init; }
+    public string? GroupProtocol { get; init; }
 }
 
 /// <summary>
@@ -31,7 +32,7 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, GroupId, "consent", logger, options.InstanceId);
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, GroupId, "consent", logger, options.InstanceId, options.GroupProtocol);
         consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
         await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), async batch =>
         {

@@ -18,6 +18,9 @@ public sealed record DispatcherOptions
 
     /// <summary>This instance's static group membership (group.instance.id), when configured.</summary>
     public string? InstanceId { get; init; }
+
+    /// <summary>classic or consumer (KIP-848).</summary>
+    public string? GroupProtocol { get; init; }
 }
 
 /// <summary>
@@ -38,7 +41,7 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
     /// <param name="abandon">The shutdown deadline: even calls in flight give up.</param>
     public async Task RunAsync(CancellationToken stop, CancellationToken abandon)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, options.GroupId, "dispatcher", logger, options.InstanceId);
+        using var consumer = BatchLoop.Consumer(options.Bootstrap, options.GroupId, "dispatcher", logger, options.InstanceId, options.GroupProtocol);
         consumer.Subscribe(options.Topics.Requests);
         await BatchLoop.RunAsync(consumer, options.MaxBatch, TimeSpan.FromMilliseconds(100), batch => HandleBatchAsync(batch, stop, abandon), stop);
     }

@@ -11,14 +11,14 @@ namespace Streams.Pipeline;
 /// after the insert, so a crash re-inserts at most one batch (reports count distinct request ids).
 /// Input that does not decode is left to the topology, which dead-letters it.
 /// </summary>
-public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes)
+public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes, string? instanceId = null, string? groupProtocol = null)
 {
     public const string GroupId = "streams-analytics-sink";
     private readonly HashSet<PropertyKey> _knownProperties = [];
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, GroupId, "analytics sink", logger);
+        using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, GroupId, "analytics sink", logger, instanceId, groupProtocol);
         consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
         await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), async batch =>
         {

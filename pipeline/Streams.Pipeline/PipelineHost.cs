@@ -48,6 +48,9 @@ public sealed class PipelineHost : IAsyncDisposable
     private EmbeddedKafka? _embeddedKafka;
     private KafkaJournal? _journal;
 
+    /// <summary>host:port of the embedded counters (Garnet) when this process holds them, for other processes to join.</summary>
+    public string? EmbeddedRedisEndpoint => _embeddedRedis?.Endpoint;
+
     /// <summary>Records the embedded cluster's journal restored at start (0 on a first start or with a real cluster).</summary>
     public long RestoredRecords => _journal?.Restored ?? 0;
 
@@ -69,9 +72,16 @@ public sealed class PipelineHost : IAsyncDisposable
     public TimeProvider Time { get; }
     public string Bootstrap { get; private set; } = "";
     public bool EmbeddedKafka { get; private set; }
+
+    /// <summary>The consumer group protocol of the pipeline's consumers (see <see cref="StreamsOptions.KafkaOptions.GroupProtocol"/>).</summary>
+    public string GroupProtocol => Options.Kafka.GroupProtocol ?? (EmbeddedKafka ? "consumer" : "classic");
     public Topics Topics => Options.Topics;
     public ICounterStore Counters { get; private set; } = null!;
-    public IAnalyticsStore Analytics { get; private set; } = null!;
+    /// <summary>
+    /// The analytics store: ClickHouse when configured; else the embedded DuckDB file, opened only by a process that
+    /// runs the sink (one process holds the file, so roles can share a state dir). Null in other processes.
+    /// </summary>
+    public IAnalyticsStore? Analytics { get; private set; }
     public CampaignCache Campaigns { get; private set; } = null!;
     public string OutboxPath => Path.Combine(Options.StateDir, "outbox.jsonl");
     public DispatcherLoop? Dispatcher { get; private set; }
@@ -143,8 +153,8 @@ public sealed class PipelineHost : IAsyncDisposable
         }
         Analytics = Options.ClickHouse is { Url: { } url } ch
             ? ClickHouseStore.Create(url, ch.Database)
-            : DuckDbStore.Open(Path.Combine(Options.StateDir, "analytics.duckdb"));
-        await Analytics.MigrateAsync(ct);
+            : hostOptions.Roles.HasFlag(PipelineRoles.Sink) ? DuckDbStore.Open(Path.Combine(Options.StateDir, "analytics.duckdb")) : null;
+        if (Analytics is not null) await Analytics.MigrateAsync(ct);
         Campaigns = new CampaignCache(Bootstrap, Topics, Loggers.CreateLogger<CampaignCache>());
         var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, LingerMs = 5 }).Build();
         _disposables.Add(producer);
@@ -159,7 +169,7 @@ public sealed class PipelineHost : IAsyncDisposable
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher)) StartDispatcher(hostOptions);
         if (hostOptions.Roles.HasFlag(PipelineRoles.Sink))
         {
-            Sink = new AnalyticsSink(Bootstrap, Topics, Analytics, Loggers.CreateLogger<AnalyticsSink>(), Options.MaxInputBytes);
+            Sink = new AnalyticsSink(Bootstrap, Topics, Analytics!, Loggers.CreateLogger<AnalyticsSink>(), Options.MaxInputBytes, Options.InstanceId, GroupProtocol);
             _loops.Add(Task.Run(() => Sink.RunAsync(_stop.Token)));
         }
     }
@@ -217,6 +227,7 @@ public sealed class PipelineHost : IAsyncDisposable
             new DispatcherOptions
             {
                 Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes, InstanceId = Options.InstanceId,
+                GroupProtocol = GroupProtocol,
             },
             handler, Producer, Loggers.CreateLogger<DispatcherLoop>(),
             new CounterGuard(Counters, Bootstrap, Topics, providers, Time, Loggers.CreateLogger<CounterGuard>(), owner));
@@ -224,7 +235,7 @@ public sealed class PipelineHost : IAsyncDisposable
             new ConsentOptions
             {
                 Bootstrap = Bootstrap, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
-                InstanceId = Options.InstanceId,
+                InstanceId = Options.InstanceId, GroupProtocol = GroupProtocol,
             },
             Counters, providers, Producer, Time, Loggers.CreateLogger<ConsentLoop>());
         var pump = new ReportPump(Counters, Reports, Time, Loggers.CreateLogger<ReportPump>());

@@ -84,6 +84,14 @@ public sealed class StreamsOptions
 
         [ConfigurationKeyName("topic_prefix")]
         public string TopicPrefix { get; set; } = "sms.";
+
+        /// <summary>
+        /// The consumer group protocol of the pipeline's consumers: classic (any broker; static membership with
+        /// instance_id, cooperative-sticky assignment) or consumer (KIP-848, Kafka 4.0+). Absent: classic on a
+        /// configured cluster, consumer on the embedded one (the mock implements KIP-848's static membership).
+        /// </summary>
+        [ConfigurationKeyName("group_protocol")]
+        public string? GroupProtocol { get; set; }
     }
 
     public sealed class ClickHouseOptions
@@ -233,6 +241,8 @@ public sealed class StreamsOptions
         options.Dnd?.ToWindow();
         if (!Core.Campaigns.Durations.TryParse(options.ShutdownGrace, out var grace) || grace <= TimeSpan.Zero)
             throw new ConfigException($"shutdown_grace: '{options.ShutdownGrace}' is not a duration like 20s");
+        if (options.Kafka.GroupProtocol is { } protocol && protocol is not ("classic" or "consumer"))
+            throw new ConfigException($"kafka.group_protocol: '{protocol}' is not classic or consumer");
         if (options.InstanceId is { } instance && !System.Text.RegularExpressions.Regex.IsMatch(instance, "^[A-Za-z0-9._-]{1,100}$"))
             throw new ConfigException("instance_id: use letters, digits, '.', '_' or '-' (at most 100)");
         if (options.OptOut.From is { } helpFrom && Senders.Problem(helpFrom) is { } helpWhy) throw new ConfigException($"opt_out.from: '{helpFrom}' {helpWhy}");

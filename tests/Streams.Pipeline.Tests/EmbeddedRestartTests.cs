@@ -47,7 +47,7 @@ public sealed class EmbeddedRestartTests : IDisposable
             await PipelineFixture.Eventually(() => first.Counters.CampaignCountsAsync("welcome"), c => c.GetValueOrDefault(ResultStatus.Sent) == 2);
             await PipelineFixture.Eventually(() => first.Counters.OptedOutAsync([["phone:+919876543215"]]), o => o[0]);
             // The inaction timer is in the topology's store (and its changelog) before the stop.
-            await PipelineFixture.Eventually(() => Task.FromResult(first.Analytics.FunnelAsync().Result.Sum(f => f.Qualified)), n => n == 2);
+            await PipelineFixture.Eventually(() => Task.FromResult(first.Analytics!.FunnelAsync().Result.Sum(f => f.Qualified)), n => n == 2);
         }
 
         await using var second = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time);

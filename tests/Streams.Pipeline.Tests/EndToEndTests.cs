@@ -115,7 +115,7 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(("dispatcher", "missing_field", topics.Requests), (dead[0].Stage, dead[0].Reason, dead[0].Source));
         Assert.Equal(("ingest", "unknown_format", topics.Events, "not json at all"), (dead[1].Stage, dead[1].Reason, dead[1].Source, dead[1].Value));
 
-        var funnel = await PipelineFixture.Eventually(() => host.Analytics.FunnelAsync("cart"), f => f.Count == 1 && f[0].Delivered == 2);
+        var funnel = await PipelineFixture.Eventually(() => host.Analytics!.FunnelAsync("cart"), f => f.Count == 1 && f[0].Delivered == 2);
         var row = Assert.Single(funnel);
         Assert.Equal((5L, 2L, 2L, 0L, 0L), (row.Qualified, row.Sent, row.Delivered, row.Failed, row.Pending));
         Assert.Equal(new Dictionary<string, long> { [Reasons.InvalidPhone] = 1, [Reasons.OptedOut] = 1, [Reasons.RenderFailed] = 1 },

@@ -27,6 +27,18 @@ public static class RunCommands
             var ct = shutdown.Token;
             var context = CliContext.From(parse);
             var options = parse.GetValue(embedded) ? context.Options.WithEmbeddedBackends() : context.Options;
+            // A second `streams run` beside one that holds an embedded stack joins it (its Kafka and its counters),
+            // so roles can run as separate processes over one state dir.
+            if (options.Kafka.Bootstrap is null && await context.LiveEmbeddedAsync() is { } running)
+            {
+                if (parse.GetValue(embedded))
+                    throw new CliException($"an embedded stack is already running in {Path.GetFullPath(options.StateDir)} ({running.Http}); stop it, or run without --embedded to join it");
+                options = options.WithEmbeddedBackends();
+                options.Kafka.Bootstrap = running.Kafka;
+                options.Kafka.GroupProtocol = running.GroupProtocol;
+                options.Redis = running.Redis;
+                output.WriteLine($"streams: joining the embedded stack in {Path.GetFullPath(options.StateDir)} (kafka {running.Kafka}, counters {running.Redis})");
+            }
             var selected = parse.GetValue(roles) is { Length: > 0 } r
                 ? r.Aggregate((PipelineRoles)0, (acc, s) => acc | Enum.Parse<PipelineRoles>(s, ignoreCase: true))
                 : PipelineRoles.All;
@@ -37,7 +49,7 @@ public static class RunCommands
             if (host.EmbeddedKafka)
             {
                 // Written whole then renamed, so another command never reads half a file.
-                await File.WriteAllTextAsync(file + ".tmp", JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web)), CliContext.Json), ct);
+                await File.WriteAllTextAsync(file + ".tmp", JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web), host.EmbeddedRedisEndpoint, host.GroupProtocol), CliContext.Json), ct);
                 File.Move(file + ".tmp", file, overwrite: true);
             }
             if (host.EmbeddedKafka)
