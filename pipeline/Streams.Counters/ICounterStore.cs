@@ -30,6 +30,8 @@ public enum HandOverState
     Sent,
     /// <summary>Claimed by another attempt that recorded no outcome (it may be sending, or it died sending).</summary>
     ClaimedByOther,
+    /// <summary>Ended ambiguous before (the provider may have it): it stays so, never handed over again.</summary>
+    Ambiguous,
     /// <summary>A counter is full; nothing was taken.</summary>
     Denied,
     /// <summary>A probe that fits under every counter (nothing taken).</summary>
@@ -67,6 +69,12 @@ public interface ICounterStore : IAsyncDisposable
 
     /// <summary>Records accepted sends (send key, report note, pending report, campaign count) in one round trip.</summary>
     Task RecordSentAsync(IReadOnlyList<SentRecord> records, TimeSpan keep);
+
+    /// <summary>
+    /// Records that these requests' outcome is unknown (the provider may have them): their claims become a lasting
+    /// "ambiguous" mark and the places they took stay taken, so they are never sent again nor counted for nobody.
+    /// </summary>
+    Task RecordAmbiguousAsync(IReadOnlyList<(string RequestId, string Detail)> requests, TimeSpan keep);
 
     /// <summary>Gives back claims (this owner's) and the slots each request holds, in one round trip.</summary>
     Task ReleaseAsync(IReadOnlyList<Release> releases, string owner);

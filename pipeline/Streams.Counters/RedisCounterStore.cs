@@ -7,12 +7,13 @@ namespace Streams.Counters;
 /// <summary>Redis implementation; each operation is one atomic command or Lua script, so any number of dispatchers can share it.</summary>
 public sealed class RedisCounterStore : ICounterStore
 {
-    // A send key holds "claimed|owner|epoch-ms" while a request is with its provider, then "sent|detail".
+    // A send key holds "claimed|owner|epoch-ms" while a request is with its provider, then "sent|detail" (or
+    // "ambiguous|detail" when the provider may or may not have it).
     // A counter is a hash: field = what it counts (the user for reach limits, the request for caps), value = the
     // request that took the place. A place already held passes without taking another; a full counter denies.
     // ARGV: owner, now ms, keep ms, wanted, item count; per item: request, user, probe (0/1), counter count, then per
     // counter: kind (u|m), limit, keep ms. KEYS: per item its send key, then its counters' keys.
-    // Answers per judged item: W | S|detail | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
+    // Answers per judged item: W | S|detail | A|detail | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
     private const string HandOverScript = """
         local owner, now, keep, wanted, count = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
         local mine = 'claimed|' .. owner .. '|'
@@ -27,6 +28,8 @@ public sealed class RedisCounterStore : ICounterStore
           local answer
           if v and string.sub(v, 1, 5) == 'sent|' then
             answer = 'S|' .. string.sub(v, 6)
+          elseif v and string.sub(v, 1, 10) == 'ambiguous|' then
+            answer = 'A|' .. string.sub(v, 11)
           elseif v and string.sub(v, 1, #mine) ~= mine then
             answer = 'C|' .. string.sub(v, 9)
           else
@@ -208,6 +211,7 @@ public sealed class RedisCounterStore : ICounterStore
                 'W' => new HandOverResult(HandOverState.Won),
                 'P' => new HandOverResult(HandOverState.Passed),
                 'S' => new HandOverResult(HandOverState.Sent, answer[2..]),
+                'A' => new HandOverResult(HandOverState.Ambiguous, answer[2..]),
                 'D' => new HandOverResult(HandOverState.Denied, DeniedReason: items[i].Slots[int.Parse(answer[2..], CultureInfo.InvariantCulture) - 1].Reason),
                 _ => ForeignClaim(answer[2..]),
             };
@@ -239,6 +243,15 @@ public sealed class RedisCounterStore : ICounterStore
             args.Add(r.ReportInfo);
         }
         return _db.ScriptEvaluateAsync(RecordScript, [.. keys], [.. args]);
+    }
+
+    public Task RecordAmbiguousAsync(IReadOnlyList<(string RequestId, string Detail)> requests, TimeSpan keep)
+    {
+        if (requests.Count == 0) return Task.CompletedTask;
+        var batch = _db.CreateBatch();
+        var done = Task.WhenAll(requests.Select(r => batch.StringSetAsync(SendKey(r.RequestId), "ambiguous|" + r.Detail, keep)));
+        batch.Execute();
+        return done;
     }
 
     public Task ReleaseAsync(IReadOnlyList<Release> releases, string owner)

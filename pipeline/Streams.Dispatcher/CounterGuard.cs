@@ -93,7 +93,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             var provider = r.Provider is null ? null : providers.Get(r.Provider);
             var waiting = isSent && !ended.Contains(r.RequestId);
             restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId,
-                isSent ? $"sent|{r.MessageId}|{r.Segments.ToString(CultureInfo.InvariantCulture)}|{r.Encoding}|{r.Provider}" : $"claimed|lost|{r.Ts.ToUnixTimeMilliseconds()}",
+                isSent ? $"sent|{r.MessageId}|{r.Segments.ToString(CultureInfo.InvariantCulture)}|{r.Encoding}|{r.Provider}" : $"ambiguous|{r.Reason}",
                 keepLeft, places,
                 isSent && provider is not null ? MessageNote.Key(provider.Kind, r.MessageId!) : null,
                 isSent ? new MessageNote(r.RequestId, r.CampaignId, r.UserId, r.Provider ?? "", r.Segments, r.Encoding ?? "").ToString() : null,

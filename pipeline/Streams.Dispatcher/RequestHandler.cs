@@ -196,6 +196,7 @@ public sealed class RequestHandler(
                 position += answers.Count;
             }
             if (won.Count > 0) await DeliverAsync(name, provider, won, abandon);
+            await MarkAmbiguousAsync(abandon);
         }
     }
 
@@ -212,6 +213,9 @@ public sealed class RequestHandler(
                 break;
             case HandOverState.Sent:
                 item.Result = SentBefore(request, answer.Detail!);
+                break;
+            case HandOverState.Ambiguous:
+                item.Result = Result(request, ResultStatus.Ambiguous, answer.Detail is { Length: > 0 } why ? why : Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
                 break;
             case HandOverState.Denied:
                 if (answer.DeniedReason == Reasons.LimitReached
@@ -249,7 +253,27 @@ public sealed class RequestHandler(
         }
         logger.LogWarning("request {RequestId} was claimed by {Owner} at {At}, which recorded no outcome, and {Provider} cannot be asked; not sending again",
             item.Request.RequestId, answer.ClaimedBy, answer.ClaimedAt, provider.Name);
-        item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info) with { Holds = Holds.Of(item.Send.Slots) };
+        Ambiguous(item, provider, Reasons.InterruptedAttempt);
+    }
+
+    /// <summary>The provider may or may not have it: the request ends ambiguous, keeps its places, and is marked so for good.</summary>
+    private void Ambiguous(Item item, ISmsProvider provider, string reason)
+    {
+        item.Result = Result(item.Request, ResultStatus.Ambiguous, reason, null, provider.Name, item.Send!.Info) with { Holds = Holds.Of(item.Send.Slots) };
+        lock (_ambiguous) _ambiguous.Add((item.Request.RequestId, reason));
+    }
+
+    private readonly List<(string RequestId, string Detail)> _ambiguous = [];
+
+    private async Task MarkAmbiguousAsync(CancellationToken abandon)
+    {
+        List<(string, string)> marks;
+        lock (_ambiguous)
+        {
+            marks = [.. _ambiguous];
+            _ambiguous.Clear();
+        }
+        if (marks.Count > 0) await Persistently(() => counters.RecordAmbiguousAsync(marks, KeepSendKeys), $"mark {marks.Count} requests ambiguous", abandon);
     }
 
     private async Task DeliverAsync(string name, ISmsProvider provider, List<Item> won, CancellationToken abandon)
@@ -261,9 +285,9 @@ public sealed class RequestHandler(
         }
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {
-            // The deadline passed mid-call: what the provider did is unknown, and the claims say so to the next owner.
-            foreach (var item in won)
-                item.Result = Result(item.Request, ResultStatus.Ambiguous, Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info) with { Holds = Holds.Of(item.Send.Slots) };
+            // The deadline passed mid-call: what the provider did is unknown.
+            foreach (var item in won) Ambiguous(item, provider, Reasons.InterruptedAttempt);
+            await MarkAmbiguousAsync(CancellationToken.None);
             return;
         }
         var now = time.GetUtcNow();
@@ -287,6 +311,9 @@ public sealed class RequestHandler(
                     logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), via);
                     item.Result = Result(request, ResultStatus.Sent, null, accepted.MessageId, via, send.Info) with { Holds = Holds.Of(send.Slots) };
                     break;
+                case Refused { MayHaveBeenTaken: true } unsure:
+                    Ambiguous(item, provider, unsure.Reason);
+                    break;
                 case Refused refused:
                     // Nothing reached the handset: the claim and the slots go back so they count for nobody.
                     releases.Add(new Release(request.RequestId, request.UserId, send.Slots));
@@ -306,6 +333,7 @@ public sealed class RequestHandler(
         // The sends happened: their records must land, however long Redis takes to come back.
         await Persistently(() => counters.RecordSentAsync(records, KeepSendKeys), $"record {records.Count} sends", abandon);
         await Persistently(() => counters.ReleaseAsync(releases, owner), $"give back {releases.Count} refused requests", abandon);
+        await MarkAmbiguousAsync(abandon);
         if (AfterSend is not null)
         {
             foreach (var item in won.Where(i => i.Result?.Status == ResultStatus.Sent)) await AfterSend(item.Request);

@@ -125,6 +125,26 @@ public sealed class AtMostOnceTests
     }
 
     [Fact]
+    public async Task A_call_the_provider_may_have_taken_ends_ambiguous_keeps_its_place_and_is_never_sent_again()
+    {
+        var provider = new Recorder { Answer = _ => new Refused("provider_error: gw 500", Final: true, MayHaveBeenTaken: true) };
+        var caps = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
+        var output = await Handler(provider, settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
+        Assert.Equal((ResultStatus.Ambiguous, "provider_error: gw 500"), (output.Results[0].Status, output.Results[0].Reason));
+
+        provider.Answer = sms => new Accepted("m-" + sms.Request.RequestId);
+        // The same owner or another: r1 stays ambiguous, and the place it may have used stays taken.
+        foreach (var owner in new[] { "a", "b" })
+        {
+            var again = await Handler(provider, owner, settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
+            Assert.Equal((ResultStatus.Ambiguous, "provider_error: gw 500"), (again.Results[0].Status, again.Results[0].Reason));
+        }
+        var other = await Handler(provider, "b", settings: caps).HandleBatchAsync([Request("r2")], CancellationToken.None);
+        Assert.Equal(Reasons.FrequencyCapped, other.Results[0].Reason);
+        Assert.Equal(["r1"], provider.Calls);
+    }
+
+    [Fact]
     public async Task A_request_still_waiting_for_its_pacing_turn_at_a_stop_holds_nothing_and_is_left_for_the_next_owner()
     {
         var provider = new Recorder();

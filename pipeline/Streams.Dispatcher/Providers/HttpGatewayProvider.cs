@@ -87,7 +87,7 @@ public sealed class HttpGatewayProvider : ISmsProvider
             var text = await response!.Content.ReadAsStringAsync(ct);
             if (!response.IsSuccessStatusCode)
                 return new Refused($"{Reasons.ProviderError}: {_name} {(int)response.StatusCode}: {(text.Length > 200 ? text[..200] : text)}", Final: true,
-                    Retryable: HttpResilience.Retryable(response.StatusCode));
+                    Retryable: HttpResilience.Retryable(response.StatusCode), MayHaveBeenTaken: HttpResilience.MayHaveTaken(response.StatusCode));
             return new Accepted(_settings.MessageIdField is { } field && ProviderAnswer.Field(ProviderAnswer.Json(text), field) is { } id
                 ? id
                 : sms.Request.RequestId);

@@ -29,6 +29,9 @@ public static class HttpResilience
     public static bool Retryable(HttpStatusCode status) =>
         status is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
 
+    /// <summary>A server error that is not a gateway's "never got it": the provider may have taken the message.</summary>
+    public static bool MayHaveTaken(HttpStatusCode status) => (int)status >= 500 && !Retryable(status);
+
     public static ResiliencePipeline<HttpResponseMessage> Build(ResilienceSettings s, TimeProvider time)
     {
         var retryable = new PredicateBuilder<HttpResponseMessage>()
@@ -76,11 +79,12 @@ public static class HttpResilience
         }
         catch (TimeoutRejectedException)
         {
-            return (null, new Refused($"{Core.Reasons.ProviderError}: {provider} timed out (not retried: it may have taken the message)", Final: true));
+            return (null, new Refused($"{Core.Reasons.ProviderError}: {provider} timed out (not retried: it may have taken the message)", Final: true, MayHaveBeenTaken: true));
         }
         catch (HttpRequestException e)
         {
-            return (null, new Refused($"{Core.Reasons.ProviderError}: {provider} unreachable: {e.Message}", Final: false, Retryable: e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError));
+            var beforeSending = e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError;
+            return (null, new Refused($"{Core.Reasons.ProviderError}: {provider} unreachable: {e.Message}", Final: !beforeSending, Retryable: beforeSending, MayHaveBeenTaken: !beforeSending));
         }
     }
 }

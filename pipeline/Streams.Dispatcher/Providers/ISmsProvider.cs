@@ -11,8 +11,10 @@ public sealed record Accepted(string MessageId, string? Via = null, string? ViaK
 /// Nothing reached the handset. <paramref name="Reason"/> is a result reason: <c>opted_out</c> or <c>invalid_phone</c>
 /// when the provider says so (the request ends suppressed with it), else <c>provider_error: ...</c> (failed).
 /// <paramref name="Retryable"/>: the provider never took it and another provider may (429, gateway errors, open circuit).
+/// <paramref name="MayHaveBeenTaken"/>: the call went out and no clear answer came back (a timeout, a 500, a broken
+/// response): the provider may have taken the message, so it is neither retried nor given back; it ends ambiguous.
 /// </summary>
-public sealed record Refused(string Reason, bool Final, bool Retryable = false) : SendOutcome;
+public sealed record Refused(string Reason, bool Final, bool Retryable = false, bool MayHaveBeenTaken = false) : SendOutcome;
 
 public interface ISmsProvider
 {

@@ -68,7 +68,8 @@ public sealed class KannelProvider(string name, KannelSettings settings, HttpCli
             var text = (await response!.Content.ReadAsStringAsync(ct)).Trim();
             if (response.IsSuccessStatusCode && (text.StartsWith("0:", StringComparison.Ordinal) || text.StartsWith("3:", StringComparison.Ordinal)))
                 return new Accepted(sms.Request.RequestId);
-            return new Refused($"{Reasons.ProviderError}: kannel {(int)response.StatusCode}: {text}", Final: true, Retryable: HttpResilience.Retryable(response.StatusCode));
+            return new Refused($"{Reasons.ProviderError}: kannel {(int)response.StatusCode}: {text}", Final: true, Retryable: HttpResilience.Retryable(response.StatusCode),
+                MayHaveBeenTaken: HttpResilience.MayHaveTaken(response.StatusCode));
         }
     }
 

@@ -96,7 +96,7 @@ public sealed class SinchProvider(string name, SinchSettings settings, HttpClien
             var code = ProviderAnswer.Field(answer, "code");
             var detail = ProviderAnswer.Field(answer, "text") ?? text;
             return new Refused($"{Reasons.ProviderError}: sinch {(int)response.StatusCode}{(code is null ? "" : $" {code}")}: {detail}", Final: true,
-                Retryable: HttpResilience.Retryable(response.StatusCode));
+                Retryable: HttpResilience.Retryable(response.StatusCode), MayHaveBeenTaken: HttpResilience.MayHaveTaken(response.StatusCode));
         }
     }
 

@@ -65,7 +65,7 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
                 21610 => new Refused(Reasons.OptedOut, Final: true),
                 21211 or 21614 => new Refused(Reasons.InvalidPhone, Final: true),
                 _ => new Refused($"{Reasons.ProviderError}: twilio {(int)response.StatusCode}{(code is null ? "" : $" {code}")}: {message}", Final: true,
-                    Retryable: HttpResilience.Retryable(response.StatusCode) || code == 20429),
+                    Retryable: HttpResilience.Retryable(response.StatusCode) || code == 20429, MayHaveBeenTaken: HttpResilience.MayHaveTaken(response.StatusCode)),
             };
         }
     }
