@@ -29,6 +29,7 @@ public static class DispatchBench
         var baseline = await BaselineAsync(admin.GetDatabase(), prefix, messages, batchSize);
 
         await using var counters = await RedisCounterStore.ConnectAsync(redis, prefix);
+        await counters.SetEpochAsync("bench");
         var time = TimeProvider.System;
         var spec = CampaignSpecParser.Parse(System.Text.Json.JsonSerializer.Serialize(new
         {

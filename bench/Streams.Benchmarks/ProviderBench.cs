@@ -99,7 +99,9 @@ public static class ProviderBench
              "what": {"provider": "{{{kind}}}", "from": "+14155550100", "text": "Hi {{ profile.first_name }}, your cart is waiting"}}
             """);
         var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
-        var handler = new RequestHandler(await EmbeddedRedis.Start(dataDir: null).ConnectAsync(), new OneProvider(provider), new OneCampaign(campaign), time, NullLogger.Instance, "bench");
+        var counters = await EmbeddedRedis.Start(dataDir: null).ConnectAsync();
+        await counters.SetEpochAsync("bench");
+        var handler = new RequestHandler(counters, new OneProvider(provider), new OneCampaign(campaign), time, NullLogger.Instance, "bench");
         var run = Guid.NewGuid().ToString("N")[..6];
         var clock = Stopwatch.StartNew();
         for (var start = 0; start < messages; start += batchSize)

@@ -40,8 +40,13 @@ public enum HandOverState
 
 public sealed record HandOverResult(HandOverState State, string? Detail = null, string? DeniedReason = null, string? ClaimedBy = null, DateTimeOffset? ClaimedAt = null);
 
-/// <summary>What the store keeps once a provider accepted a request: the send key's detail, the note a delivery report needs, and when to expect the report.</summary>
-public sealed record SentRecord(string RequestId, string CampaignId, string Detail, string? NoteKey, string? Note, DateTimeOffset ReportDue, string ReportInfo);
+/// <summary>
+/// What the store keeps once a provider accepted a request: the send key's detail, the note a delivery report needs,
+/// when to expect the report, and (again) the places the request holds, so a store that lost its data while the
+/// call was out learns them with the send.
+/// </summary>
+public sealed record SentRecord(string RequestId, string CampaignId, string Detail, string? NoteKey, string? Note, DateTimeOffset ReportDue, string ReportInfo,
+    string? UserId = null, IReadOnlyList<Slot>? Slots = null);
 
 /// <summary>A request the provider refused for good: its claim and the slots it holds go back.</summary>
 public sealed record Release(string RequestId, string UserId, IReadOnlyList<Slot> Slots);

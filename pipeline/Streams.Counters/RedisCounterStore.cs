@@ -4,6 +4,9 @@ using StackExchange.Redis;
 
 namespace Streams.Counters;
 
+/// <summary>The counters cannot be trusted (no epoch): nothing may be handed over until they are rebuilt.</summary>
+public sealed class CountersNotReadyException(string message) : Exception(message);
+
 /// <summary>Redis implementation; each operation is one atomic command or Lua script, so any number of dispatchers can share it.</summary>
 public sealed class RedisCounterStore : ICounterStore
 {
@@ -14,10 +17,12 @@ public sealed class RedisCounterStore : ICounterStore
     // ARGV: owner, now ms, keep ms, wanted, item count; per item: request, user, probe (0/1), counter count, then per
     // counter: kind (u|m), limit, keep ms. KEYS: per item its send key, then its counters' keys.
     // Answers per judged item: W | S|detail | A|detail | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
+    // KEYS[1] is the epoch: without it (a Redis that lost its data) nothing is handed over, atomically so.
     private const string HandOverScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {'E'} end
         local owner, now, keep, wanted, count = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
         local mine = 'claimed|' .. owner .. '|'
-        local a, k, won, out = 6, 1, 0, {}
+        local a, k, won, out = 6, 2, 0, {}
         for i = 1, count do
           local rid, user, probe, n = ARGV[a], ARGV[a + 1], ARGV[a + 2] == '1', tonumber(ARGV[a + 3])
           if not probe and won >= wanted then break end
@@ -67,19 +72,30 @@ public sealed class RedisCounterStore : ICounterStore
         return out
         """;
 
-    // Per record, KEYS: send key, note key, campaign hash; ARGV: detail, note ('' for none), request, due ms, info.
-    // KEYS[1..2] are the pending reports' sorted set and info hash; ARGV[1] keep ms.
+    // Per record, KEYS: send key, note key, campaign hash, then its places; ARGV: detail, note ('' for none), request, due
+    // ms, info, user, place count, then per place: kind, keep ms. KEYS[1..2] are the pending reports' sorted set and
+    // info hash; ARGV[1] keep ms. A place already held (by this request or another of the user) is left as it is.
     private const string RecordScript = """
         local keep = ARGV[1]
         local k, a = 3, 2
         while k <= #KEYS do
+          local rid, user, n = ARGV[a + 2], ARGV[a + 5], tonumber(ARGV[a + 6])
           redis.call('SET', KEYS[k], 'sent|' .. ARGV[a], 'PX', keep)
           if ARGV[a + 1] ~= '' then redis.call('SET', KEYS[k + 1], ARGV[a + 1], 'PX', keep) end
           redis.call('HINCRBY', KEYS[k + 2], 'sent', 1)
-          redis.call('ZADD', KEYS[1], ARGV[a + 3], ARGV[a + 2])
-          redis.call('HSET', KEYS[2], ARGV[a + 2], ARGV[a + 4])
-          k = k + 3
-          a = a + 5
+          redis.call('ZADD', KEYS[1], ARGV[a + 3], rid)
+          redis.call('HSET', KEYS[2], rid, ARGV[a + 4])
+          for j = 1, n do
+            local key, kind, pkeep = KEYS[k + 2 + j], ARGV[a + 5 + j * 2], ARGV[a + 6 + j * 2]
+            local member = rid
+            if kind == 'u' then member = user end
+            if redis.call('HEXISTS', key, member) == 0 then
+              redis.call('HSET', key, member, rid)
+              redis.call('PEXPIRE', key, pkeep)
+            end
+          end
+          k = k + 3 + n
+          a = a + 7 + n * 2
         end
         return 1
         """;
@@ -185,7 +201,7 @@ public sealed class RedisCounterStore : ICounterStore
     public async Task<IReadOnlyList<HandOverResult>> HandOverAsync(IReadOnlyList<HandOver> items, string owner, int wanted, DateTimeOffset now, TimeSpan keep)
     {
         if (items.Count == 0) return [];
-        var keys = new List<RedisKey>();
+        var keys = new List<RedisKey> { EpochKey };
         var args = new List<RedisValue> { owner, now.ToUnixTimeMilliseconds(), Ms(keep), wanted, items.Count };
         foreach (var item in items)
         {
@@ -203,6 +219,7 @@ public sealed class RedisCounterStore : ICounterStore
             }
         }
         var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(HandOverScript, [.. keys], [.. args]))!;
+        if (raw is [var only] && (string?)only == "E") throw new CountersNotReadyException("the counter store has no epoch: it lost its data or is being rebuilt");
         return raw.Select((r, i) =>
         {
             var answer = (string)r!;
@@ -233,14 +250,23 @@ public sealed class RedisCounterStore : ICounterStore
         var args = new List<RedisValue> { Ms(keep) };
         foreach (var r in records)
         {
+            var places = r.Slots ?? [];
             keys.Add(SendKey(r.RequestId));
             keys.Add(r.NoteKey is null ? $"{_prefix}note:-" : $"{_prefix}note:{r.NoteKey}");
             keys.Add(CampaignKey(r.CampaignId));
+            keys.AddRange(places.Select(SlotKey));
             args.Add(r.Detail);
             args.Add(r.NoteKey is null ? "" : r.Note ?? "");
             args.Add(r.RequestId);
             args.Add(r.ReportDue.ToUnixTimeMilliseconds());
             args.Add(r.ReportInfo);
+            args.Add(r.UserId ?? "");
+            args.Add(places.Count);
+            foreach (var slot in places)
+            {
+                args.Add(Kind(slot));
+                args.Add(Ms(slot.Keep));
+            }
         }
         return _db.ScriptEvaluateAsync(RecordScript, [.. keys], [.. args]);
     }

@@ -74,7 +74,10 @@ public static class BatchLoop
         }
     }
 
-    /// <summary>Per partition: up to the first unfinished record (it and what follows come again), else past the last.</summary>
+    /// <summary>
+    /// Per partition: up to the first unfinished record, else past the last. The consumer is moved back to the first
+    /// unfinished record, so it and what follows come again in the next batch (or to the next owner after a stop).
+    /// </summary>
     private static void Store(IConsumer<string, byte[]> consumer, List<ConsumeResult<string, byte[]>> batch, IReadOnlySet<ConsumeResult<string, byte[]>>? unfinished)
     {
         foreach (var partition in batch.GroupBy(m => m.TopicPartition))
@@ -84,7 +87,11 @@ public static class BatchLoop
             try
             {
                 if (first is null) consumer.StoreOffset(ordered[^1]);
-                else if (first != ordered[0]) consumer.StoreOffset(new TopicPartitionOffset(partition.Key, first.Offset));
+                else
+                {
+                    if (first != ordered[0]) consumer.StoreOffset(new TopicPartitionOffset(partition.Key, first.Offset));
+                    consumer.Seek(new TopicPartitionOffset(partition.Key, first.Offset));
+                }
             }
             catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_State)
             {

@@ -19,6 +19,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
 {
     private static readonly TimeSpan RecheckEvery = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan RebuildLease = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan SettleBeforeRebuild = TimeSpan.FromSeconds(2);
     private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
     private string? _epoch;
 
@@ -45,6 +46,9 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         {
             logger.LogWarning("the counter store has no epoch but sms.results has history: it lost its data; sending is paused while it is rebuilt from Kafka");
             var clock = Stopwatch.StartNew();
+            // Dispatchers report what they finished before the loss as soon as their hand-overs fail, which is before
+            // Redis can even be back: a moment's wait lets the last of those results reach Kafka before it is read.
+            await Task.Delay(SettleBeforeRebuild, ct);
             var (sends, consent) = await RebuildAsync(ct);
             await counters.SetEpochAsync(NewEpoch());
             logger.LogWarning("counter store rebuilt from Kafka in {Seconds:0.0} s: {Sends} sent requests and the places they hold, {Consent} consent changes; sending resumes",
@@ -55,6 +59,9 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             await counters.UnlockAsync("rebuild", owner);
         }
     }
+
+    /// <summary>The store answered without its epoch: look again before the next batch instead of trusting the last check.</summary>
+    public void Forget() => _epoch = null;
 
     private string NewEpoch() => $"{time.GetUtcNow():yyyyMMddTHHmmssZ}-{Guid.NewGuid():N}";
 

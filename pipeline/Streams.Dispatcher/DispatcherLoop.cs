@@ -82,6 +82,13 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
                 new Message<string, byte[]> { Key = waiting.Request.UserId, Value = Codecs.ScheduledRequest.Encode(waiting) }, abandon));
         }
         await Task.WhenAll(acks);
+        if (output.CountersFailed is not null)
+        {
+            // The rest of the batch waits for the counters: look at them again before anything more is handed over.
+            guard?.Forget();
+            try { await Task.Delay(TimeSpan.FromSeconds(1), stop); }
+            catch (OperationCanceledException) { }
+        }
         return output.NotDone.Count == 0 ? null : requests.Where(r => output.NotDone.Contains(r.Request.RequestId)).Select(r => r.Record).ToHashSet();
     }
 
@@ -100,10 +107,11 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
                 if (said) logger.LogWarning("counters available again: sending resumed after {Seconds:0.0} s", paused.Elapsed.TotalSeconds);
                 return output;
             }
-            catch (Exception e) when (e is RedisUnavailableException or StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
+            catch (Exception e) when (e is RedisUnavailableException or CountersNotReadyException or StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
                                       || (e is StackExchange.Redis.RedisServerException && e.Message.StartsWith("LOADING", StringComparison.Ordinal)))
             {
                 if (!said) logger.LogWarning("counters unavailable ({Error}): sending paused; nothing is sent without a claim", e.Message);
+                if (e is CountersNotReadyException) guard?.Forget();
                 said = true;
                 try { await Task.Delay(wait, stop); }
                 catch (OperationCanceledException) { return null; }

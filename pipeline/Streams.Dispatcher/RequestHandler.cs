@@ -88,6 +88,9 @@ public sealed class RequestHandler(
     public sealed record Output(IReadOnlyList<SmsResult> Results, IReadOnlyList<ScheduledRequest> Delayed, IReadOnlyList<CampaignRecord> Completed,
         IReadOnlySet<string>? Unfinished = null)
     {
+        /// <summary>Set when the counters became unavailable mid-batch: the unfinished requests wait until they are back.</summary>
+        public string? CountersFailed { get; init; }
+
         public IReadOnlySet<string> NotDone => Unfinished ?? new HashSet<string>();
     }
 
@@ -114,9 +117,18 @@ public sealed class RequestHandler(
         await Task.WhenAll(items.Where(i => i.Send is not null && !i.Done).GroupBy(i => i.Send!.Provider)
             .Select(g => SendThroughAsync(g.Key, g.ToList(), completed, stop, abandon)));
         var results = items.Select(i => i.Result).OfType<SmsResult>().ToList();
-        await counters.CountAsync([.. results.Where(r => r.Status != ResultStatus.Sent).Select(r => (r.CampaignId, Counter(r)))]);
+        try
+        {
+            await counters.CountAsync([.. results.Where(r => r.Status != ResultStatus.Sent).Select(r => (r.CampaignId, Counter(r)))]);
+        }
+        catch (Exception e) when (CountersUnavailable(e))
+        {
+            // Live counts only: the results themselves still go to Kafka.
+        }
         var unfinished = items.Where(i => !i.Done).Select(i => i.Request.RequestId).ToHashSet();
-        return new Output(results, [.. items.Select(i => i.Waiting).OfType<ScheduledRequest>()], [.. completed.Values], unfinished);
+        var paused = _paused;
+        _paused = null;
+        return new Output(results, [.. items.Select(i => i.Waiting).OfType<ScheduledRequest>()], [.. completed.Values], unfinished) { CountersFailed = paused };
     }
 
     /// <summary>The live campaign counter a result adds to: its status, or suppressed:reason.</summary>
@@ -184,20 +196,49 @@ public sealed class RequestHandler(
             {
                 return; // what is left holds nothing: it stays unfinished and is handled again by whoever gets it next
             }
+            catch (Exception e) when (CountersUnavailable(e))
+            {
+                Pause(e);
+                return;
+            }
             var won = new List<Item>();
             while (position < items.Count && (won.Count < turns || items[position].Probe))
             {
                 var look = items.Skip(position).Take(Math.Max(0, turns - won.Count) * 2 + 32).ToList();
-                var answers = await counters.HandOverAsync(
-                    [.. look.Select(i => new HandOver(i.Request.RequestId, i.Request.UserId, i.Send!.Slots, i.Probe))],
-                    owner, turns - won.Count, time.GetUtcNow(), KeepSendKeys);
+                IReadOnlyList<HandOverResult> answers;
+                try
+                {
+                    answers = await counters.HandOverAsync(
+                        [.. look.Select(i => new HandOver(i.Request.RequestId, i.Request.UserId, i.Send!.Slots, i.Probe))],
+                        owner, turns - won.Count, time.GetUtcNow(), KeepSendKeys);
+                }
+                catch (Exception e) when (CountersUnavailable(e))
+                {
+                    // What was done so far in this batch is reported; what was not handed over is left for later.
+                    Pause(e);
+                    break;
+                }
                 if (answers.Count == 0) break;
                 for (var n = 0; n < answers.Count; n++) Judge(look[n], answers[n], provider, won, completed);
                 position += answers.Count;
             }
+            if (_paused is not null && won.Count == 0) return;
             if (won.Count > 0) await DeliverAsync(name, provider, won, abandon);
             await MarkAmbiguousAsync(abandon);
+            if (_paused is not null) return;
         }
+    }
+
+    private volatile string? _paused;
+
+    private static bool CountersUnavailable(Exception e) =>
+        e is CountersNotReadyException or StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException
+        || (e is StackExchange.Redis.RedisServerException && e.Message.StartsWith("LOADING", StringComparison.Ordinal));
+
+    private void Pause(Exception e)
+    {
+        _paused = e.Message;
+        logger.LogWarning("counters unavailable mid-batch ({Error}): what was handed over is finished and reported, the rest waits", e.Message);
     }
 
     private void Judge(Item item, HandOverResult answer, ISmsProvider provider, List<Item> won, Dictionary<string, CampaignRecord> completed)
@@ -307,7 +348,8 @@ public sealed class RequestHandler(
                         MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
                         new MessageNote(request.RequestId, request.CampaignId, request.UserId, via, send.Info.Segments, send.Info.Encoding).ToString(),
                         now + (delivers ?? providers.ReportTimeoutFor(name)),
-                        PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, via, send.Info)));
+                        PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, via, send.Info),
+                        request.UserId, send.Slots));
                     logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), via);
                     item.Result = Result(request, ResultStatus.Sent, null, accepted.MessageId, via, send.Info) with { Holds = Holds.Of(send.Slots) };
                     break;

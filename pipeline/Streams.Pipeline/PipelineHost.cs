@@ -180,7 +180,8 @@ public sealed class PipelineHost : IAsyncDisposable
         {
             ApplicationId = applicationId,
             BootstrapServers = Bootstrap,
-            StateDir = Path.Combine(Options.StateDir, "streamiz"),
+            // Per instance: topology processes that share a state dir each keep their own RocksDB stores.
+            StateDir = Path.Combine(Options.StateDir, "streamiz", Options.InstanceId ?? ""),
             AllowAutoCreateTopics = true,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             CommitIntervalMs = 200,

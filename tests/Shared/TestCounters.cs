@@ -12,8 +12,13 @@ public static class TestCounters
 
     public static string Endpoint => Server.Value.Endpoint;
 
-    public static Task<RedisCounterStore> CreateAsync(string? prefix = null) =>
-        Server.Value.ConnectAsync(prefix ?? $"t{Guid.NewGuid():N}:");
+    /// <summary>A store ready to hand over (its epoch set, as a dispatcher's guard sets it on a new store).</summary>
+    public static async Task<RedisCounterStore> CreateAsync(string? prefix = null)
+    {
+        var store = await Server.Value.ConnectAsync(prefix ?? $"t{Guid.NewGuid():N}:");
+        await store.SetEpochAsync("test");
+        return store;
+    }
 
     public static RedisCounterStore Create(string? prefix = null) => CreateAsync(prefix).GetAwaiter().GetResult();
 }

@@ -221,7 +221,25 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
         Assert.Equal(100, granted); // 800 attempts: the cap is reached exactly, never passed
     }
 
-    public async Task InitializeAsync() => Store = await CreateAsync();
+    public async Task InitializeAsync()
+    {
+        Store = await CreateAsync();
+        await Store.SetEpochAsync("test");
+    }
+
+    [Fact]
+    public async Task Nothing_is_handed_over_by_a_store_without_its_epoch()
+    {
+        await using var bare = await SecondHandleAsync();
+        Assert.False(await bare.SetEpochAsync("other"));  // the store's own epoch is there already
+        await using var fresh = await FreshAsync();
+        await Assert.ThrowsAsync<CountersNotReadyException>(() => fresh.HandOverAsync([new HandOver("r1", "u1", [])], "a", 1, Now, Keep));
+        Assert.True(await fresh.SetEpochAsync("e1"));
+        Assert.Equal(HandOverState.Won, (await fresh.HandOverAsync([new HandOver("r1", "u1", [])], "a", 1, Now, Keep))[0].State);
+    }
+
+    /// <summary>A store with no data at all, as a Redis that restarted empty.</summary>
+    protected abstract Task<ICounterStore> FreshAsync();
     public async Task DisposeAsync() => await Store.DisposeAsync();
 
     [Fact]
@@ -272,6 +290,8 @@ public sealed class RedisCounterStoreTests : CounterStoreContractTests
     protected override async Task<ICounterStore> CreateAsync() => await RedisCounterStore.ConnectAsync(Services.Redis, _prefix);
 
     protected override async Task<ICounterStore> SecondHandleAsync() => await RedisCounterStore.ConnectAsync(Services.Redis, _prefix);
+
+    protected override async Task<ICounterStore> FreshAsync() => await RedisCounterStore.ConnectAsync(Services.Redis, $"test-{Guid.NewGuid():N}:");
 }
 
 /// <summary>The embedded mode's store: the same Lua scripts on an in-process Garnet server.</summary>
@@ -282,4 +302,9 @@ public sealed class EmbeddedCounterStoreTests : CounterStoreContractTests
     protected override async Task<ICounterStore> CreateAsync() => await TestCounters.CreateAsync(_prefix);
 
     protected override async Task<ICounterStore> SecondHandleAsync() => await TestCounters.CreateAsync(_prefix);
+
+    protected override async Task<ICounterStore> FreshAsync() => await EmbeddedRedisFresh();
+
+    private static async Task<ICounterStore> EmbeddedRedisFresh() =>
+        await RedisCounterStore.ConnectAsync(TestCounters.Endpoint, $"test-{Guid.NewGuid():N}:");
 }

@@ -33,11 +33,11 @@ public static class RunCommands
             {
                 if (parse.GetValue(embedded))
                     throw new CliException($"an embedded stack is already running in {Path.GetFullPath(options.StateDir)} ({running.Http}); stop it, or run without --embedded to join it");
+                // The holder's embedded counters when it has them, else the Redis both are configured with.
+                var (redis, clickhouse) = (running.Redis ?? options.Redis, options.ClickHouse);
                 options = options.WithEmbeddedBackends();
-                options.Kafka.Bootstrap = running.Kafka;
-                options.Kafka.GroupProtocol = running.GroupProtocol;
-                options.Redis = running.Redis;
-                output.WriteLine($"streams: joining the embedded stack in {Path.GetFullPath(options.StateDir)} (kafka {running.Kafka}, counters {running.Redis})");
+                (options.Kafka.Bootstrap, options.Kafka.GroupProtocol, options.Redis, options.ClickHouse) = (running.Kafka, running.GroupProtocol, redis, clickhouse);
+                output.WriteLine($"streams: joining the embedded stack in {Path.GetFullPath(options.StateDir)} (kafka {running.Kafka}, counters {redis})");
             }
             var selected = parse.GetValue(roles) is { Length: > 0 } r
                 ? r.Aggregate((PipelineRoles)0, (acc, s) => acc | Enum.Parse<PipelineRoles>(s, ignoreCase: true))

@@ -108,6 +108,7 @@ public sealed class Simulator
             _topics = options.Topics;
             _time = time;
             _counters = _redis.ConnectAsync().GetAwaiter().GetResult();
+            _counters.SetEpochAsync("simulate").GetAwaiter().GetResult(); // a new, complete (empty) store
             var builder = new StreamBuilder();
             LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = _topics, Time = time, ScanEvery = Scan, MaxInputBytes = options.MaxInputBytes });
             ScheduledTopology.Build(builder, new ScheduledOptions { Topics = _topics, Time = time, ScanEvery = Scan, MaxInputBytes = options.MaxInputBytes });
