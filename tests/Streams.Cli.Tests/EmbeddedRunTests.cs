@@ -98,32 +98,14 @@ public sealed class EmbeddedRunTests : IDisposable
     [Fact]
     public async Task The_embedded_stack_honours_the_configuration_and_keeps_everything_across_a_restart()
     {
-        var config = _cli.File("streams.yaml", "limits: {per_user: {day: 1}}\n");
-        var welcome = _cli.File("welcome.yaml", """
-            id: welcome
-            name: Welcome
-            type: live
-            who: {trigger: {event: Signed Up}, reach: {limit: 2}}
-            what: {provider: sandbox, from: "+14155550100", text: "Welcome!"}
-            """);
-        var promo = _cli.File("promo.yaml", """
-            id: promo
-            name: Promo
-            type: live
-            who: {trigger: {event: Browsed}}
-            what: {provider: sandbox, from: "+14155550100", text: "10% off today"}
-            """);
-        var profiles = _cli.File("profiles.jsonl", string.Join("\n", Enumerable.Range(1, 3).Select(i =>
-            $$"""{"user_id":"u{{i}}","ts":"2026-11-01T08:00:00Z","phone":"+91987654321{{i}}","timezone":"UTC"}""")) + "\n");
-        var first = _cli.File("first.jsonl", """
-            {"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}
-            {"user_id":"u1","name":"Browsed","ts":"2026-12-01T10:00:05Z"}
-            """);
-        var second = _cli.File("second.jsonl", """
-            {"user_id":"u1","name":"Browsed","ts":"2026-12-01T10:10:00Z"}
-            {"user_id":"u2","name":"Signed Up","ts":"2026-12-01T10:10:00Z"}
-            {"user_id":"u3","name":"Signed Up","ts":"2026-12-01T10:10:00Z"}
-            """);
+        // The files the README's walkthrough uses, as they are in the repository.
+        string Example(string name) => _cli.File(name, File.ReadAllText(Path.Combine(RepoRoot(), "examples", "walkthrough", name)));
+        var config = Example("streams.yaml");
+        var welcome = Example("welcome.yaml");
+        var promo = Example("promo.yaml");
+        var profiles = Example("profiles.jsonl");
+        var first = Example("events-1.jsonl");
+        var second = Example("events-2.jsonl");
         async Task<string> Report(string expected)
         {
             var report = "";
@@ -170,6 +152,13 @@ public sealed class EmbeddedRunTests : IDisposable
         {
             await StopAsync(run);
         }
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Streams.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Streams.sln not found above the test directory");
     }
 
     private readonly Dictionary<Process, List<string>> _firstLines = [];

@@ -116,9 +116,10 @@ public static class CampaignCommands
                 output.WriteLine(JsonSerializer.Serialize(entries.Select(Summary), CliContext.Json));
                 return 0;
             }
-            output.WriteLine($"{"ID",-24} {"VERSION",7}  {"STATUS",-8} {"TYPE",-9} NAME");
+            // VERSION counts the record's changes: a changed spec applied, and each pause, resume or stop (completion keeps it).
+            output.WriteLine($"{"ID",-24} {"VERSION",7}  {"STATUS",-9} {"TYPE",-9} NAME");
             foreach (var e in entries)
-                output.WriteLine($"{e.Record.Id,-24} {e.Record.Version,7}  {Lower(e.Record.Status),-8} {e.Spec?.Type.ToString().ToLowerInvariant(),-9} {e.Spec?.Name}");
+                output.WriteLine($"{DataCommands.Cut(e.Record.Id, 24),-24} {e.Record.Version,7}  {Lower(e.Record.Status),-9} {e.Spec?.Type.ToString().ToLowerInvariant(),-9} {e.Spec?.Name}");
             return 0;
         });
         return command;

@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+
+namespace Streams.Pipeline.Tests;
+
+/// <summary>The repository stands alone: README and docs/ point only inside it, and the configuration reference names every key.</summary>
+public sealed partial class DocsTests
+{
+    [GeneratedRegex(@"\]\((?<target>[^)#]+)(#[^)]*)?\)")]
+    private static partial Regex Link();
+
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Streams.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Streams.sln not found above the test directory");
+    }
+
+    private static IEnumerable<string> Pages() =>
+        Directory.EnumerateFiles(Path.Combine(Root(), "docs"), "*.md").Append(Path.Combine(Root(), "README.md"));
+
+    [Fact]
+    public void Readme_and_docs_link_only_to_files_inside_the_repository()
+    {
+        foreach (var page in Pages())
+        {
+            var text = File.ReadAllText(page);
+            Assert.DoesNotContain("shared/", text);
+            Assert.DoesNotContain("PRODUCT.md", text);
+            foreach (Match m in Link().Matches(text))
+            {
+                var target = m.Groups["target"].Value;
+                if (target.StartsWith("http", StringComparison.Ordinal)) continue;
+                var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(page)!, target));
+                Assert.True(resolved.StartsWith(Root(), StringComparison.Ordinal), $"{page} links outside the repository: {target}");
+                Assert.True(File.Exists(resolved) || Directory.Exists(resolved), $"{page} links to a missing file: {target}");
+            }
+        }
+    }
+
+    [Fact]
+    public void The_configuration_reference_names_every_key_the_configuration_takes()
+    {
+        var reference = File.ReadAllText(Path.Combine(Root(), "docs", "configuration.md"));
+        string[] keys =
+        [
+            "kafka.bootstrap", "kafka.topic_prefix", "kafka.group_protocol", "redis", "redis_prefix", "clickhouse.url", "clickhouse.database",
+            "limits.per_user.day", "limits.per_user.week", "dnd.from", "dnd.action", "opt_out.help_reply", "opt_out.provider", "opt_out.from",
+            "instance_id", "shutdown_grace", "state_dir", "max_input_bytes",
+        ];
+        foreach (var key in keys) Assert.Contains($"`{key}`", reference);
+        foreach (var key in ConfigKeys.ProviderKeys.Values.SelectMany(k => k).Distinct()) Assert.Contains($"`{key}`", reference);
+        foreach (var type in ConfigKeys.ProviderKeys.Keys) Assert.Contains($"| `{type}` |", reference);
+        // And every key the options bind: a new option without a line in the reference fails here.
+        var options = typeof(StreamsOptions).GetProperties().Where(p => p.CanWrite)
+            .Select(p => p.GetCustomAttributes(typeof(Microsoft.Extensions.Configuration.ConfigurationKeyNameAttribute), false)
+                .Cast<Microsoft.Extensions.Configuration.ConfigurationKeyNameAttribute>().FirstOrDefault()?.Name ?? p.Name.ToLowerInvariant());
+        foreach (var option in options) Assert.Contains(option, reference);
+    }
+}
