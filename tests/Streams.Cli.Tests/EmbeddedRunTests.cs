@@ -99,7 +99,7 @@ public sealed class EmbeddedRunTests : IDisposable
     public async Task The_embedded_stack_honours_the_configuration_and_keeps_everything_across_a_restart()
     {
         // The files the README's walkthrough uses, as they are in the repository.
-        string Example(string name) => _cli.File(name, File.ReadAllText(Path.Combine(RepoRoot(), "examples", "walkthrough", name)));
+        string Example(string name) => _cli.File(name, File.ReadAllText(Path.Combine(Streams.Tests.Repository.Root, "examples", "walkthrough", name)));
         var config = Example("streams.yaml");
         var welcome = Example("welcome.yaml");
         var promo = Example("promo.yaml");
@@ -152,13 +152,6 @@ public sealed class EmbeddedRunTests : IDisposable
         {
             await StopAsync(run);
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Streams.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException("Streams.sln not found above the test directory");
     }
 
     private readonly Dictionary<Process, List<string>> _firstLines = [];

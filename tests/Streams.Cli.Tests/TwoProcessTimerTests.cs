@@ -40,6 +40,11 @@ public sealed class TwoProcessTimerTests(ITestOutputHelper log) : IDisposable
         try
         {
             foreach (var p in processes) await RunningAsync(p);
+            // Both processes hold live-topology tasks before the events come (the group settles after a rebalance):
+            // otherwise the one killed may have held none, and the test would prove nothing.
+            var settled = Stopwatch.StartNew();
+            while (!new[] { "a", "b" }.All(n => Tasks(n).Count > 0) && settled.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(200);
+            log.WriteLine($"tasks before the events: a {Tasks("a").Count}, b {Tasks("b").Count} (after {settled.Elapsed.TotalSeconds:0.0} s)");
 
             var t0 = DateTimeOffset.UtcNow;
             using (var producer = CliContext.Producer(kafka.Bootstrap))
@@ -62,7 +67,7 @@ public sealed class TwoProcessTimerTests(ITestOutputHelper log) : IDisposable
             await processes[0].WaitForExitAsync();
             log.WriteLine($"killed process a at +{(DateTimeOffset.UtcNow - t0).TotalSeconds:0.0} s");
             // The killed process held live-topology tasks (and so timers): Streamiz keeps a directory per task it ran.
-            var tasks = Directory.EnumerateDirectories(Path.Combine(_cli.Dir, "a"), StoreNames.UserState, SearchOption.AllDirectories).ToList();
+            var tasks = Tasks("a");
             log.WriteLine($"process a ran {tasks.Count} of 4 live-topology tasks");
             Assert.NotEmpty(tasks);
 
@@ -93,6 +98,13 @@ public sealed class TwoProcessTimerTests(ITestOutputHelper log) : IDisposable
                 p.Dispose();
             }
         }
+    }
+
+    /// <summary>The live-topology tasks a process ran: Streamiz keeps a directory per task.</summary>
+    private List<string> Tasks(string process)
+    {
+        var dir = Path.Combine(_cli.Dir, process);
+        return Directory.Exists(dir) ? [.. Directory.EnumerateDirectories(dir, StoreNames.UserState, SearchOption.AllDirectories)] : [];
     }
 
     private Process Start(string name, string bootstrap) => _cli.Start(new Dictionary<string, string>

@@ -8,15 +8,8 @@ public sealed partial class DocsTests
     [GeneratedRegex(@"\]\((?<target>[^)#]+)(#[^)]*)?\)")]
     private static partial Regex Link();
 
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Streams.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException("Streams.sln not found above the test directory");
-    }
-
     private static IEnumerable<string> Pages() =>
-        Directory.EnumerateFiles(Path.Combine(Root(), "docs"), "*.md").Append(Path.Combine(Root(), "README.md"));
+        Directory.EnumerateFiles(Path.Combine(Streams.Tests.Repository.Root, "docs"), "*.md").Append(Path.Combine(Streams.Tests.Repository.Root, "README.md"));
 
     [Fact]
     public void Readme_and_docs_link_only_to_files_inside_the_repository()
@@ -31,7 +24,7 @@ public sealed partial class DocsTests
                 var target = m.Groups["target"].Value;
                 if (target.StartsWith("http", StringComparison.Ordinal)) continue;
                 var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(page)!, target));
-                Assert.True(resolved.StartsWith(Root(), StringComparison.Ordinal), $"{page} links outside the repository: {target}");
+                Assert.True(resolved.StartsWith(Streams.Tests.Repository.Root, StringComparison.Ordinal), $"{page} links outside the repository: {target}");
                 Assert.True(File.Exists(resolved) || Directory.Exists(resolved), $"{page} links to a missing file: {target}");
             }
         }
@@ -40,7 +33,7 @@ public sealed partial class DocsTests
     [Fact]
     public void The_configuration_reference_names_every_key_the_configuration_takes()
     {
-        var reference = File.ReadAllText(Path.Combine(Root(), "docs", "configuration.md"));
+        var reference = File.ReadAllText(Path.Combine(Streams.Tests.Repository.Root, "docs", "configuration.md"));
         string[] keys =
         [
             "kafka.bootstrap", "kafka.topic_prefix", "kafka.group_protocol", "redis", "redis_prefix", "clickhouse.url", "clickhouse.database",

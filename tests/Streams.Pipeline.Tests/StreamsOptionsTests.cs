@@ -40,7 +40,7 @@ public sealed class StreamsOptionsTests : IDisposable
     [Fact]
     public void The_readme_configuration_example_loads()
     {
-        var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(Streams.Tests.Repository.Root, "README.md"));
         var section = readme[readme.IndexOf("## Configure it for real infrastructure", StringComparison.Ordinal)..];
         var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
         File.WriteAllText(_file, section[start..section.IndexOf("```", start, StringComparison.Ordinal)]);
@@ -104,13 +104,6 @@ public sealed class StreamsOptionsTests : IDisposable
         Assert.Equal(Core.DndMode.Discard, embedded.Dnd!.ToWindow().Mode);
         Assert.Equal((2048, "/tmp/somewhere", "x:"), (embedded.MaxInputBytes, embedded.StateDir, embedded.RedisPrefix));
         Assert.Equal(50, embedded.Providers["sandbox"].Rate);
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Streams.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException("Streams.sln not found above the test directory");
     }
 
     public void Dispose() => File.Delete(_file);
