@@ -36,8 +36,23 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
         consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
         await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), async batch =>
         {
-            await HandleAsync(batch, CancellationToken.None);
-            return null;
+            // Consent lives in Redis: while it is unreachable the batch waits (and is applied again: applying is idempotent).
+            var wait = TimeSpan.FromMilliseconds(250);
+            while (true)
+            {
+                try
+                {
+                    await HandleAsync(batch, CancellationToken.None);
+                    return null;
+                }
+                catch (Exception e) when (e is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException)
+                {
+                    logger.LogWarning("consent: Redis unavailable ({Error}); retrying in {Wait}", e.Message, wait);
+                    try { await Task.Delay(wait, ct); }
+                    catch (OperationCanceledException) { return batch.ToHashSet(); }
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                }
+            }
         }, ct);
     }
 

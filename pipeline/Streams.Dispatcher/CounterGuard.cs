@@ -75,28 +75,34 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
     public async Task<(int Sends, int Consent)> RebuildAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var sent = new Dictionary<string, SmsResult>();
+        // Every request Kafka says was sent (or may have been): a sent result, an ambiguous one, or a later report
+        // (delivered, undelivered, expired, or failed with a message id); the places come from whichever names them.
+        var sent = new Dictionary<string, (SmsResult First, IReadOnlyList<string>? Holds, bool Ambiguous)>();
         var ended = new HashSet<string>();
         foreach (var record in ReadAll(topics.Results, ct))
         {
             if (Codecs.SmsResult.TryDecode(record, int.MaxValue) is not { Ok: true, Value: { } r }) continue;
-            if (r.Status is ResultStatus.Sent or ResultStatus.Ambiguous)
+            var wasSent = r.Status is ResultStatus.Sent or ResultStatus.Ambiguous or ResultStatus.Delivered or ResultStatus.Undelivered or ResultStatus.Expired
+                || (r.Status == ResultStatus.Failed && r.MessageId is not null);
+            if (wasSent)
             {
-                if (!sent.TryGetValue(r.RequestId, out var before) || before.Holds is null) sent[r.RequestId] = r;
+                var known = sent.TryGetValue(r.RequestId, out var k) ? k : (r, null, true);
+                sent[r.RequestId] = (known.First, known.Holds ?? r.Holds, known.Ambiguous && r.Status == ResultStatus.Ambiguous);
             }
             if (r.Status is not ResultStatus.Sent and not ResultStatus.Suppressed) ended.Add(r.RequestId);
         }
         var restored = new List<RestoredSend>();
-        foreach (var r in sent.Values)
+        foreach (var (first, holdsOf, ambiguousOnly) in sent.Values)
         {
+            var r = first;
             var age = now - r.Ts;
             var keepLeft = RequestHandler.KeepSendKeys - age;
             if (keepLeft <= TimeSpan.Zero) continue;
-            var places = (r.Holds ?? []).Select(Hold).OfType<(CounterKind, string, TimeSpan)>()
+            var places = (holdsOf ?? []).Select(Hold).OfType<(CounterKind, string, TimeSpan)>()
                 .Select(h => (h.Item1, h.Item2, h.Item3 - age)).Where(h => h.Item3 > TimeSpan.Zero).ToList();
             var info = new SmsInfo(r.Encoding ?? "", 0, r.Segments);
             var request = new SmsRequest(r.RequestId, r.CampaignId, 0, r.UserId, r.Ts, new RequestContext(null, null, Props.Empty, null, null, null, Props.Empty));
-            var isSent = r.Status == ResultStatus.Sent && r.MessageId is not null;
+            var isSent = !ambiguousOnly && r.MessageId is not null;
             var provider = r.Provider is null ? null : providers.Get(r.Provider);
             var waiting = isSent && !ended.Contains(r.RequestId);
             restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId,
@@ -105,7 +111,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
                 isSent && provider is not null ? MessageNote.Key(provider.Kind, r.MessageId!) : null,
                 isSent ? new MessageNote(r.RequestId, r.CampaignId, r.UserId, r.Provider ?? "", r.Segments, r.Encoding ?? "").ToString() : null,
                 waiting ? r.Ts + (provider?.DeliversAfter ?? providers.ReportTimeoutFor(r.Provider ?? "")) : null,
-                waiting ? PendingReport.Info(provider?.DeliversAfter is null ? PendingReport.Expire : PendingReport.Deliver, r.MessageId!, request, r.Provider ?? "", info) : null));
+                waiting ? PendingReport.Info(provider?.DeliversAfter is null ? PendingReport.Expire : PendingReport.Deliver, r.MessageId!, request, r.Provider ?? "", info, holdsOf) : null));
         }
         await counters.RestoreAsync(restored);
 

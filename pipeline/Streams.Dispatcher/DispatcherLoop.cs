@@ -56,19 +56,14 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
             if (decoded.Ok) requests.Add((message, decoded.Value!));
             else acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), abandon));
         }
-        var output = await HandleUntilRedisAnswersAsync(requests.Select(r => r.Request).ToList(), stop, abandon);
+        var output = await HandleUntilRedisAnswersAsync(requests.Select(r => r.Request).ToList(), stop, abandon,
+            results => Task.WhenAll(results.Select(result => ProduceResultAsync(result, abandon))));
         if (output is null)
         {
             await Task.WhenAll(acks);
             return requests.Select(r => r.Record).ToHashSet();
         }
-        foreach (var result in output.Results)
-        {
-            acks.Add(producer.ProduceAsync(options.Topics.Results,
-                new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, abandon));
-            Interlocked.Increment(ref _handled);
-            Produced?.Invoke(result);
-        }
+        acks.AddRange(output.Results.Select(result => ProduceResultAsync(result, abandon)));
         foreach (var record in output.Completed)
         {
             // Same version, new status: every dispatcher that sees the limit full writes the same record.
@@ -92,8 +87,16 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
         return output.NotDone.Count == 0 ? null : requests.Where(r => output.NotDone.Contains(r.Request.RequestId)).Select(r => r.Record).ToHashSet();
     }
 
+    private async Task ProduceResultAsync(SmsResult result, CancellationToken abandon)
+    {
+        await producer.ProduceAsync(options.Topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, abandon);
+        Interlocked.Increment(ref _handled);
+        Produced?.Invoke(result);
+    }
+
     /// <summary>Null when the dispatcher was stopped before Redis came back (nothing of the batch was done).</summary>
-    private async Task<RequestHandler.Output?> HandleUntilRedisAnswersAsync(List<SmsRequest> requests, CancellationToken stop, CancellationToken abandon)
+    private async Task<RequestHandler.Output?> HandleUntilRedisAnswersAsync(List<SmsRequest> requests, CancellationToken stop, CancellationToken abandon,
+        Func<IReadOnlyList<SmsResult>, Task> emit)
     {
         var wait = TimeSpan.FromMilliseconds(250);
         var paused = System.Diagnostics.Stopwatch.StartNew();
@@ -103,7 +106,7 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
             try
             {
                 if (guard is not null) await guard.EnsureAsync(stop);
-                var output = await handler.HandleBatchAsync(requests, stop, abandon);
+                var output = await handler.HandleBatchAsync(requests, stop, abandon, emit);
                 if (said) logger.LogWarning("counters available again: sending resumed after {Seconds:0.0} s", paused.Elapsed.TotalSeconds);
                 return output;
             }

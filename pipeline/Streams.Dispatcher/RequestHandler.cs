@@ -31,6 +31,9 @@ public interface IProviderRegistry
 
     /// <summary>How long after a send a delivery report must come before the request ends <c>expired</c>.</summary>
     TimeSpan ReportTimeoutFor(string name) => RequestHandler.DefaultReportTimeout;
+
+    /// <summary>How many calls to the provider may be in flight at once (a batch API's call counts as one).</summary>
+    int ConcurrencyFor(string name) => RequestHandler.DefaultConcurrency;
 }
 
 /// <summary>The settings of the send chain that come from configuration.</summary>
@@ -68,6 +71,7 @@ public sealed class RequestHandler(
     public static readonly TimeSpan KeepSendKeys = TimeSpan.FromDays(7);
     public static readonly TimeSpan DefaultReportTimeout = TimeSpan.FromHours(72);
     public const string ClaimPending = "claim_pending";
+    public const int DefaultConcurrency = 64;
 
     private readonly DispatchSettings _settings = settings ?? new DispatchSettings();
 
@@ -100,6 +104,7 @@ public sealed class RequestHandler(
         public SmsRequest Request { get; } = request;
         public Send? Send { get; set; }
         public SmsResult? Result { get; set; }
+        public bool Emitted { get; set; }
         public ScheduledRequest? Waiting { get; set; }
         public bool Done => Result is not null || Waiting is not null;
         public bool Probe => Send?.After is not null;
@@ -108,18 +113,25 @@ public sealed class RequestHandler(
 
     /// <param name="stop">Cancelled when the dispatcher stops taking work: a request still waiting for its turn is left unfinished.</param>
     /// <param name="abandon">Cancelled when even calls in flight must give up (the shutdown deadline).</param>
-    public async Task<Output> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken stop, CancellationToken abandon = default)
+    /// <param name="emit">
+    /// Takes the results of each provider call as soon as they are recorded (the dispatcher produces them to
+    /// sms.results at once, so a long batch cut short by a crash has already reported what it sent); those results
+    /// are then left out of the output. Without it, every result is in the output.
+    /// </param>
+    public async Task<Output> HandleBatchAsync(IReadOnlyList<SmsRequest> batch, CancellationToken stop, CancellationToken abandon = default,
+        Func<IReadOnlyList<SmsResult>, Task>? emit = null)
     {
+        _emit = emit;
         var items = batch.DistinctBy(r => r.RequestId).Select(r => new Item(r)).ToList();
         var completed = new Dictionary<string, CampaignRecord>();
         await DecideAsync(items);
         await SettleEarlyStopsAsync(items);
         await Task.WhenAll(items.Where(i => i.Send is not null && !i.Done).GroupBy(i => i.Send!.Provider)
             .Select(g => SendThroughAsync(g.Key, g.ToList(), completed, stop, abandon)));
-        var results = items.Select(i => i.Result).OfType<SmsResult>().ToList();
+        var results = items.Where(i => !i.Emitted).Select(i => i.Result).OfType<SmsResult>().ToList();
         try
         {
-            await counters.CountAsync([.. results.Where(r => r.Status != ResultStatus.Sent).Select(r => (r.CampaignId, Counter(r)))]);
+            await counters.CountAsync([.. items.Select(i => i.Result).OfType<SmsResult>().Where(r => r.Status != ResultStatus.Sent).Select(r => (r.CampaignId, Counter(r)))]);
         }
         catch (Exception e) when (CountersUnavailable(e))
         {
@@ -181,6 +193,23 @@ public sealed class RequestHandler(
             return;
         }
         var pacer = providers.PacerFor(name);
+        // Calls overlap, up to the provider's concurrency: one slow call does not hold the turns behind it.
+        using var gate = new SemaphoreSlim(Math.Max(1, providers.ConcurrencyFor(name)));
+        var inFlight = new List<Task>();
+        try
+        {
+            await TakeTurnsAsync(name, provider, pacer, items, completed, gate, inFlight, stop, abandon);
+        }
+        finally
+        {
+            await Task.WhenAll(inFlight);
+            await MarkAmbiguousAsync(abandon);
+        }
+    }
+
+    private async Task TakeTurnsAsync(string name, ISmsProvider provider, Pacer? pacer, List<Item> items, Dictionary<string, CampaignRecord> completed,
+        SemaphoreSlim gate, List<Task> inFlight, CancellationToken stop, CancellationToken abandon)
+    {
         var position = 0;
         while (position < items.Count)
         {
@@ -199,6 +228,18 @@ public sealed class RequestHandler(
             catch (Exception e) when (CountersUnavailable(e))
             {
                 Pause(e);
+                return;
+            }
+            // The permits for this turn's calls are taken before the hand-over: a claimed request never waits for one.
+            var permits = turns == 0 ? 0 : provider.PrefersBatches ? 1 : turns;
+            var acquired = 0;
+            try
+            {
+                for (; acquired < permits; acquired++) await gate.WaitAsync(stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                if (acquired > 0) gate.Release(acquired);
                 return;
             }
             var won = new List<Item>();
@@ -222,9 +263,17 @@ public sealed class RequestHandler(
                 for (var n = 0; n < answers.Count; n++) Judge(look[n], answers[n], provider, won, completed);
                 position += answers.Count;
             }
-            if (_paused is not null && won.Count == 0) return;
-            if (won.Count > 0) await DeliverAsync(name, provider, won, abandon);
-            await MarkAmbiguousAsync(abandon);
+            var used = won.Count == 0 ? 0 : provider.PrefersBatches ? 1 : won.Count;
+            if (permits > used) gate.Release(permits - used);
+            if (won.Count > 0)
+            {
+                var turn = won;
+                inFlight.Add(Task.Run(async () =>
+                {
+                    try { await DeliverAsync(name, provider, turn, abandon); }
+                    finally { gate.Release(used); }
+                }));
+            }
             if (_paused is not null) return;
         }
     }
@@ -348,7 +397,7 @@ public sealed class RequestHandler(
                         MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
                         new MessageNote(request.RequestId, request.CampaignId, request.UserId, via, send.Info.Segments, send.Info.Encoding).ToString(),
                         now + (delivers ?? providers.ReportTimeoutFor(name)),
-                        PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, via, send.Info),
+                        PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, via, send.Info, Holds.Of(send.Slots)),
                         request.UserId, send.Slots));
                     logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), via);
                     item.Result = Result(request, ResultStatus.Sent, null, accepted.MessageId, via, send.Info) with { Holds = Holds.Of(send.Slots) };
@@ -380,7 +429,14 @@ public sealed class RequestHandler(
         {
             foreach (var item in won.Where(i => i.Result?.Status == ResultStatus.Sent)) await AfterSend(item.Request);
         }
+        if (_emit is { } emit)
+        {
+            await emit([.. won.Select(i => i.Result).OfType<SmsResult>()]);
+            foreach (var item in won) item.Emitted = true;
+        }
     }
+
+    private Func<IReadOnlyList<SmsResult>, Task>? _emit;
 
     private async Task Persistently(Func<Task> write, string what, CancellationToken abandon)
     {
@@ -442,14 +498,15 @@ public sealed class RequestHandler(
 /// A sent request waiting for its delivery report, as the counter store keeps it: due at the sandbox's delivery
 /// time (then reported delivered) or at the provider's report timeout (then reported expired).
 /// </summary>
-public sealed record PendingReport(string Kind, string MessageId, string CampaignId, string UserId, string Provider, int Segments, string Encoding)
+public sealed record PendingReport(string Kind, string MessageId, string CampaignId, string UserId, string Provider, int Segments, string Encoding,
+    IReadOnlyList<string>? Holds = null)
 {
     public const string Deliver = "deliver";
     public const string Expire = "expire";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static string Info(string kind, string messageId, SmsRequest request, string provider, SmsInfo info) =>
-        JsonSerializer.Serialize(new PendingReport(kind, messageId, request.CampaignId, request.UserId, provider, info.Segments, info.Encoding), Json);
+    public static string Info(string kind, string messageId, SmsRequest request, string provider, SmsInfo info, IReadOnlyList<string>? holds = null) =>
+        JsonSerializer.Serialize(new PendingReport(kind, messageId, request.CampaignId, request.UserId, provider, info.Segments, info.Encoding, holds), Json);
 
     public static PendingReport? Parse(string info)
     {
@@ -457,10 +514,10 @@ public sealed record PendingReport(string Kind, string MessageId, string Campaig
         catch (JsonException) { return null; }
     }
 
-    /// <summary>The result this pending report ends in when it comes due.</summary>
+    /// <summary>The result this pending report ends in when it comes due; it names the places the send holds, like the sent result.</summary>
     public SmsResult ResultFor(string requestId, DateTimeOffset now) => Kind == Deliver
-        ? new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Delivered, null, Provider, Segments, Encoding, now)
-        : new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Expired, Reasons.NoDeliveryReport, Provider, Segments, Encoding, now);
+        ? new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Delivered, null, Provider, Segments, Encoding, now, Holds)
+        : new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Expired, Reasons.NoDeliveryReport, Provider, Segments, Encoding, now, Holds);
 }
 
 /// <summary>

@@ -11,7 +11,7 @@ namespace Streams.Pipeline;
 /// </summary>
 public static class ConfigKeys
 {
-    private static readonly string[] ProviderCommon = ["type", "rate", "burst", "timeout_ms", "max_retries", "retry_delay_ms", "break_for_ms", "report_timeout"];
+    private static readonly string[] ProviderCommon = ["type", "rate", "burst", "timeout_ms", "max_retries", "retry_delay_ms", "break_for_ms", "report_timeout", "concurrency"];
 
     /// <summary>The keys each provider type reads, beside the common ones.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> ProviderKeys = new Dictionary<string, string[]>

@@ -90,16 +90,20 @@ public static class ProviderFactory
             var settings = options.Providers.GetValueOrDefault(name);
             registry.Add(Create(options, name, time, counters),
                 settings is { Rate: { } rate } ? new Pacer(counters, time, name, rate, settings.Burst) : null,
-                settings?.ReportTimeoutSpan ?? RequestHandler.DefaultReportTimeout);
+                settings?.ReportTimeoutSpan ?? RequestHandler.DefaultReportTimeout,
+                settings?.Concurrency ?? RequestHandler.DefaultConcurrency);
         }
         return registry;
     }
 
     public sealed class Registry : IProviderRegistry
     {
-        private readonly Dictionary<string, (ISmsProvider Provider, Pacer? Pacer, TimeSpan ReportTimeout)> _providers = [];
+        private readonly Dictionary<string, (ISmsProvider Provider, Pacer? Pacer, TimeSpan ReportTimeout, int Concurrency)> _providers = [];
 
-        public void Add(ISmsProvider provider, Pacer? pacer, TimeSpan reportTimeout) => _providers[provider.Name] = (provider, pacer, reportTimeout);
+        public void Add(ISmsProvider provider, Pacer? pacer, TimeSpan reportTimeout, int concurrency) =>
+            _providers[provider.Name] = (provider, pacer, reportTimeout, concurrency);
+
+        public int ConcurrencyFor(string name) => _providers.TryGetValue(name, out var p) ? p.Concurrency : RequestHandler.DefaultConcurrency;
 
         public ISmsProvider? Get(string name) => _providers.TryGetValue(name, out var p) ? p.Provider : null;
 

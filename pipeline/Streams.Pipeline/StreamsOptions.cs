@@ -203,6 +203,9 @@ public sealed class StreamsOptions
         public double? Rate { get; set; }
 
         public int Burst { get; set; } = 1;
+
+        /// <summary>Calls to this provider in flight at once (a batch API's call counts as one): a slow call does not hold the others.</summary>
+        public int Concurrency { get; set; } = Dispatcher.RequestHandler.DefaultConcurrency;
     }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
@@ -291,6 +294,7 @@ public sealed class StreamsOptions
             if (provider.From is { } sender && Senders.Problem(sender) is { } why) throw new ConfigException($"providers.{name}.from: '{sender}' {why}");
             if (provider.ReportTimeout is { } timeout && (!Core.Campaigns.Durations.TryParse(timeout, out var t) || t <= TimeSpan.Zero))
                 throw new ConfigException($"providers.{name}.report_timeout: '{timeout}' is not a duration like 30s, 5m, 2h or 3d");
+            if (provider.Concurrency < 1) throw new ConfigException($"providers.{name}.concurrency: must be at least 1");
             if (provider.Rate is <= 0 || provider.Burst < 1) throw new ConfigException($"providers.{name}: rate must be above 0 and burst at least 1");
         }
         return options;

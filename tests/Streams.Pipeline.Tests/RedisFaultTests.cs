@@ -57,6 +57,8 @@ public sealed class RedisFaultTests : IDisposable
         // Redis goes away without saving, and comes back empty.
         StopRedis();
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events, [.. users.Select(u => (u, Event(u, "10:01:00")))]);
+        // Consent keeps flowing while Redis is away: the consent loop waits for it too, and does not stop the process.
+        await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Profiles, ("u1", """{"user_id":"u1","ts":"2026-12-01T10:00:40Z","sms_opt_in":true}"""));
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.False(host.Completion.IsCompleted, "the pipeline stopped when Redis went away");
         StartRedis();

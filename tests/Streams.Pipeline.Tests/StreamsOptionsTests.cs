@@ -54,9 +54,9 @@ public sealed class StreamsOptionsTests : IDisposable
     [InlineData("limits: {per_user: {dya: 1}}", "unknown configuration key 'limits.per_user.dya' (expected one of: day, week)")]
     [InlineData("opt_out: {help_replay: Hi}", "unknown configuration key 'opt_out.help_replay' (expected one of: help_reply, provider, from)")]
     [InlineData("providers: {sandbox: {type: sandbox, rat: 5}}",
-        "unknown configuration key 'providers.sandbox.rat' for a sandbox provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, report_timeout)")]
+        "unknown configuration key 'providers.sandbox.rat' for a sandbox provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, report_timeout, concurrency)")]
     [InlineData("providers: {gw: {type: http, url: \"http://x\", region: eu}}",
-        "unknown configuration key 'providers.gw.region' for a http provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, report_timeout, url, body, message_id_field, token_env, token_file)")]
+        "unknown configuration key 'providers.gw.region' for a http provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, report_timeout, concurrency, url, body, message_id_field, token_env, token_file)")]
     [InlineData("kafka: {bootstrap: b, topic_prefix: p, extra: {deep: 1}}", "unknown configuration key 'kafka.extra' (expected one of: bootstrap, topic_prefix, group_protocol)")]
     [InlineData("dnd: {from: \"21:00\", to: \"08:00\", acton: discard}", "unknown configuration key 'dnd.acton' (expected one of: from, to, action)")]
     [InlineData("limits: {per_user: 3}", "limits.per_user: must be a section with keys day, week")]

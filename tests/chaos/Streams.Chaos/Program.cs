@@ -43,7 +43,8 @@ void StartRedis()
 StartRedis();
 
 await using var gateway = await FakeGateway.StartAsync(settings.Seed, faultRate: 0.30, hang: TimeSpan.FromSeconds(3));
-var users = settings.Messages / 4;
+// --messages is the number of requests: three per user for the capped campaign, one for each of the promo's users.
+var users = Math.Max(10, (settings.Messages - 200) / 3);
 var promoUsers = Math.Min(users, 200);
 var duration = TimeSpan.FromMinutes(settings.Minutes);
 // Two sends per user get through the day cap; they must fit in the first half of the run at the gateway's rate.
