@@ -91,6 +91,8 @@ public sealed record SmsResult(
 
 public static class ResultStatus
 {
+    /// <summary>Handed to the provider, the call about to go out: what a counter store that lost its data learns its claims from.</summary>
+    public const string Sending = "sending";
     public const string Sent = "sent";
     public const string Delivered = "delivered";
     public const string Failed = "failed";

@@ -32,6 +32,8 @@ public enum HandOverState
     ClaimedByOther,
     /// <summary>Ended ambiguous before (the provider may have it): it stays so, never handed over again.</summary>
     Ambiguous,
+    /// <summary>Refused for good before (<see cref="HandOverResult.Detail"/> is "status|reason"): the same outcome again.</summary>
+    Outcome,
     /// <summary>A counter is full; nothing was taken.</summary>
     Denied,
     /// <summary>A probe that fits under every counter (nothing taken).</summary>
@@ -48,8 +50,11 @@ public sealed record HandOverResult(HandOverState State, string? Detail = null, 
 public sealed record SentRecord(string RequestId, string CampaignId, string Detail, string? NoteKey, string? Note, DateTimeOffset ReportDue, string ReportInfo,
     string? UserId = null, IReadOnlyList<Slot>? Slots = null);
 
-/// <summary>A request the provider refused for good: its claim and the slots it holds go back.</summary>
-public sealed record Release(string RequestId, string UserId, IReadOnlyList<Slot> Slots);
+/// <summary>
+/// A request the provider refused for good: the places it holds go back, and its claim becomes its outcome
+/// (<paramref name="Outcome"/>, "status|reason"), so a redelivery reports the same outcome instead of trying again.
+/// </summary>
+public sealed record Release(string RequestId, string UserId, IReadOnlyList<Slot> Slots, string Outcome = "");
 
 /// <summary>A sent request whose delivery report is due (sandbox delivery, or a real provider's report timeout).</summary>
 public sealed record DueReport(string RequestId, string Info);
@@ -81,7 +86,7 @@ public interface ICounterStore : IAsyncDisposable
     /// </summary>
     Task RecordAmbiguousAsync(IReadOnlyList<(string RequestId, string Detail)> requests, TimeSpan keep);
 
-    /// <summary>Gives back claims (this owner's) and the slots each request holds, in one round trip.</summary>
+    /// <summary>Gives back the places each refused request holds and turns its claim (this owner's) into its outcome, in one round trip.</summary>
     Task ReleaseAsync(IReadOnlyList<Release> releases, string owner);
 
     /// <summary>For each request id, the detail recorded when it was sent, else null. One round trip.</summary>

@@ -16,7 +16,7 @@ public sealed class RedisCounterStore : ICounterStore
     // request that took the place. A place already held passes without taking another; a full counter denies.
     // ARGV: owner, now ms, keep ms, wanted, item count; per item: request, user, probe (0/1), counter count, then per
     // counter: kind (u|m), limit, keep ms. KEYS: per item its send key, then its counters' keys.
-    // Answers per judged item: W | S|detail | A|detail | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
+    // Answers per judged item: W | S|detail | A|detail | O|status|reason | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
     // KEYS[1] is the epoch: without it (a Redis that lost its data) nothing is handed over, atomically so.
     private const string HandOverScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {'E'} end
@@ -35,6 +35,8 @@ public sealed class RedisCounterStore : ICounterStore
             answer = 'S|' .. string.sub(v, 6)
           elseif v and string.sub(v, 1, 10) == 'ambiguous|' then
             answer = 'A|' .. string.sub(v, 11)
+          elseif v and string.sub(v, 1, 5) == 'done|' then
+            answer = 'O|' .. string.sub(v, 6)
           elseif v and string.sub(v, 1, #mine) ~= mine then
             answer = 'C|' .. string.sub(v, 9)
           else
@@ -100,21 +102,24 @@ public sealed class RedisCounterStore : ICounterStore
         return 1
         """;
 
-    // Per release, KEYS: send key, then its counters; ARGV: owner, then per release: request, user, counter count, kinds.
+    // Per release, KEYS: send key, then its counters; ARGV: owner, keep ms, then per release: request, user, outcome,
+    // counter count, kinds. The claim (if this owner's) becomes "done|outcome"; an empty outcome just frees it.
     private const string ReleaseScript = """
         local mine = 'claimed|' .. ARGV[1] .. '|'
-        local k, a = 1, 2
+        local k, a = 1, 3
         while k <= #KEYS do
-          local rid, user, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+          local rid, user, outcome, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
           local v = redis.call('GET', KEYS[k])
-          if v and string.sub(v, 1, #mine) == mine then redis.call('DEL', KEYS[k]) end
+          if v and string.sub(v, 1, #mine) == mine then
+            if outcome == '' then redis.call('DEL', KEYS[k]) else redis.call('SET', KEYS[k], 'done|' .. outcome, 'PX', ARGV[2]) end
+          end
           for j = 1, n do
             local member = rid
-            if ARGV[a + 2 + j] == 'u' then member = user end
+            if ARGV[a + 3 + j] == 'u' then member = user end
             if redis.call('HGET', KEYS[k + j], member) == rid then redis.call('HDEL', KEYS[k + j], member) end
           end
           k = k + 1 + n
-          a = a + 3 + n
+          a = a + 4 + n
         end
         return 1
         """;
@@ -229,6 +234,7 @@ public sealed class RedisCounterStore : ICounterStore
                 'P' => new HandOverResult(HandOverState.Passed),
                 'S' => new HandOverResult(HandOverState.Sent, answer[2..]),
                 'A' => new HandOverResult(HandOverState.Ambiguous, answer[2..]),
+                'O' => new HandOverResult(HandOverState.Outcome, answer[2..]),
                 'D' => new HandOverResult(HandOverState.Denied, DeniedReason: items[i].Slots[int.Parse(answer[2..], CultureInfo.InvariantCulture) - 1].Reason),
                 _ => ForeignClaim(answer[2..]),
             };
@@ -284,13 +290,14 @@ public sealed class RedisCounterStore : ICounterStore
     {
         if (releases.Count == 0) return Task.CompletedTask;
         var keys = new List<RedisKey>();
-        var args = new List<RedisValue> { owner };
+        var args = new List<RedisValue> { owner, Ms(TimeSpan.FromDays(7)) };
         foreach (var r in releases)
         {
             keys.Add(SendKey(r.RequestId));
             keys.AddRange(r.Slots.Select(SlotKey));
             args.Add(r.RequestId);
             args.Add(r.UserId);
+            args.Add(r.Outcome);
             args.Add(r.Slots.Count);
             args.AddRange(r.Slots.Select(s => (RedisValue)Kind(s)));
         }

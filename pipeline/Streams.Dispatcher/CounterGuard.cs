@@ -78,6 +78,8 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         // Every request Kafka says was sent (or may have been): a sent result, an ambiguous one, or a later report
         // (delivered, undelivered, expired, or failed with a message id); the places come from whichever names them.
         var sent = new Dictionary<string, (SmsResult First, IReadOnlyList<string>? Holds, bool Ambiguous)>();
+        var sending = new Dictionary<string, SmsResult>();
+        var refused = new Dictionary<string, SmsResult>();
         var ended = new HashSet<string>();
         foreach (var record in ReadAll(topics.Results, ct))
         {
@@ -89,7 +91,9 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
                 var known = sent.TryGetValue(r.RequestId, out var k) ? k : (r, null, true);
                 sent[r.RequestId] = (known.First, known.Holds ?? r.Holds, known.Ambiguous && r.Status == ResultStatus.Ambiguous);
             }
-            if (r.Status is not ResultStatus.Sent and not ResultStatus.Suppressed) ended.Add(r.RequestId);
+            else if (r.Status == ResultStatus.Sending) sending.TryAdd(r.RequestId, r);
+            else if (r.Status == ResultStatus.Failed) refused[r.RequestId] = r;
+            if (r.Status is not ResultStatus.Sent and not ResultStatus.Sending and not ResultStatus.Suppressed) ended.Add(r.RequestId);
         }
         var restored = new List<RestoredSend>();
         foreach (var (first, holdsOf, ambiguousOnly) in sent.Values)
@@ -113,22 +117,43 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
                 waiting ? r.Ts + (provider?.DeliversAfter ?? providers.ReportTimeoutFor(r.Provider ?? "")) : null,
                 waiting ? PendingReport.Info(provider?.DeliversAfter is null ? PendingReport.Expire : PendingReport.Deliver, r.MessageId!, request, r.Provider ?? "", info, holdsOf) : null));
         }
+        foreach (var r in sending.Values.Where(r => !sent.ContainsKey(r.RequestId)))
+        {
+            // Handed over and never heard of again: whoever held the claim died with it. The claim comes back, so the
+            // request waits out its lease and ends ambiguous (or is sent again through a provider that dedupes).
+            var age = now - r.Ts;
+            if (refused.TryGetValue(r.RequestId, out var outcome))
+            {
+                restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId, $"done|{outcome.Status}|{outcome.Reason}", RequestHandler.KeepSendKeys - age, [], null, null, null, null));
+                continue;
+            }
+            var places = (r.Holds ?? []).Select(Hold).OfType<(CounterKind, string, TimeSpan)>()
+                .Select(h => (h.Item1, h.Item2, h.Item3 - age)).Where(h => h.Item3 > TimeSpan.Zero).ToList();
+            restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId, $"claimed|lost|{r.Ts.ToUnixTimeMilliseconds()}",
+                RequestHandler.KeepSendKeys - age, places, null, null, null, null));
+        }
         await counters.RestoreAsync(restored);
 
-        var consent = 0;
+        // Consent: the latest change per subject, written in parallel (the consent script keeps the latest anyway).
+        var changes = new Dictionary<string, (DateTimeOffset At, bool Out)>();
+        void Change(string subject, DateTimeOffset at, bool optedOut)
+        {
+            if (!changes.TryGetValue(subject, out var c) || c.At <= at) changes[subject] = (at, optedOut);
+        }
         foreach (var record in ReadAll(topics.Inbound, ct))
         {
             if (Codecs.InboundMessage.TryDecode(record, int.MaxValue) is { Ok: true, Value: { } inbound }
-                && await Consent.ApplyAsync(counters, inbound) is Keyword.Stop or Keyword.Start) consent++;
+                && Keywords.Classify(inbound.Body) is var keyword and (Keyword.Stop or Keyword.Start))
+                Change("phone:" + Consent.PhoneOf(inbound), inbound.ReceivedAt, keyword == Keyword.Stop);
         }
         foreach (var record in ReadAll(topics.Profiles, ct))
         {
-            if (Codecs.ProfileUpdate.TryDecode(record, int.MaxValue) is { Ok: true, Value: { SmsOptIn: not null } profile })
-            {
-                await Consent.ApplyAsync(counters, profile);
-                consent++;
-            }
+            if (Codecs.ProfileUpdate.TryDecode(record, int.MaxValue) is { Ok: true, Value: { SmsOptIn: { } optIn } profile })
+                Change("user:" + profile.UserId, profile.Ts, !optIn);
         }
+        foreach (var chunk in changes.Chunk(500))
+            await Task.WhenAll(chunk.Select(c => counters.SetOptOutAsync(c.Key, c.Value.Out, c.Value.At)));
+        var consent = changes.Count;
         return (restored.Count, consent);
     }
 

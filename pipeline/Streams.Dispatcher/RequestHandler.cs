@@ -270,7 +270,14 @@ public sealed class RequestHandler(
                 var turn = won;
                 inFlight.Add(Task.Run(async () =>
                 {
-                    try { await DeliverAsync(name, provider, turn, abandon); }
+                    try
+                    {
+                        // Kafka hears of the hand-over before the provider does: a counter store that loses its data
+                        // while this call is out learns the claims back from sms.results.
+                        if (_emit is { } emit)
+                            await emit([.. turn.Select(i => Result(i.Request, ResultStatus.Sending, null, null, provider.Name, i.Send!.Info) with { Holds = Holds.Of(i.Send.Slots) })]);
+                        await DeliverAsync(name, provider, turn, abandon);
+                    }
                     finally { gate.Release(used); }
                 }));
             }
@@ -303,6 +310,11 @@ public sealed class RequestHandler(
                 break;
             case HandOverState.Sent:
                 item.Result = SentBefore(request, answer.Detail!);
+                break;
+            case HandOverState.Outcome:
+                var bar = answer.Detail!.IndexOf('|');
+                item.Result = Result(request, answer.Detail[..bar], answer.Detail[(bar + 1)..] is { Length: > 0 } why2 ? why2 : null,
+                    null, answer.Detail[..bar] == ResultStatus.Failed ? provider.Name : null, answer.Detail[..bar] == ResultStatus.Failed ? item.Send!.Info : null);
                 break;
             case HandOverState.Ambiguous:
                 item.Result = Result(request, ResultStatus.Ambiguous, answer.Detail is { Length: > 0 } why ? why : Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
@@ -406,16 +418,19 @@ public sealed class RequestHandler(
                     Ambiguous(item, provider, unsure.Reason);
                     break;
                 case Refused refused:
-                    // Nothing reached the handset: the claim and the slots go back so they count for nobody.
-                    releases.Add(new Release(request.RequestId, request.UserId, send.Slots));
+                    // Nothing reached the handset: the places go back so they count for nobody, and the claim keeps the
+                    // outcome, so a redelivery reports it again instead of trying a second time.
                     if (refused.Reason is Reasons.OptedOut or Reasons.InvalidPhone)
                     {
                         // The provider knows better (e.g. Twilio 21610: the number sent STOP to it): remember it.
                         if (refused.Reason == Reasons.OptedOut) await counters.SetOptOutAsync("phone:" + send.To, true, now);
                         item.Result = Suppressed(request, refused.Reason, $"{provider.Name} refused the number");
-                        break;
                     }
-                    item.Result = Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
+                    else
+                    {
+                        item.Result = Result(request, ResultStatus.Failed, refused.Reason, null, provider.Name, send.Info);
+                    }
+                    releases.Add(new Release(request.RequestId, request.UserId, send.Slots, $"{item.Result.Status}|{item.Result.Reason}"));
                     break;
                 default:
                     throw new InvalidOperationException($"unknown send outcome {outcomes[n]}");

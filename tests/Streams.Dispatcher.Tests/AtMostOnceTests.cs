@@ -110,18 +110,21 @@ public sealed class AtMostOnceTests
     }
 
     [Fact]
-    public async Task A_refused_send_gives_its_claim_and_slots_back_and_is_counted_failed()
+    public async Task A_refused_send_gives_its_places_back_and_keeps_its_one_outcome_when_it_comes_again()
     {
-        var provider = new Recorder { Answer = _ => new Refused("provider_error: 500", Final: true) };
+        var provider = new Recorder { Answer = _ => new Refused("provider_error: 400", Final: true) };
         var caps = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
         var output = await Handler(provider, settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
-        Assert.Equal((ResultStatus.Failed, "provider_error: 500"), (output.Results[0].Status, output.Results[0].Reason));
+        Assert.Equal((ResultStatus.Failed, "provider_error: 400"), (output.Results[0].Status, output.Results[0].Reason));
 
         provider.Answer = sms => new Accepted("m-" + sms.Request.RequestId);
-        // Another owner may send r1 now (the claim went back), and it fits under the cap the failed send gave back.
-        var retry = await Handler(provider, "b", settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
-        Assert.Equal(ResultStatus.Sent, retry.Results[0].Status);
-        Assert.Equal(1, (await _counters.CampaignCountsAsync("cart"))[ResultStatus.Failed]);
+        // r1 comes again (a redelivery): it is failed, once and for all; the place it gave back serves another request.
+        var again = await Handler(provider, "b", settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
+        Assert.Equal((ResultStatus.Failed, "provider_error: 400"), (again.Results[0].Status, again.Results[0].Reason));
+        var other = await Handler(provider, "b", settings: caps).HandleBatchAsync([Request("r2")], CancellationToken.None);
+        Assert.Equal(ResultStatus.Sent, other.Results[0].Status);
+        Assert.Equal(["r1", "r2"], provider.Calls);
+        Assert.Equal(2, (await _counters.CampaignCountsAsync("cart"))[ResultStatus.Failed]);
     }
 
     [Fact]

@@ -205,8 +205,9 @@ public sealed class ProviderTests : IAsyncLifetime
         var result = Assert.Single(output.Results);
         Assert.Equal((ResultStatus.Suppressed, Reasons.OptedOut), (result.Status, result.Reason));
         Assert.Equal([true], await counters.OptedOutAsync([["phone:+919876543210"]]));
-        // The claim went back: the request id is free for a later attempt.
-        Assert.Equal(HandOverState.Won, (await counters.HandOverAsync([new HandOver(request.RequestId, "u1", [])], "other", 1, Now, TimeSpan.FromMinutes(1)))[0].State);
+        // Its outcome stays: a redelivery reports it again rather than asking Twilio a second time.
+        var again = (await counters.HandOverAsync([new HandOver(request.RequestId, "u1", [])], "other", 1, Now, TimeSpan.FromMinutes(1)))[0];
+        Assert.Equal((HandOverState.Outcome, "suppressed|opted_out"), (again.State, again.Detail));
     }
 
     [Fact]

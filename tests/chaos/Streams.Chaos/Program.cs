@@ -106,7 +106,8 @@ events = [.. events.OrderBy(_ => random.Next())];
 var malformedEvery = settings.Malformed == 0 ? int.MaxValue : Math.Max(1, events.Count / settings.Malformed);
 var load = Task.Run(async () =>
 {
-    using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 5 }).Build();
+    // Idempotent: a produce retried under load must not put a record in twice (that would be a second malformed record).
+    using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 5, EnableIdempotence = true }).Build();
     // Profiles first, then events spread over the first half of the run.
     for (var u = 0; u < users; u++)
     {
