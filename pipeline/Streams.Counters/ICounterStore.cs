@@ -101,6 +101,9 @@ public interface ICounterStore : IAsyncDisposable
     /// <summary>Takes a one-off marker (e.g. "this delivery report was already emitted"). True the first time only.</summary>
     Task<bool> TryMarkOnceAsync(string key, TimeSpan keep);
 
+    /// <summary>Whether a once marker is there.</summary>
+    Task<bool> IsMarkedAsync(string key);
+
     /// <summary>Takes a once marker back (its effect did not happen), so the next attempt is the first again.</summary>
     Task UnmarkOnceAsync(string key);
 

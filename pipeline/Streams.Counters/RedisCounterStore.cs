@@ -349,6 +349,8 @@ public sealed class RedisCounterStore : ICounterStore
 
     public Task UnmarkOnceAsync(string key) => _db.KeyDeleteAsync($"{_prefix}once:{key}");
 
+    public Task<bool> IsMarkedAsync(string key) => _db.KeyExistsAsync($"{_prefix}once:{key}");
+
     public Task<bool> TryMarkOnceAsync(string key, TimeSpan keep) =>
         _db.StringSetAsync($"{_prefix}once:{key}", "1", keep, When.NotExists);
 

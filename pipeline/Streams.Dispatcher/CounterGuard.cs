@@ -75,6 +75,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
     public async Task<(int Sends, int Consent)> RebuildAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
+        var phase = Stopwatch.StartNew();
         // Every request Kafka says was sent (or may have been): a sent result, an ambiguous one, or a later report
         // (delivered, undelivered, expired, or failed with a message id); the places come from whichever names them.
         var sent = new Dictionary<string, (SmsResult First, IReadOnlyList<string>? Holds, bool Ambiguous)>();
@@ -95,10 +96,14 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             else if (r.Status == ResultStatus.Failed) refused[r.RequestId] = r;
             if (r.Status is not ResultStatus.Sent and not ResultStatus.Sending and not ResultStatus.Suppressed) ended.Add(r.RequestId);
         }
+        logger.LogInformation("rebuild: read sms.results in {Ms} ms ({Sent} sent, {Sending} handed over)", phase.ElapsedMilliseconds, sent.Count, sending.Count);
+        phase.Restart();
         var restored = new List<RestoredSend>();
-        foreach (var (first, holdsOf, ambiguousOnly) in sent.Values)
+        foreach (var (first, namedHolds, ambiguousOnly) in sent.Values)
         {
             var r = first;
+            // A re-reported result may not name the places; the hand-over's own record does.
+            var holdsOf = namedHolds ?? (sending.TryGetValue(r.RequestId, out var handedOver) ? handedOver.Holds : null);
             var age = now - r.Ts;
             var keepLeft = RequestHandler.KeepSendKeys - age;
             if (keepLeft <= TimeSpan.Zero) continue;
@@ -133,6 +138,8 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
                 RequestHandler.KeepSendKeys - age, places, null, null, null, null));
         }
         await counters.RestoreAsync(restored);
+        logger.LogInformation("rebuild: restored {Count} requests in {Ms} ms", restored.Count, phase.ElapsedMilliseconds);
+        phase.Restart();
 
         // Consent: the latest change per subject, written in parallel (the consent script keeps the latest anyway).
         var changes = new Dictionary<string, (DateTimeOffset At, bool Out)>();
@@ -154,6 +161,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         foreach (var chunk in changes.Chunk(500))
             await Task.WhenAll(chunk.Select(c => counters.SetOptOutAsync(c.Key, c.Value.Out, c.Value.At)));
         var consent = changes.Count;
+        logger.LogInformation("rebuild: consent ({Count} changes) in {Ms} ms", consent, phase.ElapsedMilliseconds);
         return (restored.Count, consent);
     }
 

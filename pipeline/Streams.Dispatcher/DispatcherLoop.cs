@@ -144,23 +144,21 @@ public sealed class RedisUnavailableException(string message) : Exception(messag
 /// <summary>Delivery reports to sms.results, each (request, status) emitted once even if a report is replayed.</summary>
 public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics topics, Counters.ICounterStore counters) : Webhooks.IResultSink
 {
-    /// <summary>Stored once, and only marked as stored once Kafka has it (a failed produce takes the mark back). A final status ends the request's pending report.</summary>
+    /// <summary>
+    /// Stored once: a (request, status) already stored is not stored again. The mark is set only once Kafka has the
+    /// result, so a process that dies in between leaves no mark and the report is stored by the next attempt (two
+    /// attempts at the same instant may both store it: the result is the same). A final status ends the request's
+    /// pending report.
+    /// </summary>
     public async Task<bool> StoreOnceAsync(SmsResult result)
     {
         var key = $"report:{result.RequestId}:{result.Status}";
-        var first = await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys);
+        var first = !await counters.IsMarkedAsync(key);
         if (first)
         {
-            try
-            {
-                await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
-            }
-            catch
-            {
-                await counters.UnmarkOnceAsync(key);
-                throw;
-            }
-            await counters.IncrementAsync(result.CampaignId, result.Status);
+            await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
+            first = await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys);
+            if (first) await counters.IncrementAsync(result.CampaignId, result.Status);
         }
         if (ResultStatus.Final.Contains(result.Status)) await counters.CompleteReportsAsync([result.RequestId]);
         return first;

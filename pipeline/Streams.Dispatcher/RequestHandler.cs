@@ -317,7 +317,8 @@ public sealed class RequestHandler(
                     null, answer.Detail[..bar] == ResultStatus.Failed ? provider.Name : null, answer.Detail[..bar] == ResultStatus.Failed ? item.Send!.Info : null);
                 break;
             case HandOverState.Ambiguous:
-                item.Result = Result(request, ResultStatus.Ambiguous, answer.Detail is { Length: > 0 } why ? why : Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info);
+                item.Result = Result(request, ResultStatus.Ambiguous, answer.Detail is { Length: > 0 } why ? why : Reasons.InterruptedAttempt, null, provider.Name, item.Send!.Info)
+                    with { Holds = Holds.Of(item.Send.Slots) };
                 break;
             case HandOverState.Denied:
                 if (answer.DeniedReason == Reasons.LimitReached

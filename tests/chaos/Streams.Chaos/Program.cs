@@ -114,7 +114,7 @@ var load = Task.Run(async () =>
         producer.Produce(Topics.Default.Profiles, new Message<string, byte[]>
         {
             Key = $"u{u}",
-            Value = Encoding.UTF8.GetBytes($$"""{"user_id":"u{{u}}","ts":"2026-11-01T08:00:00Z","phone":"+9198{{u:D8}}","timezone":"UTC"}"""),
+            Value = Encoding.UTF8.GetBytes($$"""{"user_id":"u{{u}}","ts":"2026-11-01T08:00:00Z","phone":"+91987{{u:D7}}","timezone":"UTC"}"""),
         });
     }
     producer.Flush(TimeSpan.FromSeconds(30));
