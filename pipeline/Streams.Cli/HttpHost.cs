@@ -22,6 +22,19 @@ public static class HttpHost
         builder.Services.AddProblemDetails();
         var app = builder.Build();
         app.UseStatusCodePages();
+        // Webhooks need Redis (the message notes): while it is away they answer 503, which providers retry.
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                await next(http);
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or Streams.Counters.CountersNotReadyException && !http.Response.HasStarted)
+            {
+                http.Response.Clear();
+                await Results.Problem(statusCode: 503, title: "counters unavailable", detail: "Redis does not answer; retry later").ExecuteAsync(http);
+            }
+        });
         app.MapMetrics(pipeline);
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
         app.MapGet("/report", async (string? campaign, CancellationToken token) => pipeline.Analytics is { } analytics

@@ -51,14 +51,17 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             await Task.Delay(SettleBeforeRebuild, ct);
             var (sends, consent) = await RebuildAsync(ct);
             await counters.SetEpochAsync(NewEpoch());
-            logger.LogWarning("counter store rebuilt from Kafka in {Seconds:0.0} s: {Sends} sent requests and the places they hold, {Consent} consent changes; sending resumes",
-                clock.Elapsed.TotalSeconds, sends, consent);
+            logger.LogWarning("counter store rebuilt from Kafka in {Seconds:0.0} s ({Phases}): {Sends} sent requests and the places they hold, {Consent} consent changes; sending resumes",
+                clock.Elapsed.TotalSeconds, LastPhases, sends, consent);
         }
         finally
         {
             await counters.UnlockAsync("rebuild", owner);
         }
     }
+
+    /// <summary>How long the last rebuild's phases took, for the log.</summary>
+    public string LastPhases { get; private set; } = "";
 
     /// <summary>The store answered without its epoch: look again before the next batch instead of trusting the last check.</summary>
     public void Forget() => _epoch = null;
@@ -96,7 +99,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             else if (r.Status == ResultStatus.Failed) refused[r.RequestId] = r;
             if (r.Status is not ResultStatus.Sent and not ResultStatus.Sending and not ResultStatus.Suppressed) ended.Add(r.RequestId);
         }
-        logger.LogInformation("rebuild: read sms.results in {Ms} ms ({Sent} sent, {Sending} handed over)", phase.ElapsedMilliseconds, sent.Count, sending.Count);
+        LastPhases = $"read sms.results {phase.Elapsed.TotalSeconds:0.0} s";
         phase.Restart();
         var restored = new List<RestoredSend>();
         foreach (var (first, namedHolds, ambiguousOnly) in sent.Values)
@@ -138,7 +141,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
                 RequestHandler.KeepSendKeys - age, places, null, null, null, null));
         }
         await counters.RestoreAsync(restored);
-        logger.LogInformation("rebuild: restored {Count} requests in {Ms} ms", restored.Count, phase.ElapsedMilliseconds);
+        LastPhases += $", restore {phase.Elapsed.TotalSeconds:0.0} s";
         phase.Restart();
 
         // Consent: the latest change per subject, written in parallel (the consent script keeps the latest anyway).
@@ -161,7 +164,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         foreach (var chunk in changes.Chunk(500))
             await Task.WhenAll(chunk.Select(c => counters.SetOptOutAsync(c.Key, c.Value.Out, c.Value.At)));
         var consent = changes.Count;
-        logger.LogInformation("rebuild: consent ({Count} changes) in {Ms} ms", consent, phase.ElapsedMilliseconds);
+        LastPhases += $", consent {phase.Elapsed.TotalSeconds:0.0} s";
         return (restored.Count, consent);
     }
 

@@ -278,8 +278,8 @@ public sealed class CliTests : IDisposable
             new Analytics.FunnelRow("a-campaign-with-a-very-long-id", 10, new Dictionary<string, long> { ["opted_out"] = 2 }, 8, 5, 3,
                 new Dictionary<string, long> { ["provider_error: twilio 21612"] = 2, ["twilio 30007"] = 1 }),
         ]).Split('\n');
-        Assert.StartsWith("CAMPAIGN             QUALIFIED SUPPRESSED   SENT DELIVERED FAILED EXPIRED UNKNOWN PENDING  WHY NOT SENT / WHY FAILED", table[0]);
-        Assert.Equal("a-campaign-with-a-v…        10          2      8         5      3       0       0       0  opted_out=2; failed: provider_error: twilio 21612=2, twilio 30007=1", table[1]);
+        Assert.StartsWith("CAMPAIGN             QUALIFIED SUPPRESSED   SENT DELIVERED FAILED EXPIRED AMBIGUOUS PENDING  WHY NOT SENT / WHY FAILED", table[0]);
+        Assert.Equal("a-campaign-with-a-v…        10          2      8         5      3       0         0       0  opted_out=2; failed: provider_error: twilio 21612=2, twilio 30007=1", table[1]);
     }
 
     public void Dispose() => _cli.Dispose();

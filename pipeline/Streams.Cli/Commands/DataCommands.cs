@@ -102,7 +102,7 @@ public static class DataCommands
     public static string FunnelTable(IReadOnlyList<FunnelRow> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"{"CAMPAIGN",-20} {"QUALIFIED",9} {"SUPPRESSED",10} {"SENT",6} {"DELIVERED",9} {"FAILED",6} {"EXPIRED",7} {"UNKNOWN",7} {"PENDING",7}  WHY NOT SENT / WHY FAILED");
+        sb.AppendLine($"{"CAMPAIGN",-20} {"QUALIFIED",9} {"SUPPRESSED",10} {"SENT",6} {"DELIVERED",9} {"FAILED",6} {"EXPIRED",7} {"AMBIGUOUS",9} {"PENDING",7}  WHY NOT SENT / WHY FAILED");
         foreach (var r in rows)
         {
             var reasons = string.Join(", ", r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
@@ -114,7 +114,7 @@ public static class DataCommands
                 ("", _) => $"failed: {failures}",
                 _ => $"{reasons}; failed: {failures}",
             };
-            sb.AppendLine($"{Cut(r.CampaignId, 20),-20} {r.Qualified,9} {r.SuppressedTotal,10} {r.Sent,6} {r.Delivered,9} {r.Failed,6} {r.Expired,7} {r.Ambiguous,7} {r.Pending,7}  {why}");
+            sb.AppendLine($"{Cut(r.CampaignId, 20),-20} {r.Qualified,9} {r.SuppressedTotal,10} {r.Sent,6} {r.Delivered,9} {r.Failed,6} {r.Expired,7} {r.Ambiguous,9} {r.Pending,7}  {why}");
         }
         if (rows.Count == 0) sb.AppendLine("(no results yet)");
         return sb.ToString();

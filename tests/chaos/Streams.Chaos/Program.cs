@@ -162,12 +162,14 @@ var load = Task.Run(async () =>
 var kills = new List<(DateTimeOffset At, string Node, string How)>();
 var stops = new List<(string Node, int ExitCode, TimeSpan Took)>();
 var redisRestarted = false;
+DateTimeOffset? redisRestartedAt = null;
 await Task.Delay(TimeSpan.FromSeconds(10));
 while (clock.Elapsed < duration * 0.75)
 {
     if (!redisRestarted && clock.Elapsed > duration * 0.4)
     {
         Say("redis: SIGKILL (no save); back empty in 2 s");
+        redisRestartedAt = DateTimeOffset.UtcNow;
         redis!.Kill();
         await redis.WaitForExitAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -226,7 +228,7 @@ ReadAll(bootstrap, Topics.Default.Dlq, r =>
 foreach (var n in nodes.Append(holder)) await n.TerminateAsync(TimeSpan.FromSeconds(30));
 redis?.Kill();
 
-var verdict = Verdict.Judge(expected, [.. results], [.. gateway.Calls], kills, stops, dlq.Count, settings.Malformed, redisRestarted);
+var verdict = Verdict.Judge(expected, [.. results], [.. gateway.Calls], kills, stops, dlq.Count, settings.Malformed, redisRestartedAt);
 Say(verdict.Details);
 Console.WriteLine(verdict.Summary);
 lock (log) log.WriteLine(verdict.Summary);
