@@ -38,7 +38,7 @@ public static class DispatchBench
             what = new { provider = "fast", text = "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting." },
         }));
         var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
-        var handler = new RequestHandler(counters, new OneProvider(new Fast()), new OneCampaign(campaign), time, NullLogger.Instance, "bench", new FrequencyCaps(100, 1000));
+        var handler = new RequestHandler(counters, new FixedProviders(new Fast(), anyName: true), FixedCampaigns.ForAnyId(campaign), time, NullLogger.Instance, "bench", new FrequencyCaps(100, 1000));
         var counting = 0L;
         var requests = Enumerable.Range(0, messages).Select(i => new SmsRequest($"bench-{i}", "bench", 1, $"user-{i}", time.GetUtcNow(),
             new RequestContext("Added To Cart", time.GetUtcNow(), new Dictionary<string, object?> { ["product"] = "Shoes" },

@@ -5,7 +5,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Benchmarks;
 

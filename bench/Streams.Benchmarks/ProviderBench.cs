@@ -101,7 +101,7 @@ public static class ProviderBench
         var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
         var counters = await EmbeddedRedis.Start(dataDir: null).ConnectAsync();
         await counters.SetEpochAsync("bench");
-        var handler = new RequestHandler(counters, new OneProvider(provider), new OneCampaign(campaign), time, NullLogger.Instance, "bench");
+        var handler = new RequestHandler(counters, new FixedProviders(provider, anyName: true), FixedCampaigns.ForAnyId(campaign), time, NullLogger.Instance, "bench");
         var run = Guid.NewGuid().ToString("N")[..6];
         var clock = Stopwatch.StartNew();
         for (var start = 0; start < messages; start += batchSize)

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Streams.Analytics;
 using Streams.Core.Campaigns;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Cli;
 
@@ -82,7 +82,7 @@ public sealed class CliContext
     }
 
     public static IProducer<string, byte[]> Producer(string bootstrap) =>
-        new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, MessageTimeoutMs = 15000 }).Build();
+        KafkaClients.Producer(bootstrap, messageTimeout: TimeSpan.FromSeconds(15));
 
 }
 

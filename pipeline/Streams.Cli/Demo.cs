@@ -5,7 +5,7 @@ using Confluent.Kafka;
 using Streams.Cli.Commands;
 using Streams.Core;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Cli;
 

@@ -7,7 +7,7 @@ using Streams.Core;
 using Streams.Dispatcher.Providers;
 using Streams.Dispatcher.Webhooks;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Cli;
 

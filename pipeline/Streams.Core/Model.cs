@@ -134,5 +134,5 @@ public enum CampaignStatus { Active, Paused, Stopped, Completed }
 
 public sealed record CampaignRecord(string Id, int Version, CampaignStatus Status, string SpecJson, DateTimeOffset UpdatedAt);
 
-/// <summary>A request waiting for its due time in sms.scheduled (DND delay today; inaction, reminders, user time zone later).</summary>
+/// <summary>A request the dispatcher sends back to wait in sms.scheduled (a DND delay, a claim still pending); the cause says which.</summary>
 public sealed record ScheduledRequest(SmsRequest Request, DateTimeOffset DueAt, string Cause);

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Dispatcher;
 
@@ -21,7 +21,7 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
     public CampaignCache(string bootstrap, Topics topics, ILogger logger)
     {
         _logger = logger;
-        _loop = Task.Factory.StartNew(() => Run(bootstrap, topics.Campaigns), TaskCreationOptions.LongRunning);
+        _loop = Task.Run(() => RunAsync(bootstrap, topics.Campaigns));
     }
 
     public CampaignEntry? Get(string campaignId)
@@ -47,33 +47,32 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
         return cache.All();
     }
 
-    private void Run(string bootstrap, string topic)
+    private async Task RunAsync(string bootstrap, Topic<CampaignRecord> topic)
     {
         try
         {
-            using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-            {
-                BootstrapServers = bootstrap,
-                GroupId = "streams-campaign-cache", // required by the client; offsets are never committed
-                EnableAutoCommit = false,
-                AllowAutoCreateTopics = true,
-            }).SetErrorHandler((_, e) => _logger.LogWarning("campaign cache: {Reason}", e.Reason)).Build();
-
-            var (partitions, remaining) = StartPosition(consumer, bootstrap, topic);
+            using var consumer = KafkaClients.Reader(bootstrap, "campaign cache", _logger);
+            var (partitions, remaining) = StartPosition(consumer, topic);
             consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
             if (remaining.Count == 0) _caughtUp.TrySetResult();
 
-            while (!_stop.IsCancellationRequested)
+            var pipeline = new ConsumerPipeline("campaign cache", _logger)
             {
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (result is null) continue;
-                Apply(result);
-                if (remaining.TryGetValue(result.TopicPartition, out var end) && result.Offset.Value + 1 >= end)
+                Handled = batch =>
                 {
-                    remaining.Remove(result.TopicPartition);
+                    foreach (var record in batch)
+                    {
+                        if (remaining.TryGetValue(record.TopicPartition, out var end) && record.Offset.Value + 1 >= end)
+                            remaining.Remove(record.TopicPartition);
+                    }
                     if (remaining.Count == 0) _caughtUp.TrySetResult();
-                }
-            }
+                },
+            }.Read(topic, Undecodable.Log, tombstones: true);
+            await pipeline.RunAsync(consumer, batch =>
+            {
+                foreach (var record in batch) Apply(record);
+                return Task.FromResult<IReadOnlyCollection<Received>?>(null);
+            }, storeOffsets: false, _stop.Token);
             consumer.Close();
         }
         catch (Exception e) when (e is KafkaException or OperationCanceledException)
@@ -84,18 +83,14 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
     }
 
     /// <summary>The topic's partitions and where each ends now; a broker that is slow to answer is asked again.</summary>
-    private (List<TopicPartition>, Dictionary<TopicPartition, long>) StartPosition(IConsumer<string, byte[]> consumer, string bootstrap, string topic)
+    private (List<TopicPartition>, Dictionary<TopicPartition, long>) StartPosition(IConsumer<string, byte[]> consumer, string topic)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var partitions = Partitions(bootstrap, topic);
-                var ends = partitions
-                    .Select(p => (p, consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High))
-                    .Where(x => x.High > 0)
-                    .ToDictionary(x => x.p, x => x.High.Value);
-                return (partitions, ends);
+                var ends = TopicReader.Ends(consumer, topic);
+                return (ends.Keys.ToList(), ends.Where(e => e.Value > 0).ToDictionary());
             }
             catch (KafkaException e) when (attempt < 10 && !_stop.IsCancellationRequested)
             {
@@ -105,27 +100,13 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
         }
     }
 
-    private static List<TopicPartition> Partitions(string bootstrap, string topic)
+    private void Apply(Received received)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, AllowAutoCreateTopics = true }).Build();
-        var meta = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
-        return meta.Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-    }
-
-    private void Apply(ConsumeResult<string, byte[]> result)
-    {
-        if (result.Message.Value is null)
+        if (received.Value is not CampaignRecord record)
         {
-            lock (_lock) _entries.Remove(result.Message.Key);
+            lock (_lock) _entries.Remove(received.Key);
             return;
         }
-        var decoded = Codecs.CampaignRecord.TryDecode(result.Message.Value, int.MaxValue);
-        if (!decoded.Ok)
-        {
-            _logger.LogWarning("campaign record at {Tpo} ignored: {Error}", result.TopicPartitionOffset, decoded.Error!.Message);
-            return;
-        }
-        var record = decoded.Value!;
         lock (_lock)
         {
             if (_entries.TryGetValue(record.Id, out var existing) && existing.Record.Version > record.Version) return;

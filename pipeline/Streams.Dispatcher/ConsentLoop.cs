@@ -3,19 +3,17 @@ using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Counters;
 using Streams.Dispatcher.Providers;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Dispatcher;
 
 public sealed record ConsentOptions
 {
-    public required string Bootstrap { get; init; }
+    public required KafkaSettings Kafka { get; init; }
     public Topics Topics { get; init; } = Topics.Default;
     public string HelpReply { get; init; } = "Reply STOP to unsubscribe.";
     public string HelpProvider { get; init; } = SandboxProvider.TypeName;
     public string? HelpFrom { get; init; }
-    public string? InstanceId { get; init; }
-    public string? GroupProtocol { get; init; }
 }
 
 /// <summary>
@@ -32,9 +30,12 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, GroupId, "consent", logger, options.InstanceId, options.GroupProtocol);
-        consumer.Subscribe([options.Topics.Inbound, options.Topics.Profiles]);
-        await BatchLoop.RunAsync(consumer, 500, TimeSpan.FromMilliseconds(100), async batch =>
+        var pipeline = new ConsumerPipeline("consent", logger)
+            .DeadLetterTo(producer, options.Topics.Dlq)
+            .Read(options.Topics.Inbound, Undecodable.DeadLetter, RecordCodec<InboundMessage>.DefaultMaxBytes)
+            // Malformed profiles are dead-lettered by the topology; here only consent matters.
+            .Read(options.Topics.Profiles, Undecodable.Skip, RecordCodec<ProfileUpdate>.DefaultMaxBytes);
+        await pipeline.RunAsync(options.Kafka, GroupId, async batch =>
         {
             // Consent lives in Redis: while it is unreachable the batch waits (and is applied again: applying is idempotent).
             var wait = TimeSpan.FromMilliseconds(250);
@@ -49,31 +50,26 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
                 {
                     logger.LogWarning("consent: Redis unavailable ({Error}); retrying in {Wait}", e.Message, wait);
                     try { await Task.Delay(wait, ct); }
-                    catch (OperationCanceledException) { return batch.ToHashSet(); }
+                    catch (OperationCanceledException) { return batch; }
                     wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                 }
             }
         }, ct);
     }
 
-    private async Task HandleAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    private async Task HandleAsync(IReadOnlyList<Received> batch, CancellationToken ct)
     {
-        foreach (var message in batch)
+        foreach (var record in batch)
         {
-            if (message.Topic == options.Topics.Profiles)
+            switch (record.Value)
             {
-                // Malformed profiles are dead-lettered by the topology; here only consent matters.
-                if (Codecs.ProfileUpdate.TryDecode(message.Message.Value) is { Ok: true, Value: { } p })
-                    await Consent.ApplyAsync(counters, p);
-                continue;
+                case ProfileUpdate profile:
+                    await Consent.ApplyAsync(counters, profile);
+                    break;
+                case InboundMessage inbound:
+                    await HandleInboundAsync(inbound, ct);
+                    break;
             }
-            var decoded = Codecs.InboundMessage.TryDecode(message.Message.Value);
-            if (!decoded.Ok)
-            {
-                await producer.ProduceAsync(options.Topics.Dlq, DispatcherLoop.DeadLetter(message, decoded.Error!, "consent"), ct);
-                continue;
-            }
-            await HandleInboundAsync(decoded.Value!, ct);
         }
     }
 
@@ -111,7 +107,7 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
                 var result = outcome is Accepted a
                     ? new SmsResult(request.RequestId, a.MessageId, HelpCampaign, phone, ResultStatus.Sent, null, provider.Name, info.Segments, info.Encoding, time.GetUtcNow())
                     : new SmsResult(request.RequestId, null, HelpCampaign, phone, ResultStatus.Failed, (outcome as Refused)?.Reason, provider.Name, info.Segments, info.Encoding, time.GetUtcNow());
-                await producer.ProduceAsync(options.Topics.Results, new Message<string, byte[]> { Key = phone, Value = Codecs.SmsResult.Encode(result) }, ct);
+                await options.Topics.Results.ProduceAsync(producer, phone, result, ct);
                 break;
         }
     }

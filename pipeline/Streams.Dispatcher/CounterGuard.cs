@@ -4,7 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Counters;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Dispatcher;
 
@@ -70,8 +70,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
 
     private bool HasHistory()
     {
-        using var consumer = Reader("history");
-        return Partitions(consumer, topics.Results).Any(p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value > 0);
+        return TopicReader.HasRecords(bootstrap, topics.Results, logger);
     }
 
     /// <summary>Every sent (or ambiguous) request still within its keep, and every consent change, back into the store.</summary>
@@ -85,9 +84,8 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         var sending = new Dictionary<string, SmsResult>();
         var refused = new Dictionary<string, SmsResult>();
         var ended = new HashSet<string>();
-        foreach (var record in ReadAll(topics.Results, ct))
+        foreach (var r in TopicReader.ReadToEnd(bootstrap, topics.Results, logger, ct))
         {
-            if (Codecs.SmsResult.TryDecode(record, int.MaxValue) is not { Ok: true, Value: { } r }) continue;
             var wasSent = r.Status is ResultStatus.Sent or ResultStatus.Ambiguous or ResultStatus.Delivered or ResultStatus.Undelivered or ResultStatus.Expired
                 || (r.Status == ResultStatus.Failed && r.MessageId is not null);
             if (wasSent)
@@ -150,15 +148,14 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         {
             if (!changes.TryGetValue(subject, out var c) || c.At <= at) changes[subject] = (at, optedOut);
         }
-        foreach (var record in ReadAll(topics.Inbound, ct))
+        foreach (var inbound in TopicReader.ReadToEnd(bootstrap, topics.Inbound, logger, ct))
         {
-            if (Codecs.InboundMessage.TryDecode(record, int.MaxValue) is { Ok: true, Value: { } inbound }
-                && Keywords.Classify(inbound.Body) is var keyword and (Keyword.Stop or Keyword.Start))
+            if (Keywords.Classify(inbound.Body) is var keyword and (Keyword.Stop or Keyword.Start))
                 Change("phone:" + Consent.PhoneOf(inbound), inbound.ReceivedAt, keyword == Keyword.Stop);
         }
-        foreach (var record in ReadAll(topics.Profiles, ct))
+        foreach (var profile in TopicReader.ReadToEnd(bootstrap, topics.Profiles, logger, ct))
         {
-            if (Codecs.ProfileUpdate.TryDecode(record, int.MaxValue) is { Ok: true, Value: { SmsOptIn: { } optIn } profile })
+            if (profile.SmsOptIn is { } optIn)
                 Change("user:" + profile.UserId, profile.Ts, !optIn);
         }
         foreach (var chunk in changes.Chunk(500))
@@ -174,36 +171,5 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         return parts.Length == 3 && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var seconds)
             ? (parts[0] == "u" ? CounterKind.Users : CounterKind.Messages, parts[1], TimeSpan.FromSeconds(seconds))
             : null;
-    }
-
-    private IConsumer<string, byte[]> Reader(string what) => new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-    {
-        BootstrapServers = bootstrap,
-        GroupId = $"streams-rebuild-{what}", // never joins or commits: partitions are assigned by hand
-        EnableAutoCommit = false,
-        AllowAutoCreateTopics = true,
-    }).Build();
-
-    private static List<TopicPartition> Partitions(IConsumer<string, byte[]> consumer, string topic)
-    {
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        return admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-    }
-
-    /// <summary>Every record of a topic from the beginning to its end at the time of the call.</summary>
-    private IEnumerable<byte[]> ReadAll(string topic, CancellationToken ct)
-    {
-        using var consumer = Reader(topic);
-        var ends = Partitions(consumer, topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
-        var remaining = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
-        consumer.Assign(remaining.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        while (remaining.Count > 0 && !ct.IsCancellationRequested)
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is null) continue;
-            if (r.Offset.Value + 1 >= ends[r.TopicPartition]) remaining.Remove(r.TopicPartition);
-            if (r.Offset.Value < ends[r.TopicPartition] && r.Message.Value is { } value) yield return value;
-        }
-        consumer.Close();
     }
 }

@@ -1,26 +1,18 @@
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Counters;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Dispatcher;
 
 public sealed record DispatcherOptions
 {
-    public required string Bootstrap { get; init; }
+    public required KafkaSettings Kafka { get; init; }
     public Topics Topics { get; init; } = Topics.Default;
     public string GroupId { get; init; } = "streams-dispatcher";
     public int MaxBatch { get; init; } = 500;
     public int MaxInputBytes { get; init; } = RecordCodec<SmsRequest>.DefaultMaxBytes;
-
-    /// <summary>This instance's static group membership (group.instance.id), when configured.</summary>
-    public string? InstanceId { get; init; }
-
-    /// <summary>classic or consumer (KIP-848).</summary>
-    public string? GroupProtocol { get; init; }
 }
 
 /// <summary>
@@ -41,40 +33,28 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
     /// <param name="abandon">The shutdown deadline: even calls in flight give up.</param>
     public async Task RunAsync(CancellationToken stop, CancellationToken abandon)
     {
-        using var consumer = BatchLoop.Consumer(options.Bootstrap, options.GroupId, "dispatcher", logger, options.InstanceId, options.GroupProtocol);
-        consumer.Subscribe(options.Topics.Requests);
-        await BatchLoop.RunAsync(consumer, options.MaxBatch, TimeSpan.FromMilliseconds(100), batch => HandleBatchAsync(batch, stop, abandon), stop);
+        var pipeline = new ConsumerPipeline("dispatcher", logger) { MaxBatch = options.MaxBatch }
+            .DeadLetterTo(producer, options.Topics.Dlq)
+            .Read(options.Topics.Requests, Undecodable.DeadLetter, options.MaxInputBytes);
+        await pipeline.RunAsync(options.Kafka, options.GroupId, batch => HandleBatchAsync(batch, stop, abandon), stop);
     }
 
-    private async Task<IReadOnlySet<ConsumeResult<string, byte[]>>?> HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stop, CancellationToken abandon)
+    private async Task<IReadOnlyCollection<Received>?> HandleBatchAsync(IReadOnlyList<Received> batch, CancellationToken stop, CancellationToken abandon)
     {
         var acks = new List<Task>(batch.Count);
-        var requests = new List<(ConsumeResult<string, byte[]> Record, SmsRequest Request)>(batch.Count);
-        foreach (var message in batch)
-        {
-            var decoded = Codecs.SmsRequest.TryDecode(message.Message.Value, options.MaxInputBytes);
-            if (decoded.Ok) requests.Add((message, decoded.Value!));
-            else acks.Add(producer.ProduceAsync(options.Topics.Dlq, DeadLetter(message, decoded.Error!), abandon));
-        }
-        var output = await HandleUntilRedisAnswersAsync(requests.Select(r => r.Request).ToList(), stop, abandon,
+        var output = await HandleUntilRedisAnswersAsync(batch.Select(r => (SmsRequest)r.Value!).ToList(), stop, abandon,
             results => Task.WhenAll(results.Select(result => ProduceResultAsync(result, abandon))));
-        if (output is null)
-        {
-            await Task.WhenAll(acks);
-            return requests.Select(r => r.Record).ToHashSet();
-        }
+        if (output is null) return batch;
         acks.AddRange(output.Results.Select(result => ProduceResultAsync(result, abandon)));
         foreach (var record in output.Completed)
         {
             // Same version, new status: every dispatcher that sees the limit full writes the same record.
             logger.LogInformation("campaign {CampaignId} reached its reach limit: completed", record.Id);
-            acks.Add(producer.ProduceAsync(options.Topics.Campaigns,
-                new Message<string, byte[]> { Key = record.Id, Value = Codecs.CampaignRecord.Encode(record) }, abandon));
+            acks.Add(options.Topics.Campaigns.ProduceAsync(producer, record.Id, record, abandon));
         }
         foreach (var waiting in output.Delayed)
         {
-            acks.Add(producer.ProduceAsync(options.Topics.Scheduled,
-                new Message<string, byte[]> { Key = waiting.Request.UserId, Value = Codecs.ScheduledRequest.Encode(waiting) }, abandon));
+            acks.Add(options.Topics.Scheduled.ProduceAsync(producer, waiting.Request.UserId, waiting, abandon));
         }
         await Task.WhenAll(acks);
         if (output.CountersFailed is not null)
@@ -84,12 +64,12 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
             try { await Task.Delay(TimeSpan.FromSeconds(1), stop); }
             catch (OperationCanceledException) { }
         }
-        return output.NotDone.Count == 0 ? null : requests.Where(r => output.NotDone.Contains(r.Request.RequestId)).Select(r => r.Record).ToHashSet();
+        return output.NotDone.Count == 0 ? null : batch.Where(r => output.NotDone.Contains(((SmsRequest)r.Value!).RequestId)).ToList();
     }
 
     private async Task ProduceResultAsync(SmsResult result, CancellationToken abandon)
     {
-        await producer.ProduceAsync(options.Topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) }, abandon);
+        await options.Topics.Results.ProduceAsync(producer, result.UserId, result, abandon);
         Interlocked.Increment(ref _handled);
         Produced?.Invoke(result);
     }
@@ -122,20 +102,6 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
             }
         }
     }
-
-    public static Message<string, byte[]> DeadLetter(ConsumeResult<string, byte[]> source, DecodeException error, string stage = "dispatcher")
-    {
-        var headers = new Headers();
-        foreach (var h in source.Message.Headers ?? []) headers.Add(h.Key, h.GetValueBytes());
-        void Add(string k, string v) => headers.Add(k, Encoding.UTF8.GetBytes(v));
-        Add(DlqHeaders.Reason, error.Reason);
-        Add(DlqHeaders.Error, error.Message);
-        Add(DlqHeaders.SourceTopic, source.Topic);
-        Add(DlqHeaders.SourcePartition, source.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        Add(DlqHeaders.SourceOffset, source.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        Add(DlqHeaders.Stage, stage);
-        return new Message<string, byte[]> { Key = source.Message.Key, Value = source.Message.Value ?? [], Headers = headers };
-    }
 }
 
 /// <summary>The counters cannot be trusted yet (Redis is down, or lost its data and is being rebuilt): nothing may be sent.</summary>
@@ -156,7 +122,7 @@ public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics t
         var first = !await counters.IsMarkedAsync(key);
         if (first)
         {
-            await producer.ProduceAsync(topics.Results, new Message<string, byte[]> { Key = result.UserId, Value = Codecs.SmsResult.Encode(result) });
+            await topics.Results.ProduceAsync(producer, result.UserId, result);
             first = await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys);
             if (first) await counters.IncrementAsync(result.CampaignId, result.Status);
         }

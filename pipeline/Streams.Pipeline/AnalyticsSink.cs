@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Analytics;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Pipeline;
 
@@ -11,35 +11,38 @@ namespace Streams.Pipeline;
 /// after the insert, so a crash re-inserts at most one batch (reports count distinct request ids).
 /// Input that does not decode is left to the topology, which dead-letters it.
 /// </summary>
-public sealed class AnalyticsSink(string bootstrap, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes, string? instanceId = null, string? groupProtocol = null)
+public sealed class AnalyticsSink(KafkaSettings kafka, Topics topics, IAnalyticsStore store, ILogger logger, int maxInputBytes)
 {
     public const string GroupId = "streams-analytics-sink";
     private readonly HashSet<PropertyKey> _knownProperties = [];
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = Dispatcher.BatchLoop.Consumer(bootstrap, GroupId, "analytics sink", logger, instanceId, groupProtocol);
-        consumer.Subscribe([topics.Events, topics.Profiles, topics.Results]);
-        await Dispatcher.BatchLoop.RunAsync(consumer, 5000, TimeSpan.FromMilliseconds(200), async batch =>
+        var pipeline = new ConsumerPipeline("analytics sink", logger) { MaxBatch = 5000, FirstWait = TimeSpan.FromMilliseconds(200) }
+            .Read(topics.Events, Undecodable.Skip, maxInputBytes)
+            .Read(topics.Profiles, Undecodable.Skip, maxInputBytes)
+            .Read(topics.Results, Undecodable.Skip);
+        await pipeline.RunAsync(kafka, GroupId, async batch =>
         {
             await WriteAsync(batch, CancellationToken.None);
             return null;
         }, ct);
     }
 
-    private async Task WriteAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    private async Task WriteAsync(IReadOnlyList<Received> batch, CancellationToken ct)
     {
         var events = new List<UserEvent>();
         var profiles = new List<ProfileUpdate>();
         var results = new List<SmsResult>();
-        foreach (var m in batch)
+        foreach (var record in batch)
         {
-            if (m.Topic == topics.Events && Codecs.UserEvent.TryDecode(m.Message.Value, maxInputBytes) is { Ok: true } e && e.Value!.UserId == m.Message.Key)
-                events.Add(e.Value);
-            else if (m.Topic == topics.Profiles && Codecs.ProfileUpdate.TryDecode(m.Message.Value, maxInputBytes) is { Ok: true } p && p.Value!.UserId == m.Message.Key)
-                profiles.Add(p.Value);
-            else if (m.Topic == topics.Results && Codecs.SmsResult.TryDecode(m.Message.Value, int.MaxValue) is { Ok: true } r)
-                results.Add(r.Value!);
+            // A key that is not the user id is refused (and dead-lettered) by the topology: it is not stored either.
+            switch (record.Value)
+            {
+                case UserEvent e when e.UserId == record.Key: events.Add(e); break;
+                case ProfileUpdate p when p.UserId == record.Key: profiles.Add(p); break;
+                case SmsResult r: results.Add(r); break;
+            }
         }
         if (events.Count > 0) await store.InsertEventsAsync(events, ct);
         if (profiles.Count > 0) await store.InsertProfilesAsync(profiles, ct);

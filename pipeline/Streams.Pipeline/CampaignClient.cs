@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Core.Campaigns;
 using Streams.Dispatcher;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Pipeline;
 
@@ -59,8 +59,8 @@ public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider
 
     private async Task WriteAsync(CampaignRecord record)
     {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All }).Build();
-        await producer.ProduceAsync(topics.Campaigns, new Message<string, byte[]> { Key = record.Id, Value = Codecs.CampaignRecord.Encode(record) });
+        using var producer = KafkaClients.Producer(bootstrap);
+        await topics.Campaigns.ProduceAsync(producer, record.Id, record);
     }
 }
 

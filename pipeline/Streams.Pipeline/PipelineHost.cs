@@ -10,6 +10,8 @@ using Streams.Counters;
 using Streams.Dispatcher;
 using Streams.Dispatcher.Providers;
 using Streams.Topologies.LiveTrigger;
+using Streams.Kafka;
+using Streams.Topologies;
 
 namespace Streams.Pipeline;
 
@@ -45,7 +47,7 @@ public sealed class PipelineHost : IAsyncDisposable
     private readonly List<IDisposable> _disposables = [];
     private KafkaStream? _stream;
     private EmbeddedRedis? _embeddedRedis;
-    private EmbeddedKafka? _embeddedKafka;
+    private Kafka.EmbeddedKafka? _embeddedKafka;
     private KafkaJournal? _journal;
 
     /// <summary>host:port of the embedded counters (Garnet) when this process holds them, for other processes to join.</summary>
@@ -75,6 +77,8 @@ public sealed class PipelineHost : IAsyncDisposable
 
     /// <summary>The consumer group protocol of the pipeline's consumers (see <see cref="StreamsOptions.KafkaOptions.GroupProtocol"/>).</summary>
     public string GroupProtocol => Options.Kafka.GroupProtocol ?? (EmbeddedKafka ? "consumer" : "classic");
+
+    private KafkaSettings KafkaSettings => new(Bootstrap, Options.InstanceId, GroupProtocol);
     public Topics Topics => Options.Topics;
     public ICounterStore Counters { get; private set; } = null!;
     /// <summary>
@@ -132,10 +136,10 @@ public sealed class PipelineHost : IAsyncDisposable
         }
         else
         {
-            _embeddedKafka = new EmbeddedKafka();
+            _embeddedKafka = new Kafka.EmbeddedKafka();
             Bootstrap = _embeddedKafka.Bootstrap;
             EmbeddedKafka = true;
-            Pipeline.EmbeddedKafka.EnsureTopics(Bootstrap, Topics);
+            Kafka.EmbeddedKafka.EnsureTopics(Bootstrap, Topics);
             string[] groups = [hostOptions.ApplicationId, hostOptions.DispatcherGroupId, ConsentLoop.GroupId, AnalyticsSink.GroupId];
             _journal = await KafkaJournal.OpenAsync(Bootstrap, Path.Combine(Options.StateDir, "kafka"), groups, Loggers.CreateLogger<KafkaJournal>(), ct);
             // Streamiz's local stores are rebuilt from the restored changelogs, which are what the journal kept.
@@ -156,7 +160,7 @@ public sealed class PipelineHost : IAsyncDisposable
             : hostOptions.Roles.HasFlag(PipelineRoles.Sink) ? DuckDbStore.Open(Path.Combine(Options.StateDir, "analytics.duckdb")) : null;
         if (Analytics is not null) await Analytics.MigrateAsync(ct);
         Campaigns = new CampaignCache(Bootstrap, Topics, Loggers.CreateLogger<CampaignCache>());
-        var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All, LingerMs = 5 }).Build();
+        var producer = KafkaClients.Producer(Bootstrap);
         _disposables.Add(producer);
         Producer = producer;
         Reports = new ResultsReporter(producer, Topics, Counters);
@@ -169,7 +173,7 @@ public sealed class PipelineHost : IAsyncDisposable
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher)) StartDispatcher(hostOptions);
         if (hostOptions.Roles.HasFlag(PipelineRoles.Sink))
         {
-            Sink = new AnalyticsSink(Bootstrap, Topics, Analytics!, Loggers.CreateLogger<AnalyticsSink>(), Options.MaxInputBytes, Options.InstanceId, GroupProtocol);
+            Sink = new AnalyticsSink(KafkaSettings, Topics, Analytics!, Loggers.CreateLogger<AnalyticsSink>(), Options.MaxInputBytes);
             _loops.Add(Task.Run(() => Sink.RunAsync(_stop.Token)));
         }
     }
@@ -227,16 +231,14 @@ public sealed class PipelineHost : IAsyncDisposable
         Dispatcher = new DispatcherLoop(
             new DispatcherOptions
             {
-                Bootstrap = Bootstrap, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes, InstanceId = Options.InstanceId,
-                GroupProtocol = GroupProtocol,
+                Kafka = KafkaSettings, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes,
             },
             handler, Producer, Loggers.CreateLogger<DispatcherLoop>(),
             new CounterGuard(Counters, Bootstrap, Topics, providers, Time, Loggers.CreateLogger<CounterGuard>(), owner));
         var consent = new ConsentLoop(
             new ConsentOptions
             {
-                Bootstrap = Bootstrap, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
-                InstanceId = Options.InstanceId, GroupProtocol = GroupProtocol,
+                Kafka = KafkaSettings, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
             },
             Counters, providers, Producer, Time, Loggers.CreateLogger<ConsentLoop>());
         var pump = new ReportPump(Counters, Reports, Time, Loggers.CreateLogger<ReportPump>());
@@ -257,7 +259,7 @@ public sealed class PipelineHost : IAsyncDisposable
     public async Task WaitForCampaignAsync(string id, int version, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!(Campaigns.Get(id)?.Record.Version >= version && (_stream is null || TopologySees(StoreNames.Campaigns, id, (byte[] c) => Serdes.Codecs.CampaignRecord.Decode(c, int.MaxValue).Version >= version))))
+        while (!(Campaigns.Get(id)?.Record.Version >= version && (_stream is null || TopologySees(StoreNames.Campaigns, id, (byte[] c) => Topics.Campaigns.Decode(c).Version >= version))))
         {
             if (waited.Elapsed > timeout) throw new TimeoutException($"campaign {id} v{version} not visible within {timeout.TotalSeconds:0}s");
             await Task.Delay(20);
@@ -268,7 +270,7 @@ public sealed class PipelineHost : IAsyncDisposable
     public async Task WaitForProfileAsync(string userId, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!TopologySees(StoreNames.UserState, "p|" + userId, (byte[] _) => true))
+        while (!TopologySees(Topologies.State.UserState.StoreName, Topologies.State.UserState.ProfileKey(userId), (byte[] _) => true))
         {
             if (waited.Elapsed > timeout) throw new TimeoutException($"profile {userId} not in the topology within {timeout.TotalSeconds:0}s");
             await Task.Delay(20);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Streams.Core;
 using YamlDotNet.RepresentationModel;
+using Streams.Kafka;
 
 namespace Streams.Pipeline;
 

@@ -4,7 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Core;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 using Xunit.Abstractions;
 
 namespace Streams.Cli.Tests;

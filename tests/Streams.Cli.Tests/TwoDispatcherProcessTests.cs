@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Core;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Tests;
 using Xunit.Abstractions;
 

@@ -4,8 +4,9 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Core;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 using Xunit.Abstractions;
+using Streams.Topologies;
 
 namespace Streams.Cli.Tests;
 

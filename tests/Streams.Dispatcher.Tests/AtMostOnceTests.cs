@@ -3,6 +3,8 @@ using Microsoft.Extensions.Time.Testing;
 using Streams.Core;
 using Streams.Counters;
 using Streams.Dispatcher.Providers;
+using Streams.Kafka;
+using Streams.Tests;
 
 namespace Streams.Dispatcher.Tests;
 
@@ -30,25 +32,15 @@ public sealed class AtMostOnceTests
         }
     }
 
-    private sealed class Registry(ISmsProvider provider, Pacer? pacer = null) : IProviderRegistry
-    {
-        public ISmsProvider? Get(string name) => name == provider.Name ? provider : null;
-        public Pacer? PacerFor(string name) => pacer;
-    }
 
-    private sealed class View(params CampaignEntry[] entries) : ICampaignView
-    {
-        public CampaignEntry? Get(string campaignId) => entries.FirstOrDefault(e => e.Record.Id == campaignId);
-    }
-
-    private static CampaignEntry Campaign(string provider = "fake", string extra = "") => CampaignEntry.From(new CampaignRecord("cart", 1, CampaignStatus.Active,
-        Core.Campaigns.CampaignSpecParser.Parse($"id: cart\nname: Cart\ntype: live\nwho: {{trigger: {{event: E}}}}\n{extra}what: {{provider: {provider}, text: Hi}}").ToJson(), Now));
+    private static CampaignEntry Campaign(string provider = "fake", string extra = "") =>
+        Build.Entry(Build.LiveYaml($"{{provider: {provider}, text: Hi}}", extra: extra), at: Now);
 
     private static SmsRequest Request(string id, string user = "u1") =>
         new(id, "cart", 1, user, Now, new RequestContext("E", Now, Props.Empty, "+919876543210", "UTC", true, Props.Empty));
 
     private RequestHandler Handler(ISmsProvider provider, string owner = "a", CampaignEntry? campaign = null, DispatchSettings? settings = null, Pacer? pacer = null) =>
-        new(_counters, new Registry(provider, pacer), new View(campaign ?? Campaign(provider.Name)), _time, NullLogger.Instance, owner, settings);
+        new(_counters, new FixedProviders(provider, pacer: pacer), new FixedCampaigns(campaign ?? Campaign(provider.Name)), _time, NullLogger.Instance, owner, settings);
 
     [Fact]
     public async Task A_sent_request_that_comes_again_is_reported_sent_and_not_handed_over_again()

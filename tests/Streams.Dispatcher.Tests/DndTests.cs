@@ -1,5 +1,6 @@
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Tests;
 
 namespace Streams.Dispatcher.Tests;
 
@@ -44,12 +45,7 @@ public sealed class DndTests
         Assert.Equal(new DateTimeOffset(2026, 3, 8, 7, 0, 0, TimeSpan.Zero), end.ToUniversalTime()); // 03:00 EDT
     }
 
-    private static CampaignEntry Campaign(string when)
-    {
-        var parsed = CampaignSpecParser.Parse($"id: cart\nname: Cart\ntype: live\nwho: {{trigger: {{event: E}}}}\n{when}\nwhat: {{provider: sandbox, text: Hi}}");
-        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
-        return CampaignEntry.From(new CampaignRecord("cart", 1, CampaignStatus.Active, parsed.ToJson(), DateTimeOffset.UnixEpoch));
-    }
+    private static CampaignEntry Campaign(string when) => Build.Entry(Build.LiveYaml(extra: when));
 
     private static SmsRequest Request() =>
         new("r1", "cart", 1, "u1", DateTimeOffset.UnixEpoch, new RequestContext("E", null, Props.Empty, "+919876543210", null, null, Props.Empty));

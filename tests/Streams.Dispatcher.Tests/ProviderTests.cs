@@ -197,7 +197,7 @@ public sealed class ProviderTests : IAsyncLifetime
         var campaign = CampaignEntry.From(new CampaignRecord("cart", 1, CampaignStatus.Active,
             Core.Campaigns.CampaignSpecParser.Parse("id: cart\nname: Cart\ntype: live\nwho: {trigger: {event: Added To Cart}}\nwhat: {provider: twilio, from: \"+14155550100\", text: Hi}").ToJson(), Now));
         var twilio = Twilio(_fake);
-        var handler = new RequestHandler(counters, new One(twilio), new View(campaign), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now), NullLogger.Instance, "test");
+        var handler = new RequestHandler(counters, new FixedProviders(twilio, anyName: true), FixedCampaigns.ForAnyId(campaign), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now), NullLogger.Instance, "test");
         var request = Sms("u1", "+919876543210", "Hi").Request;
 
         var output = await handler.HandleBatchAsync([request], CancellationToken.None);
@@ -255,7 +255,7 @@ public sealed class ProviderTests : IAsyncLifetime
         var record = new CampaignRecord("cart", 1, CampaignStatus.Active,
             Core.Campaigns.CampaignSpecParser.Parse("id: cart\nname: Cart\ntype: live\nwho: {trigger: {event: Added To Cart}}\nwhat: {provider: twilio, from: \"+14155550100\", text: Hi}").ToJson(), Now);
         var view = new Switchable { Entry = CampaignEntry.From(record) };
-        var handler = new RequestHandler(counters, new One(Twilio(_fake)), view, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now), NullLogger.Instance, "test");
+        var handler = new RequestHandler(counters, new FixedProviders(Twilio(_fake), anyName: true), view, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now), NullLogger.Instance, "test");
         var request = Sms("u1", "+919876543210", "Hi").Request;
         Assert.Equal(ResultStatus.Sent, Assert.Single((await handler.HandleBatchAsync([request], CancellationToken.None)).Results).Status);
 
@@ -273,13 +273,4 @@ public sealed class ProviderTests : IAsyncLifetime
         public CampaignEntry? Get(string campaignId) => Entry;
     }
 
-    private sealed class One(ISmsProvider p) : IProviderRegistry
-    {
-        public ISmsProvider? Get(string name) => p;
-    }
-
-    private sealed class View(CampaignEntry c) : ICampaignView
-    {
-        public CampaignEntry? Get(string campaignId) => c;
-    }
 }

@@ -1,5 +1,6 @@
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Tests;
 
 namespace Streams.Dispatcher.Tests;
 
@@ -7,19 +8,8 @@ public sealed class SendDecisionTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
 
-    private static CampaignEntry Campaign(string what, CampaignStatus status = CampaignStatus.Active, string when = "")
-    {
-        var parsed = CampaignSpecParser.Parse($"""
-            id: cart
-            name: Cart
-            type: live
-            who: {"{"}trigger: {"{"}event: Added To Cart{"}"}{"}"}
-            {when}
-            what: {what}
-            """);
-        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
-        return CampaignEntry.From(new CampaignRecord("cart", 1, status, parsed.ToJson(), Now));
-    }
+    private static CampaignEntry Campaign(string what, CampaignStatus status = CampaignStatus.Active, string when = "") =>
+        Build.Entry(Build.LiveYaml(what, "Added To Cart", when), status, at: Now);
 
     private static SmsRequest Request(string? phone = "+919876543210", bool? optIn = true, string? timezone = null,
         Dictionary<string, object?>? profile = null, Dictionary<string, object?>? ev = null) =>

@@ -1,5 +1,5 @@
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 

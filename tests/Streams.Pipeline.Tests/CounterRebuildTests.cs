@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Core;
 using Streams.Counters;
 using Streams.Dispatcher;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 

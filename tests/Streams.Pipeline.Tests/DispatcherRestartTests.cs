@@ -1,6 +1,7 @@
 using Streams.Core;
 using Streams.Dispatcher.Providers;
 using Streams.Tests;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 

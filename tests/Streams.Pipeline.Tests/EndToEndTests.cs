@@ -2,6 +2,7 @@ using Streams.Analytics;
 using Streams.Core;
 using Streams.Dispatcher.Providers;
 using Streams.Tests;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 

@@ -1,4 +1,5 @@
 using Streams.Core;
+using Streams.Topologies;
 
 namespace Streams.Pipeline.Tests;
 
@@ -49,7 +50,7 @@ public sealed class InactionRestartTests : IDisposable
             // Both timers are written (their index keys reach the changelog) before the instance stops.
             await PipelineFixture.Eventually(
                 () => Task.FromResult(PipelineFixture.ReadAll(kafka.Bootstrap, $"{appId}-{StoreNames.UserState}-changelog")
-                    .Count(r => r.Message.Key.StartsWith("i|", StringComparison.Ordinal))),
+                    .Count(r => Topologies.State.UserState.IsTimerIndexKey(r.Message.Key))),
                 n => n >= 3);
         }
 

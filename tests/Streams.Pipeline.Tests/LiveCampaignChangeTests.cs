@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 using Xunit.Abstractions;
 
 namespace Streams.Pipeline.Tests;

@@ -1,7 +1,7 @@
 using Streams.Core;
 using Streams.Dispatcher;
 using Streams.Dispatcher.Providers;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 
@@ -77,22 +77,8 @@ public sealed class PipelineFixture : IDisposable
         ReadAll(bootstrap, topics.Results).Select(r => Codecs.SmsResult.Decode(r.Message.Value)).Where(r => r.Status != ResultStatus.Sending).ToList();
 
     /// <summary>Waits for a condition the pipeline makes true asynchronously; fails with the last observed state.</summary>
-    public static async Task<T> Eventually<T>(Func<Task<T>> observe, Func<T, bool> done, TimeSpan? timeout = null)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await observe();
-            if (done(value)) return value;
-            if (waited.Elapsed > (timeout ?? TimeSpan.FromSeconds(90)))
-                throw new TimeoutException($"condition not met within {(timeout ?? TimeSpan.FromSeconds(90)).TotalSeconds}s; last: {Describe(value)}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static string Describe<T>(T value) => value is System.Collections.IEnumerable e and not string
-        ? string.Join(", ", e.Cast<object>())
-        : value?.ToString() ?? "null";
+    public static Task<T> Eventually<T>(Func<Task<T>> observe, Func<T, bool> done, TimeSpan? timeout = null) =>
+        Streams.Tests.Eventually.Async(observe, done, timeout);
 
     public void Dispose()
     {

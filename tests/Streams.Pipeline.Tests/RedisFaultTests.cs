@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Streams.Core;
+using Streams.Kafka;
 
 namespace Streams.Pipeline.Tests;
 

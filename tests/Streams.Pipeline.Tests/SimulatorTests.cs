@@ -1,5 +1,6 @@
 using System.Text;
 using Streams.Core;
+using Streams.Kafka;
 using Streams.Core.Campaigns;
 using Streams.Pipeline.Simulation;
 

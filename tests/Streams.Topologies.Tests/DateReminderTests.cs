@@ -5,17 +5,18 @@ using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
 using Streams.Core;
 using Streams.Core.Campaigns;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Topologies.LiveTrigger;
+using Streams.Tests;
 
 namespace Streams.Topologies.Tests;
 
 /// <summary>Two days before departure at 10:00 in the user's time zone, on a virtual clock.</summary>
 public sealed class DateReminderTests : IDisposable
 {
-    private static readonly Topics T = Core.Topics.Default;
+    private static readonly Topics T = Topics.Default;
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
-    private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _stateDir = new();
     private readonly FakeTimeProvider _time = new(Now);
 
     private const string Flight = """
@@ -109,6 +110,6 @@ public sealed class DateReminderTests : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(_stateDir, recursive: true); } catch (IOException) { }
+        _stateDir.Dispose();
     }
 }

@@ -5,18 +5,19 @@ using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
 using Streams.Core;
 using Streams.Core.Campaigns;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Topologies.LiveTrigger;
+using Streams.Tests;
 
 namespace Streams.Topologies.Tests;
 
 /// <summary>Event A, then no event B within N: the abandoned-cart trigger, on a virtual clock.</summary>
 public sealed class InactionTests : IDisposable
 {
-    private static readonly Topics T = Core.Topics.Default;
+    private static readonly Topics T = Topics.Default;
     private static readonly DateTimeOffset A = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan N = TimeSpan.FromMinutes(5);
-    private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _stateDir = new();
     private readonly FakeTimeProvider _time = new(A);
 
     private const string Cart = """
@@ -150,6 +151,6 @@ public sealed class InactionTests : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(_stateDir, recursive: true); } catch (IOException) { }
+        _stateDir.Dispose();
     }
 }

@@ -4,16 +4,17 @@ using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
 using Streams.Core;
 using Streams.Core.Campaigns;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Topologies.LiveTrigger;
+using Streams.Tests;
 
 namespace Streams.Topologies.Tests;
 
 public sealed class LiveTriggerTopologyTests : IDisposable
 {
-    private static readonly Topics T = Core.Topics.Default;
+    private static readonly Topics T = Topics.Default;
     private static readonly DateTimeOffset At = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
-    private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _stateDir = new();
 
     private const string Cart = """
         id: cart
@@ -30,12 +31,8 @@ public sealed class LiveTriggerTopologyTests : IDisposable
     private TopologyTestDriver Driver() =>
         Drivers.Start("live-trigger-test", _stateDir, b => LiveTriggerTopology.Build(b, new LiveTriggerOptions()));
 
-    private static CampaignRecord Campaign(string yaml, CampaignStatus status = CampaignStatus.Active, int version = 1)
-    {
-        var parsed = CampaignSpecParser.Parse(yaml);
-        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
-        return new CampaignRecord(parsed.Spec!.Id, version, status, parsed.ToJson(), At);
-    }
+    private static CampaignRecord Campaign(string yaml, CampaignStatus status = CampaignStatus.Active, int version = 1) =>
+        Build.Campaign(yaml, status, version, At);
 
     private static byte[] Json(string s) => Encoding.UTF8.GetBytes(s);
 
@@ -146,7 +143,7 @@ public sealed class LiveTriggerTopologyTests : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(_stateDir, recursive: true); } catch (DirectoryNotFoundException) { }
+        _stateDir.Dispose();
     }
 
     private const string Loyal = """

@@ -4,16 +4,17 @@ using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Topologies.Timers;
+using Streams.Tests;
 
 namespace Streams.Topologies.Tests;
 
 public sealed class ScheduledTopologyTests : IDisposable
 {
-    private static readonly Topics T = Core.Topics.Default;
+    private static readonly Topics T = Topics.Default;
     private static readonly DateTimeOffset Start = new(2026, 12, 1, 16, 30, 0, TimeSpan.Zero);
-    private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _stateDir = new();
     private readonly FakeTimeProvider _time = new(Start);
 
     private TopologyTestDriver Driver() =>
@@ -76,6 +77,6 @@ public sealed class ScheduledTopologyTests : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(_stateDir, recursive: true); } catch (IOException) { }
+        _stateDir.Dispose();
     }
 }

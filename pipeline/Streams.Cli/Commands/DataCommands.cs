@@ -5,7 +5,7 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Streams.Analytics;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Cli.Commands;
 
@@ -21,7 +21,7 @@ public static class DataCommands
             var context = CliContext.From(parse);
             var path = parse.GetValue(file)!;
             var records = ReadLines(path, what, context.Options.MaxInputBytes);
-            var topic = what == "events" ? context.Options.Topics.Events : context.Options.Topics.Profiles;
+            Topic topic = what == "events" ? context.Options.Topics.Events : context.Options.Topics.Profiles;
             using var producer = CliContext.Producer(context.Bootstrap);
             foreach (var (key, bytes, _) in records)
                 producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = bytes });

@@ -9,9 +9,11 @@ using Streams.Core;
 using Streams.Counters;
 using Streams.Dispatcher;
 using Streams.Dispatcher.Providers;
-using Streams.Serdes;
+using Streams.Kafka;
+using Streams.Topologies.State;
 using Streams.Topologies.LiveTrigger;
 using Streams.Topologies.Timers;
+using Streams.Topologies;
 
 namespace Streams.Pipeline.Simulation;
 
@@ -127,7 +129,7 @@ public sealed class Simulator
 
             _campaigns = campaigns.ToDictionary(c => c.Id, CampaignEntry.From);
             _provider = new RecordingProvider();
-            _handler = new RequestHandler(_counters, new AnyName(_provider), new View(_campaigns), time, logger,
+            _handler = new RequestHandler(_counters, new FixedProviders(_provider, anyName: true), new FixedCampaigns(_campaigns), time, logger,
                 "simulate", options.Limits.Caps, options.Dnd?.ToWindow());
         }
 
@@ -202,30 +204,13 @@ public sealed class Simulator
             return first;
         }
 
-        private IEnumerable<(DateTimeOffset Due, SmsRequest Request)> Waiting()
-        {
-            var store = _driver.GetKeyValueStore<string, byte[]>(StoreNames.UserState);
-            using var range = store.Range("t|", "t|\uffff");
-            while (range.MoveNext())
-            {
-                var kv = range.Current!.Value;
-                yield return (DueOf(kv.Key[2..]), Codecs.SmsRequest.Decode(kv.Value, int.MaxValue));
-            }
-        }
+        private IEnumerable<(DateTimeOffset Due, SmsRequest Request)> Waiting() =>
+            UserState.Waiting(_driver.GetKeyValueStore<string, byte[]>(UserState.StoreName));
 
-        private IEnumerable<(DateTimeOffset Due, SmsRequest Request, string Cause)> WaitingInTimers()
-        {
-            var store = _driver.GetKeyValueStore<string, byte[]>(StoreNames.Timers);
-            using var all = store.All().GetEnumerator();
-            while (all.MoveNext())
-            {
-                var s = Codecs.ScheduledRequest.Decode(all.Current.Value, int.MaxValue);
-                yield return (s.DueAt, s.Request, s.Cause);
-            }
-        }
-
-        private static DateTimeOffset DueOf(string key) =>
-            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(key.AsSpan(0, 15), System.Globalization.CultureInfo.InvariantCulture));
+        private IEnumerable<(DateTimeOffset Due, SmsRequest Request, string Cause)> WaitingInTimers() =>
+            DueTimers.Waiting(_driver.GetKeyValueStore<string, byte[]>(StoreNames.Timers))
+                .Select(t => Codecs.ScheduledRequest.Decode(t.Value, int.MaxValue))
+                .Select(s => (s.DueAt, s.Request, s.Cause));
 
         /// <summary>Requests whose timer is past the end of the simulated time: one "scheduled" line each, at its due time.</summary>
         public void ReportWaiting()
@@ -243,17 +228,6 @@ public sealed class Simulator
             _counters.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _redis.Dispose();
         }
-    }
-
-    private sealed class View(Dictionary<string, CampaignEntry> campaigns) : ICampaignView
-    {
-        public CampaignEntry? Get(string campaignId) => campaigns.GetValueOrDefault(campaignId);
-    }
-
-    /// <summary>Every provider name a campaign uses is the same sandbox: a simulation never sends for real.</summary>
-    private sealed class AnyName(ISmsProvider provider) : IProviderRegistry
-    {
-        public ISmsProvider? Get(string name) => provider;
     }
 
     /// <summary>The sandbox's answer (accepted, id "sbx-" + request id) without an outbox file or delivery reports.</summary>

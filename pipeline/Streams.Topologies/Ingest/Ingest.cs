@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Processors;
@@ -7,12 +5,12 @@ using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.SerDes;
 using Streamiz.Kafka.Net.Stream;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 
 namespace Streams.Topologies.Ingest;
 
 /// <summary>A raw input record after decoding: a value, or the reason it was refused plus where it came from.</summary>
-public sealed record Ingested<T>(T? Value, string? Reason, string? Error, byte[]? Raw, TopicPartitionOffset? Source) where T : class;
+public sealed record Ingested<T>(T? Value, DecodeException? Error, byte[]? Raw, TopicPartitionOffset? Source) where T : class;
 
 /// <summary>
 /// Decodes raw input bytes; every refusal goes to sms.dlq with the original bytes and headers
@@ -31,7 +29,7 @@ public static class IngestStream
         ingested
             .Filter((_, v, _) => v.Value is null, $"rejected-{topic}")
             .Transform(TransformerBuilder.New<string, Ingested<T>, string, byte[]>()
-                .Transformer(record => Record<string, byte[]>.Create(record.Key, record.Value.Raw!, DlqHeadersFor(record.Value, record.Headers)))
+                .Transformer(record => Record<string, byte[]>.Create(record.Key, record.Value.Raw!, DeadLetters.Headers(record.Headers, record.Value.Error!, record.Value.Source!, "ingest")))
                 .Build(), $"dlq-{topic}")
             .To(dlqTopic, new StringSerDes(), new ByteArraySerDes());
 
@@ -45,25 +43,10 @@ public static class IngestStream
     {
         var source = new TopicPartitionOffset(ctx.Topic, ctx.Partition, ctx.Offset);
         var decoded = codec.TryDecode(raw, maxBytes);
-        if (!decoded.Ok) return new Ingested<T>(null, decoded.Error!.Reason, decoded.Error.Message, raw ?? [], source);
+        if (!decoded.Ok) return new Ingested<T>(null, decoded.Error, raw ?? [], source);
         // Keys must be the user id: stream-table joins and per-user state rely on co-partitioning.
         if (key != userIdOf(decoded.Value!))
-            return new Ingested<T>(null, "key_mismatch", $"record key '{key}' is not the value's user_id", raw, source);
-        return new Ingested<T>(decoded.Value, null, null, null, null);
+            return new Ingested<T>(null, new DecodeException(DecodeReasons.KeyMismatch, $"record key '{key}' is not the value's user_id"), raw, source);
+        return new Ingested<T>(decoded.Value, null, null, null);
     }
-
-    private static Headers DlqHeadersFor<T>(Ingested<T> rejected, Headers? original) where T : class
-    {
-        var headers = new Headers();
-        foreach (var h in original ?? []) headers.Add(h.Key, h.GetValueBytes());
-        Add(headers, DlqHeaders.Reason, rejected.Reason!);
-        Add(headers, DlqHeaders.Error, rejected.Error!);
-        Add(headers, DlqHeaders.SourceTopic, rejected.Source!.Topic);
-        Add(headers, DlqHeaders.SourcePartition, rejected.Source.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DlqHeaders.SourceOffset, rejected.Source.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DlqHeaders.Stage, "ingest");
-        return headers;
-    }
-
-    private static void Add(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
 }

@@ -6,7 +6,7 @@ using Streamiz.Kafka.Net.State;
 using Streamiz.Kafka.Net.Stream;
 using Streamiz.Kafka.Net.Table;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Topologies.Ingest;
 
 namespace Streams.Topologies.LiveTrigger;

@@ -1,12 +1,12 @@
 using System.Globalization;
-using System.Text;
 using Streamiz.Kafka.Net.Processors;
 using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.State;
 using Streams.Core;
 using Streams.Core.Campaigns;
 using Streams.Core.Segments;
-using Streams.Serdes;
+using Streams.Kafka;
+using Streams.Topologies.State;
 
 namespace Streams.Topologies.LiveTrigger;
 
@@ -16,22 +16,17 @@ namespace Streams.Topologies.LiveTrigger;
 /// filters) before the window ends cancels it; at the window's end the request goes out with the
 /// triggering event's properties and the profile as it is then. A second trigger event while a timer
 /// waits restarts the window from the later event (the nudge follows the last add to cart, with it).
-/// Timers live in this transformer's RocksDB store keyed by due time, so a scan stops at the first
-/// timer that is not due; the store is changelogged, so a restart keeps every timer.
+/// Profiles, behaviour and timers live in the per-user <see cref="UserState"/>; campaigns come from
+/// <see cref="LiveCampaigns"/>.
 /// </summary>
 public sealed class TriggerMatcher : ITransformer<string, UserInput, string, SmsRequest>
 {
-    private const string ProfilePrefix = "p|";
-    private const string TimerPrefix = "t|";
-    private const string IndexPrefix = "i|";
-    public const string BehaviourPrefix = "b|";
-
     private readonly TimeProvider _time;
     private readonly TimeSpan _scanEvery;
     private readonly int _horizonDays;
     private ProcessorContext<string, SmsRequest> _context = null!;
-    private Func<IEnumerable<(string Key, byte[]? Value)>> _campaigns = null!;
-    private IKeyValueStore<string, byte[]> _state = null!;
+    private LiveCampaigns _campaigns = null!;
+    private UserState _users = null!;
 
     // Streamiz makes one transformer per task: first with this constructor, then with the builder's parameters.
     public TriggerMatcher() : this(TimeProvider.System, TimeSpan.FromSeconds(1), BehaviourSummary.DefaultHorizonDays)
@@ -48,38 +43,27 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     public void Init(ProcessorContext<string, SmsRequest> context)
     {
         _context = context;
-        _state = (IKeyValueStore<string, byte[]>)context.GetStateStore(StoreNames.UserState);
-        var store = context.GetStateStore(StoreNames.Campaigns);
-        _campaigns = store switch
-        {
-            IReadOnlyKeyValueStore<string, ValueAndTimestamp<byte[]>> ts => () => All(ts).Select(kv => (kv.Key, kv.Value?.Value)),
-            IReadOnlyKeyValueStore<string, byte[]> plain => () => All(plain),
-            _ => throw new InvalidOperationException($"store {StoreNames.Campaigns} has unexpected type {store?.GetType()}"),
-        };
+        _users = new UserState((IKeyValueStore<string, byte[]>)context.GetStateStore(UserState.StoreName));
+        _campaigns = new LiveCampaigns(context.GetStateStore(StoreNames.Campaigns));
         context.Schedule(_scanEvery, PunctuationType.PROCESSING_TIME, _ => FireDue());
-    }
-
-    private static IEnumerable<(string Key, V? Value)> All<V>(IReadOnlyKeyValueStore<string, V> store)
-    {
-        foreach (var kv in store.All()) yield return (kv.Key, kv.Value);
     }
 
     public Record<string, SmsRequest> Process(Record<string, UserInput> record)
     {
         if (record.Value.Profile is { } update)
         {
-            _state.Put(ProfilePrefix + record.Key, Codecs.ProfileUpdate.EncodeProfile((ProfileOf(record.Key) ?? Profile.Empty(record.Key)).Merge(update)));
+            _users.Merge(record.Key, update);
             return null!;
         }
         var ev = record.Value.Event!;
-        var profile = ProfileOf(record.Key);
+        var profile = _users.Profile(record.Key);
         // Segments see past behaviour: the summary as it was before this event.
-        var behaviour = BehaviourOf(record.Key);
-        foreach (var (campaign, spec, trigger) in LiveCampaigns())
+        var behaviour = _users.Behaviour(record.Key);
+        foreach (var (campaign, spec, trigger) in _campaigns.Active())
         {
             if (trigger.Inaction is { } inaction && string.Equals(inaction.Event, ev.Name, StringComparison.Ordinal)
                 && ConditionEvaluator.All(inaction.Where, ev.Props))
-                Cancel(campaign.Id, ev.UserId);
+                _users.Timers.Cancel(UserState.TimerId(campaign.Id, ev.UserId));
             if (!Matches(spec, trigger, ev)) continue;
             if (!SegmentEvaluator.Matches(spec.Who.Segment, profile?.Props ?? Props.Empty, behaviour, ev.Ts, _horizonDays)) continue;
             var request = Request(campaign, ev, profile);
@@ -88,41 +72,10 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
             else _context.Forward(record.Key, request);
         }
         behaviour.Record(ev.Name, ev.Ts, _horizonDays);
-        _state.Put(BehaviourPrefix + record.Key, behaviour.Encode());
+        _users.Put(record.Key, behaviour);
         FireDue();
         return null!;
     }
-
-    private BehaviourSummary BehaviourOf(string userId) =>
-        _state.Get(BehaviourPrefix + userId) is { } bytes ? BehaviourSummary.Decode(bytes) : new BehaviourSummary();
-
-    private IEnumerable<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> LiveCampaigns()
-    {
-        foreach (var (key, raw) in _campaigns())
-        {
-            if (raw is null || Known(key, raw) is not { Record.Status: CampaignStatus.Active, Spec: { Type: CampaignType.Live, Who.Trigger: { } trigger } spec } known) continue;
-            yield return (known.Record, spec, trigger);
-        }
-    }
-
-    private sealed record KnownCampaign(byte[] Raw, CampaignRecord Record, CampaignSpec? Spec);
-
-    /// <summary>
-    /// The campaign behind a record's bytes, decoded and parsed once per change: with 100 campaigns, decoding every
-    /// record for every event was most of the live path's cost. A record that cannot be read is skipped.
-    /// </summary>
-    private KnownCampaign? Known(string key, byte[] raw)
-    {
-        if (_known.TryGetValue(key, out var known) && (ReferenceEquals(known.Raw, raw) || known.Raw.AsSpan().SequenceEqual(raw))) return known;
-        if (Codecs.CampaignRecord.TryDecode(raw, int.MaxValue) is not { Ok: true, Value: { } record })
-        {
-            _known.Remove(key);
-            return null;
-        }
-        return _known[key] = new KnownCampaign(raw, record, CampaignSpecParser.Parse(record.SpecJson).Spec);
-    }
-
-    private readonly Dictionary<string, KnownCampaign> _known = [];
 
     private static SmsRequest Request(CampaignRecord campaign, UserEvent ev, Profile? profile) => new(
         RequestIds.ForTrigger(campaign.Id, ev.UserId, ev.Name, ev.Ts),
@@ -132,19 +85,8 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         ev.Ts,
         new RequestContext(ev.Name, ev.Ts, ev.Props, profile?.Phone, profile?.Timezone, profile?.SmsOptIn, profile?.Props ?? Props.Empty));
 
-    private Profile? ProfileOf(string userId) =>
-        _state.Get(ProfilePrefix + userId) is { } bytes ? Codecs.ProfileUpdate.DecodeProfile(bytes) : null;
-
-    private static string TimerKey(DateTimeOffset due, string campaignId, string userId) =>
-        $"{TimerPrefix}{Timers.DueKeys.Due(due)}|{campaignId}|{userId}";
-
-    private void Schedule(SmsRequest request, DateTimeOffset due)
-    {
-        Cancel(request.CampaignId, request.UserId);
-        var key = TimerKey(due, request.CampaignId, request.UserId);
-        _state.Put(key, Codecs.SmsRequest.Encode(request));
-        _state.Put($"{IndexPrefix}{request.CampaignId}|{request.UserId}", Encoding.UTF8.GetBytes(key));
-    }
+    private void Schedule(SmsRequest request, DateTimeOffset due) =>
+        _users.Timers.Schedule(UserState.TimerId(request.CampaignId, request.UserId), due, Codecs.SmsRequest.Encode(request));
 
     /// <summary>
     /// A reminder at (the date property + offset) at a local time of day, in the user's time zone. One
@@ -156,7 +98,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         var zone = Phones.UserTimeZone(profile?.Timezone, Phones.Parse(profile?.Phone), spec.When?.Timezone);
         if (DueOf(reminder, ev.Props.GetValueOrDefault(reminder.Prop), zone) is not { } due || due <= _time.GetUtcNow())
         {
-            Cancel(request.CampaignId, request.UserId);
+            _users.Timers.Cancel(UserState.TimerId(request.CampaignId, request.UserId));
             return;
         }
         Schedule(request, due);
@@ -174,32 +116,17 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         return Timestamps.AtLocal(day.ToDateTime(reminder.At).Add(reminder.Offset), zone);
     }
 
-    private void Cancel(string campaignId, string userId)
-    {
-        var index = $"{IndexPrefix}{campaignId}|{userId}";
-        if (_state.Get(index) is not { } timer) return;
-        _state.Delete(Encoding.UTF8.GetString(timer));
-        _state.Delete(index);
-    }
-
-    /// <summary>Sends what is due on the injected clock; a campaign paused or stopped meanwhile sends nothing.</summary>
+    /// <summary>Sends what is due on the injected clock, with the profile as it is now; a campaign paused or stopped meanwhile sends nothing.</summary>
     private void FireDue()
     {
-        var upTo = Timers.DueKeys.UpTo(TimerPrefix, _time.GetUtcNow());
-        var due = new List<KeyValuePair<string, byte[]>>();
-        using (var range = _state.Range(TimerPrefix, upTo))
-        {
-            while (range.MoveNext()) due.Add(range.Current!.Value);
-        }
+        var due = _users.Timers.TakeDue(_time.GetUtcNow());
         if (due.Count == 0) return;
-        var active = LiveCampaigns().ToDictionary(c => c.Campaign.Id, c => c.Campaign);
-        foreach (var (key, value) in due)
+        var active = _campaigns.Active().ToDictionary(c => c.Campaign.Id, c => c.Campaign);
+        foreach (var (_, _, value) in due)
         {
             var request = Codecs.SmsRequest.Decode(value, int.MaxValue);
-            _state.Delete(key);
-            _state.Delete($"{IndexPrefix}{request.CampaignId}|{request.UserId}");
             if (!active.TryGetValue(request.CampaignId, out var campaign)) continue;
-            var profile = ProfileOf(request.UserId);
+            var profile = _users.Profile(request.UserId);
             _context.Forward(request.UserId, request with
             {
                 CampaignVersion = campaign.Version,

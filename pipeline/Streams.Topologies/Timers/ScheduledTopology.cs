@@ -2,7 +2,7 @@ using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.SerDes;
 using Streams.Core;
-using Streams.Serdes;
+using Streams.Kafka;
 using Streams.Topologies.Ingest;
 
 namespace Streams.Topologies.Timers;
@@ -16,10 +16,9 @@ public sealed record ScheduledOptions
 }
 
 /// <summary>
-/// Durable timers: requests in sms.scheduled wait in a RocksDB store keyed by due time, and go back to
-/// sms.requests when their time comes. The store is changelogged, so a restarted instance resumes with
-/// every timer. The dispatcher re-checks everything when the request returns (consent, caps, DND,
-/// campaign state). DND delay uses it today; inaction, reminders and user-time-zone delivery will too.
+/// Durable timers: requests in sms.scheduled wait in <see cref="State.DueTimers"/> (the same timers the live
+/// topology keeps inaction windows and reminders in) and go back to sms.requests when their time comes. The
+/// dispatcher re-checks everything when the request returns (consent, caps, DND, campaign state).
 /// </summary>
 public static class ScheduledTopology
 {

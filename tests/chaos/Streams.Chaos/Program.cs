@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Chaos;
 using Streams.Core;
 using Streams.Pipeline;
-using Streams.Serdes;
+using Streams.Kafka;
 
 // The chaos run (tests/chaos/run): one process holds the embedded Kafka cluster and runs the sink; two topology
 // and two dispatcher processes join it; a real Redis of its own; a loopback gateway that fails 30% of calls in

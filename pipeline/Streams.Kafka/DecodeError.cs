@@ -1,4 +1,4 @@
-namespace Streams.Serdes;
+namespace Streams.Kafka;
 
 /// <summary>Why an input was rejected. The reason is a stable code (sms.dlq header dlq.reason); the message says what to fix.</summary>
 public sealed class DecodeException(string reason, string message) : Exception(message)
@@ -18,6 +18,7 @@ public static class DecodeReasons
     public const string WrongType = "wrong_type";
     public const string UnknownField = "unknown_field";
     public const string InvalidValue = "invalid_value";
+    public const string KeyMismatch = "key_mismatch";
 }
 
 public readonly record struct Decoded<T>(T? Value, DecodeException? Error) where T : class

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Avro;
 
-namespace Streams.Serdes;
+namespace Streams.Kafka;
 
 /// <summary>The Avro schemas of schemas/, embedded, with their single-object fingerprints.</summary>
 public static class Schemas

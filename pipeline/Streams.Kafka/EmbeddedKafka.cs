@@ -1,7 +1,6 @@
 using Confluent.Kafka;
-using Streams.Core;
 
-namespace Streams.Pipeline;
+namespace Streams.Kafka;
 
 /// <summary>
 /// librdkafka's in-process mock cluster: real Kafka protocol on 127.0.0.1, alive as long as this

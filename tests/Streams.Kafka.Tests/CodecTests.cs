@@ -3,7 +3,7 @@ using Avro.Generic;
 using Avro.IO;
 using Streams.Core;
 
-namespace Streams.Serdes.Tests;
+namespace Streams.Kafka.Tests;
 
 public sealed class CodecTests
 {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Streams.Core;
 
-namespace Streams.Serdes;
+namespace Streams.Kafka;
 
 /// <summary>Strict reading of one JSON object: required fields, exact types, no unknown fields.</summary>
 public readonly struct JsonFields(JsonElement element, string path)

@@ -2,10 +2,10 @@ using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
 
-namespace Streams.Topologies.Tests;
+namespace Streams.Tests;
 
 /// <summary>One driver per test, with its own application id and state directory (Streamiz samples).</summary>
-internal static class Drivers
+public static class Drivers
 {
     public static TopologyTestDriver Start(string name, string stateDir, Action<StreamBuilder> build)
     {

@@ -4,7 +4,7 @@ using Avro;
 using Avro.Generic;
 using Avro.IO;
 
-namespace Streams.Serdes;
+namespace Streams.Kafka;
 
 /// <summary>
 /// One topic value type on the wire. Writes Avro single-object encoding; reads single-object

@@ -1,7 +1,7 @@
 using Avro.Generic;
 using Streams.Core;
 
-namespace Streams.Serdes;
+namespace Streams.Kafka;
 
 public static class Codecs
 {

@@ -1,0 +1,51 @@
+using Confluent.Kafka;
+using Streams.Core;
+
+namespace Streams.Kafka;
+
+/// <summary>A topic's name. Converts to its name wherever a client asks for one.</summary>
+public record Topic(string Name)
+{
+    public static implicit operator string(Topic topic) => topic.Name;
+
+    public override string ToString() => Name;
+}
+
+/// <summary>A topic and the codec of its values: what is produced to it and read from it goes through that codec.</summary>
+public sealed record Topic<T>(string Name, RecordCodec<T> Codec) : Topic(Name) where T : class
+{
+    public Message<string, byte[]> Message(string key, T value, Headers? headers = null) =>
+        new() { Key = key, Value = Codec.Encode(value), Headers = headers };
+
+    public Task<DeliveryResult<string, byte[]>> ProduceAsync(IProducer<string, byte[]> producer, string key, T value, CancellationToken ct = default) =>
+        producer.ProduceAsync(Name, Message(key, value), ct);
+
+    /// <summary>Decodes a value this pipeline wrote itself (it was checked when it came in, so no size limit applies).</summary>
+    public T Decode(byte[] value) => Codec.Decode(value, int.MaxValue);
+
+    public Decoded<T> TryDecode(byte[]? value, int maxBytes = int.MaxValue) => Codec.TryDecode(value, maxBytes);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Every topic, declared once with its value type. Names get the configured prefix.</summary>
+public sealed record Topics(string Prefix = "sms.")
+{
+    public Topic<UserEvent> Events => new(Prefix + "events", Codecs.UserEvent);
+    public Topic<ProfileUpdate> Profiles => new(Prefix + "profiles", Codecs.ProfileUpdate);
+    public Topic<CampaignRecord> Campaigns => new(Prefix + "campaigns", Codecs.CampaignRecord);
+    public Topic<SmsRequest> Requests => new(Prefix + "requests", Codecs.SmsRequest);
+    public Topic<ScheduledRequest> Scheduled => new(Prefix + "scheduled", Codecs.ScheduledRequest);
+    public Topic<SmsResult> Results => new(Prefix + "results", Codecs.SmsResult);
+    public Topic<InboundMessage> Inbound => new(Prefix + "inbound", Codecs.InboundMessage);
+
+    /// <summary>Not produced by this pipeline yet (conversions are attributed in the analytics store).</summary>
+    public Topic Conversions => new(Prefix + "conversions");
+
+    /// <summary>Records that could not be read, byte for byte, with <see cref="DlqHeaders"/> saying why.</summary>
+    public Topic Dlq => new(Prefix + "dlq");
+
+    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Requests, Scheduled, Results, Conversions, Inbound, Dlq];
+
+    public static Topics Default { get; } = new();
+}

@@ -1,0 +1,46 @@
+using Streamiz.Kafka.Net.State;
+using Streams.Core;
+using Streams.Core.Segments;
+using Streams.Kafka;
+
+namespace Streams.Topologies.State;
+
+/// <summary>
+/// The live topology's per-user store, co-partitioned with events: each user's merged profile, their behaviour
+/// summary, and the campaign timers (inaction, date reminders) waiting for them. The only code that knows its key
+/// layout.
+/// </summary>
+public sealed class UserState(IKeyValueStore<string, byte[]> store)
+{
+    public const string StoreName = StoreNames.UserState;
+    private const string ProfilePrefix = "p|";
+    private const string BehaviourPrefix = "b|";
+    private const string TimerPrefix = "t|";
+    private const string TimerIndexPrefix = "i|";
+
+    /// <summary>Per campaign and user, at most one waiting request (its context as of the trigger).</summary>
+    public DueTimers Timers { get; } = new(store, TimerPrefix, TimerIndexPrefix);
+
+    public static string TimerId(string campaignId, string userId) => $"{campaignId}|{userId}";
+
+    public Profile? Profile(string userId) =>
+        store.Get(ProfileKey(userId)) is { } bytes ? Codecs.ProfileUpdate.DecodeProfile(bytes) : null;
+
+    public void Merge(string userId, ProfileUpdate update) =>
+        store.Put(ProfileKey(userId), Codecs.ProfileUpdate.EncodeProfile((Profile(userId) ?? Core.Profile.Empty(userId)).Merge(update)));
+
+    public BehaviourSummary Behaviour(string userId) =>
+        store.Get(BehaviourPrefix + userId) is { } bytes ? BehaviourSummary.Decode(bytes) : new BehaviourSummary();
+
+    public void Put(string userId, BehaviourSummary behaviour) => store.Put(BehaviourPrefix + userId, behaviour.Encode());
+
+    /// <summary>Where a user's profile is kept, for a lookup from outside the topology (an interactive query).</summary>
+    public static string ProfileKey(string userId) => ProfilePrefix + userId;
+
+    /// <summary>The requests waiting for their inaction window or reminder, read from outside the topology.</summary>
+    public static IEnumerable<(DateTimeOffset Due, SmsRequest Request)> Waiting(IReadOnlyKeyValueStore<string, byte[]> store) =>
+        DueTimers.Waiting(store, TimerPrefix).Select(t => (t.Due, Codecs.SmsRequest.Decode(t.Value, int.MaxValue)));
+
+    /// <summary>Whether a changelog record's key is a waiting timer's (for counting timers from the changelog).</summary>
+    public static bool IsTimerIndexKey(string key) => key.StartsWith(TimerIndexPrefix, StringComparison.Ordinal);
+}
