@@ -40,8 +40,17 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
 
     private readonly string _db = Identifier(database);
 
+    /// <remarks>
+    /// ClickHouse closes an idle keep-alive connection after keep_alive_timeout (3 s by default); a pooled connection
+    /// kept longer than that is reused just as the server closes it, and the request fails with "the response ended
+    /// prematurely". Idle connections are dropped here before the server's default.
+    /// </remarks>
     public static ClickHouseStore Create(string url, string database, TimeSpan? timeout = null) =>
-        new(new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) }, database);
+        new(new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2) })
+        {
+            BaseAddress = new Uri(url.TrimEnd('/') + "/"),
+            Timeout = timeout ?? TimeSpan.FromSeconds(30),
+        }, database);
 
     public async Task MigrateAsync(CancellationToken ct = default)
     {

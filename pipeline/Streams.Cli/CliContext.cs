@@ -1,3 +1,4 @@
+using Streams.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Confluent.Kafka;

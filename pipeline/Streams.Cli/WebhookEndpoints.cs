@@ -40,12 +40,10 @@ public static class WebhookEndpoints
         // Kannel calls the dlr-url with GET and signs nothing: the shared secret it was given (k) must come back.
         app.MapGet("/webhooks/kannel", async (HttpContext http) =>
         {
-            var kannels = pipeline.Options.Providers.Where(p => p.Value.Type == KannelProvider.TypeName).ToList();
-            if (kannels.Count == 0) return Problem(404, "no kannel provider", "no provider of type kannel is configured");
-            var secrets = kannels.Where(p => p.Value.WebhookSecretEnv is not null).Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret")).ToList();
-            var given = http.Request.Query["k"].FirstOrDefault();
-            if (secrets.Count > 0 && (given is null || !secrets.Any(s => TwilioSignature.FixedEquals(s, given))))
-                return Problem(401, "bad secret", "the dlr-url secret (k) does not match");
+            if (!pipeline.Options.Providers.Values.Any(p => p.Type == KannelProvider.TypeName))
+                return Problem(404, "no kannel provider", "no provider of type kannel is configured");
+            if (KannelKind.DlrSecretProblem(pipeline.Options.Providers, http.Request.Query["k"].FirstOrDefault()) is { } bad)
+                return Problem(401, "bad secret", bad);
             return Answer(await pipeline.Webhooks.KannelAsync(Named(http.Request.Query), http.Request.Query["s"].FirstOrDefault()));
         });
 
@@ -58,22 +56,21 @@ public static class WebhookEndpoints
                 case TwilioProvider.TypeName:
                     var (form, twilioProblem) = await ReadTwilioAsync(http, pipeline);
                     if (twilioProblem is not null) return twilioProblem;
-                    if (!form!.TryGetValue("From", out var from) || !form.TryGetValue("Body", out var text) || !form.TryGetValue("MessageSid", out var sid))
+                    if (TwilioKind.Inbound(form!, now) is not { } fromTwilio)
                         return Problem(400, "missing fields", "an inbound Twilio message has From, Body and MessageSid");
-                    message = new InboundMessage(sid, provider, from, form.GetValueOrDefault("To"), text, now);
+                    message = fromTwilio;
                     break;
                 case SinchProvider.TypeName:
                     var (body, sinchProblem) = await ReadSinchAsync(http, pipeline);
                     if (sinchProblem is not null) return sinchProblem;
-                    if (Str(body, "from") is not { } f || Str(body, "body") is not { } b || Str(body, "id") is not { } id)
+                    if (SinchKind.Inbound(body, now) is not { } fromSinch)
                         return Problem(400, "missing fields", "an inbound Sinch message has id, from and body");
-                    message = new InboundMessage(id, provider, f.StartsWith('+') ? f : "+" + f, Str(body, "to"), b, now);
+                    message = fromSinch;
                     break;
                 default:
                     return Problem(404, "unknown provider", $"no inbound webhook for '{provider}' (sinch, twilio)");
             }
-            await pipeline.Producer.ProduceAsync(pipeline.Topics.Inbound,
-                new Message<string, byte[]> { Key = message.From, Value = Codecs.InboundMessage.Encode(message) });
+            await pipeline.Topics.Inbound.ProduceAsync(pipeline.Producer, message.From, message);
             return Results.StatusCode(204);
         });
     }
@@ -84,9 +81,6 @@ public static class WebhookEndpoints
             ? new Dispatcher.MessageNote(r, c, u, q["p"].FirstOrDefault() ?? "",
                 int.TryParse(q["n"].FirstOrDefault(), System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0, q["e"].FirstOrDefault() ?? "")
             : null;
-
-    private static string? Str(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static IResult Answer(WebhookAnswer a) => a.Status switch
     {
@@ -135,8 +129,7 @@ public static class WebhookEndpoints
     {
         var (raw, problem) = await ReadBodyAsync(http);
         if (problem is not null) return (default, problem);
-        var secrets = pipeline.Options.Providers.Where(p => p.Value.Type == SinchProvider.TypeName && p.Value.WebhookSecretEnv is not null)
-            .Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret")).ToList();
+        var secrets = SinchKind.WebhookSecrets(pipeline.Options.Providers);
         if (secrets.Count > 0)
         {
             var h = http.Request.Headers;

@@ -22,7 +22,7 @@ public sealed record ConsentOptions
 /// each batch, so an opt-out also reaches requests that are already queued. HELP gets the configured
 /// reply, once per inbound message.
 /// </summary>
-public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, IProviderRegistry providers, IProducer<string, byte[]> producer,
+public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, IProviderRegistry providers, IProducer<string, byte[]> producer, ResultWriter results,
     TimeProvider time, ILogger logger)
 {
     public const string HelpCampaign = "_help";
@@ -107,7 +107,7 @@ public sealed class ConsentLoop(ConsentOptions options, ICounterStore counters, 
                 var result = outcome is Accepted a
                     ? new SmsResult(request.RequestId, a.MessageId, HelpCampaign, phone, ResultStatus.Sent, null, provider.Name, info.Segments, info.Encoding, time.GetUtcNow())
                     : new SmsResult(request.RequestId, null, HelpCampaign, phone, ResultStatus.Failed, (outcome as Refused)?.Reason, provider.Name, info.Segments, info.Encoding, time.GetUtcNow());
-                await options.Topics.Results.ProduceAsync(producer, phone, result, ct);
+                await results.WriteAsync(result, ct);
                 break;
         }
     }

@@ -21,7 +21,7 @@ public sealed record DispatcherOptions
 /// waited for its turn); the handler makes redelivery harmless. While Redis is unreachable nothing is sent: the batch
 /// waits and is tried again, with backoff, until Redis answers or the dispatcher is stopped.
 /// </summary>
-public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler handler, IProducer<string, byte[]> producer, ILogger logger, CounterGuard? guard = null)
+public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler handler, IProducer<string, byte[]> producer, ResultWriter results, ILogger logger, CounterGuard? guard = null)
 {
     public long Handled => Interlocked.Read(ref _handled);
     private long _handled;
@@ -69,7 +69,7 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
 
     private async Task ProduceResultAsync(SmsResult result, CancellationToken abandon)
     {
-        await options.Topics.Results.ProduceAsync(producer, result.UserId, result, abandon);
+        await results.WriteAsync(result, abandon);
         Interlocked.Increment(ref _handled);
         Produced?.Invoke(result);
     }
@@ -108,7 +108,7 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
 public sealed class RedisUnavailableException(string message) : Exception(message);
 
 /// <summary>Delivery reports to sms.results, each (request, status) emitted once even if a report is replayed.</summary>
-public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics topics, Counters.ICounterStore counters) : Webhooks.IResultSink
+public sealed class ResultsReporter(ResultWriter results, Counters.ICounterStore counters) : Webhooks.IResultSink
 {
     /// <summary>
     /// Stored once: a (request, status) already stored is not stored again. The mark is set only once Kafka has the
@@ -122,7 +122,7 @@ public sealed class ResultsReporter(IProducer<string, byte[]> producer, Topics t
         var first = !await counters.IsMarkedAsync(key);
         if (first)
         {
-            await topics.Results.ProduceAsync(producer, result.UserId, result);
+            await results.WriteAsync(result);
             first = await counters.TryMarkOnceAsync(key, RequestHandler.KeepSendKeys);
             if (first) await counters.IncrementAsync(result.CampaignId, result.Status);
         }

@@ -76,13 +76,18 @@ public sealed class ConsumerPipeline(string name, ILogger logger)
 
     /// <param name="stop">Stops polling; the batch in hand is finished (or left unfinished) by the handler, then the
     /// loop commits and closes.</param>
-    public async Task RunAsync(IConsumer<string, byte[]> consumer, BatchHandler handle, bool storeOffsets, CancellationToken stop)
+    /// <remarks>The loop has a thread of its own: polling blocks, and a blocked pool thread slows everything else in
+    /// the process (the embedded Redis answers on the pool too). The handler's awaits run on the pool.</remarks>
+    public Task RunAsync(IConsumer<string, byte[]> consumer, BatchHandler handle, bool storeOffsets, CancellationToken stop) =>
+        Task.Factory.StartNew(() => Loop(consumer, handle, storeOffsets, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Loop(IConsumer<string, byte[]> consumer, BatchHandler handle, bool storeOffsets, CancellationToken stop)
     {
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                var batch = await Task.Run(() => Poll(consumer, stop));
+                var batch = Poll(consumer, stop);
                 if (batch.Count == 0) continue;
                 var deadLetters = new List<Task>();
                 var decoded = new List<Received>(batch.Count);
@@ -93,8 +98,8 @@ public sealed class ConsumerPipeline(string name, ILogger logger)
                     else if (_reads[record.Topic].Undecodable == Undecodable.DeadLetter)
                         deadLetters.Add(_deadLetters!.ProduceAsync(_dlq!, DeadLetters.For(record, error!, name), CancellationToken.None));
                 }
-                var unfinished = decoded.Count == 0 ? null : await handle(decoded);
-                await Task.WhenAll(deadLetters);
+                var unfinished = decoded.Count == 0 ? null : handle(decoded).GetAwaiter().GetResult();
+                Task.WhenAll(deadLetters).GetAwaiter().GetResult();
                 if (storeOffsets) Store(consumer, batch, unfinished?.Select(r => r.Source).ToHashSet());
                 Handled?.Invoke(batch);
             }
@@ -104,8 +109,20 @@ public sealed class ConsumerPipeline(string name, ILogger logger)
         }
         finally
         {
-            // Commits the stored offsets and leaves the group (a static member keeps its place for the session timeout).
-            if (storeOffsets) consumer.Close();
+            if (storeOffsets)
+            {
+                // Committed synchronously before the group hears of the leave, so the next owner starts right after
+                // what was finished rather than wherever the last background commit got to.
+                try { consumer.Commit(); }
+                catch (KafkaException e) when (e.Error.Code is ErrorCode.Local_NoOffset) { }
+                catch (KafkaException e)
+                {
+                    // Not fatal: what was not committed is handled again by the next owner (handlers are idempotent).
+                    logger.LogWarning("{Name}: final commit failed ({Reason}); the last records will be handled again", name, e.Error.Reason);
+                }
+                // Leaves the group (a static member keeps its place for the session timeout).
+                consumer.Close();
+            }
         }
     }
 

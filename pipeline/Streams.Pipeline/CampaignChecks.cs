@@ -1,5 +1,6 @@
 using Streams.Core;
 using Streams.Core.Campaigns;
+using Streams.Dispatcher.Providers;
 
 namespace Streams.Pipeline;
 
@@ -37,12 +38,5 @@ public static class CampaignChecks
     private static IEnumerable<string> Members(StreamsOptions options, string name) =>
         options.Providers.GetValueOrDefault(name) is { Type: "group" } group ? group.Members : [name];
 
-    // Sinch refuses a batch without an originator (code 410); Twilio needs From or a Messaging Service.
-    private static bool NeedsSender(StreamsOptions.ProviderOptions o) =>
-        o.Type switch
-        {
-            "sinch" => true,
-            "twilio" => o.MessagingServiceSid is null,
-            _ => false,
-        };
+    private static bool NeedsSender(ProviderOptions o) => ProviderKind.All.TryGetValue(o.Type, out var kind) && kind.NeedsSender(o);
 }

@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using Streams.Core;
+using Streams.Dispatcher.Providers;
 
 namespace Streams.Pipeline;
 
@@ -11,18 +13,9 @@ namespace Streams.Pipeline;
 /// </summary>
 public static class ConfigKeys
 {
-    private static readonly string[] ProviderCommon = ["type", "rate", "burst", "timeout_ms", "max_retries", "retry_delay_ms", "break_for_ms", "report_timeout", "concurrency"];
-
     /// <summary>The keys each provider type reads, beside the common ones.</summary>
-    public static readonly IReadOnlyDictionary<string, string[]> ProviderKeys = new Dictionary<string, string[]>
-    {
-        ["sandbox"] = [],
-        ["sinch"] = ["base_url", "region", "service_plan_id", "token_env", "token_file", "webhook_secret_env", "from", "callback_url"],
-        ["twilio"] = ["base_url", "account_sid", "token_env", "token_file", "from", "messaging_service_sid", "callback_url"],
-        ["kannel"] = ["base_url", "username", "token_env", "token_file", "webhook_secret_env", "from", "callback_url"],
-        ["http"] = ["url", "body", "message_id_field", "token_env", "token_file"],
-        ["group"] = ["members"],
-    };
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> ProviderKeys =>
+        ProviderKind.All.ToDictionary(k => k.Key, k => k.Value.Keys);
 
     public static void Check(IConfiguration config) => CheckObject(config.GetChildren(), typeof(StreamsOptions), "");
 
@@ -71,14 +64,14 @@ public static class ConfigKeys
     {
         var type = provider.GetChildren().FirstOrDefault(c => c.Key.Equals("type", StringComparison.OrdinalIgnoreCase))?.Value ?? "sandbox";
         // An unknown type is reported by the provider checks with the list of types.
-        if (!ProviderKeys.TryGetValue(type, out var own)) return;
-        var allowed = ProviderCommon.Concat(own).ToArray();
+        if (!ProviderKind.All.TryGetValue(type, out var kind)) return;
+        var allowed = ProviderKind.CommonKeys.Concat(kind.Keys).ToArray();
         foreach (var key in provider.GetChildren())
         {
             if (!allowed.Contains(key.Key, StringComparer.OrdinalIgnoreCase))
                 throw Unknown(Join(path, key.Key), allowed, $" for a {type} provider");
         }
-        CheckObject(provider.GetChildren(), typeof(StreamsOptions.ProviderOptions), path);
+        CheckObject(provider.GetChildren(), typeof(ProviderOptions), path);
     }
 
     private static ConfigException Unknown(string path, IEnumerable<string> expected, string what = "") =>

@@ -90,6 +90,9 @@ public sealed class PipelineHost : IAsyncDisposable
     public string OutboxPath => Path.Combine(Options.StateDir, "outbox.jsonl");
     public DispatcherLoop? Dispatcher { get; private set; }
 
+    /// <summary>The one writer of sms.results.</summary>
+    private ResultWriter Results { get; set; } = null!;
+
     /// <summary>Writes delivery results (sandbox reports, webhooks) to sms.results.</summary>
     public ResultsReporter Reports { get; private set; } = null!;
     public Dispatcher.Webhooks.DeliveryReportHandler Webhooks { get; private set; } = null!;
@@ -163,7 +166,8 @@ public sealed class PipelineHost : IAsyncDisposable
         var producer = KafkaClients.Producer(Bootstrap);
         _disposables.Add(producer);
         Producer = producer;
-        Reports = new ResultsReporter(producer, Topics, Counters);
+        Results = new ResultWriter(producer, Topics);
+        Reports = new ResultsReporter(Results, Counters);
         Webhooks = new Dispatcher.Webhooks.DeliveryReportHandler(Counters, Reports, Time);
     }
 
@@ -233,14 +237,14 @@ public sealed class PipelineHost : IAsyncDisposable
             {
                 Kafka = KafkaSettings, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes,
             },
-            handler, Producer, Loggers.CreateLogger<DispatcherLoop>(),
+            handler, Producer, Results, Loggers.CreateLogger<DispatcherLoop>(),
             new CounterGuard(Counters, Bootstrap, Topics, providers, Time, Loggers.CreateLogger<CounterGuard>(), owner));
         var consent = new ConsentLoop(
             new ConsentOptions
             {
                 Kafka = KafkaSettings, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
             },
-            Counters, providers, Producer, Time, Loggers.CreateLogger<ConsentLoop>());
+            Counters, providers, Producer, Results, Time, Loggers.CreateLogger<ConsentLoop>());
         var pump = new ReportPump(Counters, Reports, Time, Loggers.CreateLogger<ReportPump>());
         _loops.Add(Task.Run(() => consent.RunAsync(_stop.Token)));
         _loops.Add(Task.Run(() => pump.RunAsync(_stop.Token)));

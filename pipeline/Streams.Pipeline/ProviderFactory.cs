@@ -24,52 +24,8 @@ public static class ProviderFactory
     {
         if (!Names(options).Contains(name))
             throw new ConfigException($"no provider named '{name}' (configured: {string.Join(", ", Names(options))})");
-        var o = options.Providers.GetValueOrDefault(name) ?? new StreamsOptions.ProviderOptions();
-        var resilience = new ResilienceSettings
-        {
-            Timeout = TimeSpan.FromMilliseconds(o.TimeoutMs),
-            MaxRetries = o.MaxRetries,
-            RetryDelay = TimeSpan.FromMilliseconds(o.RetryDelayMs),
-            BreakFor = TimeSpan.FromMilliseconds(o.BreakForMs),
-        };
-        return o.Type switch
-        {
-            SinchProvider.TypeName => new SinchProvider(name, new SinchSettings
-            {
-                BaseUrl = o.BaseUrl ?? $"https://{o.Region ?? "us"}.sms.api.sinch.com",
-                ServicePlanId = o.ServicePlanId!,
-                Token = o.Secret(name),
-                From = o.From,
-                CallbackUrl = o.CallbackUrl,
-            }, Http, HttpResilience.Build(resilience, time)),
-            TwilioProvider.TypeName => new TwilioProvider(name, new TwilioSettings
-            {
-                BaseUrl = o.BaseUrl ?? "https://api.twilio.com",
-                AccountSid = o.AccountSid!,
-                AuthToken = o.Secret(name),
-                From = o.From,
-                MessagingServiceSid = o.MessagingServiceSid,
-                StatusCallback = o.CallbackUrl,
-            }, Http, HttpResilience.Build(resilience, time)),
-            KannelProvider.TypeName => new KannelProvider(name, new KannelSettings
-            {
-                BaseUrl = o.BaseUrl!,
-                Username = o.Username!,
-                Password = o.Secret(name),
-                From = o.From,
-                DlrUrl = o.CallbackUrl,
-                DlrSecret = o.WebhookSecretEnv is { } secretEnv ? o.Secret(name, secretEnv, "webhook secret") : null,
-            }, Http, HttpResilience.Build(resilience, time)),
-            HttpGatewayProvider.TypeName => new HttpGatewayProvider(name, new HttpGatewaySettings
-            {
-                Url = o.Url!,
-                Body = o.Body ?? HttpGatewaySettings.DefaultBody,
-                Token = o.TokenEnv is not null || o.TokenFile is not null ? o.Secret(name) : null,
-                MessageIdField = string.IsNullOrEmpty(o.MessageIdField) ? null : o.MessageIdField,
-            }, Http, HttpResilience.Build(resilience, time)),
-            FailoverProvider.TypeName => new FailoverProvider(name, [.. o.Members.Select(m => Member(options, m, time, counters))]),
-            _ => new SandboxProvider(name, Path.Combine(options.StateDir, "outbox.jsonl"), time, counters),
-        };
+        var o = options.Providers.GetValueOrDefault(name) ?? new ProviderOptions();
+        return ProviderKind.All[o.Type].Create(name, o, new ProviderContext(Http, time, options.StateDir, counters, m => Member(options, m, time, counters)));
     }
 
     /// <summary>A group's member, with its own pacing as middleware (the group's turn is taken before the claim).</summary>

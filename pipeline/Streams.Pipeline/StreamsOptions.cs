@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Streams.Core;
 using YamlDotNet.RepresentationModel;
+using Streams.Dispatcher.Providers;
 using Streams.Kafka;
 
 namespace Streams.Pipeline;
@@ -116,98 +117,6 @@ public sealed class StreamsOptions
         public int? Week { get; set; }
     }
 
-    public sealed class ProviderOptions
-    {
-        public string Type { get; set; } = "sandbox";
-
-        /// <summary>API base URL (sinch: the region's, e.g. https://eu.sms.api.sinch.com; twilio: https://api.twilio.com).</summary>
-        [ConfigurationKeyName("base_url")]
-        public string? BaseUrl { get; set; }
-
-        /// <summary>sinch: us, eu, au, br or ca, when base_url is not given.</summary>
-        public string? Region { get; set; }
-
-        [ConfigurationKeyName("service_plan_id")]
-        public string? ServicePlanId { get; set; }
-
-        [ConfigurationKeyName("account_sid")]
-        public string? AccountSid { get; set; }
-
-        /// <summary>http: where to POST, the body template (Liquid), and the answer's message id field.</summary>
-        public string? Url { get; set; }
-
-        public string? Body { get; set; }
-
-        [ConfigurationKeyName("message_id_field")]
-        public string? MessageIdField { get; set; } = "id";
-
-        /// <summary>kannel: the sendsms-user (its password comes from token_env / token_file).</summary>
-        public string? Username { get; set; }
-
-        /// <summary>The API secret comes from this environment variable, or from the file at token_file; never from this file.</summary>
-        [ConfigurationKeyName("token_env")]
-        public string? TokenEnv { get; set; }
-
-        [ConfigurationKeyName("token_file")]
-        public string? TokenFile { get; set; }
-
-        /// <summary>sinch: the secret its webhook signatures are made with (environment variable name).</summary>
-        [ConfigurationKeyName("webhook_secret_env")]
-        public string? WebhookSecretEnv { get; set; }
-
-        public string? From { get; set; }
-
-        [ConfigurationKeyName("messaging_service_sid")]
-        public string? MessagingServiceSid { get; set; }
-
-        /// <summary>This pipeline's webhook for the provider as the provider reaches it, e.g. https://sms.example.com/webhooks/sinch.</summary>
-        [ConfigurationKeyName("callback_url")]
-        public string? CallbackUrl { get; set; }
-
-        /// <summary>group: the failover order.</summary>
-        public List<string> Members { get; set; } = [];
-
-        [ConfigurationKeyName("timeout_ms")]
-        public int TimeoutMs { get; set; } = 10_000;
-
-        [ConfigurationKeyName("max_retries")]
-        public int MaxRetries { get; set; } = 3;
-
-        [ConfigurationKeyName("retry_delay_ms")]
-        public int RetryDelayMs { get; set; } = 200;
-
-        [ConfigurationKeyName("break_for_ms")]
-        public int BreakForMs { get; set; } = 30_000;
-
-        /// <summary>The secret, read when needed: from the named environment variable or the file.</summary>
-        public string Secret(string name, string? envName = null, string what = "token")
-        {
-            envName ??= TokenEnv;
-            if (envName is not null)
-                return Environment.GetEnvironmentVariable(envName) is { Length: > 0 } v
-                    ? v
-                    : throw new ConfigException($"providers.{name}: environment variable {envName} ({what}) is not set");
-            if (what == "token" && TokenFile is not null)
-                return File.Exists(TokenFile)
-                    ? File.ReadAllText(TokenFile).Trim()
-                    : throw new ConfigException($"providers.{name}: token_file {TokenFile} not found");
-            throw new ConfigException($"providers.{name}: set token_env or token_file (secrets never go in the configuration file)");
-        }
-
-        /// <summary>How long after a send a delivery report must come before the request ends expired (no_delivery_report).</summary>
-        [ConfigurationKeyName("report_timeout")]
-        public string? ReportTimeout { get; set; }
-
-        public TimeSpan? ReportTimeoutSpan => ReportTimeout is null ? null : Core.Campaigns.Durations.TryParse(ReportTimeout, out var t) ? t : null;
-
-        /// <summary>Messages per second across every dispatcher; absent means unpaced.</summary>
-        public double? Rate { get; set; }
-
-        public int Burst { get; set; } = 1;
-
-        /// <summary>Calls to this provider in flight at once (a batch API's call counts as one): a slow call does not hold the others.</summary>
-        public int Concurrency { get; set; } = Dispatcher.RequestHandler.DefaultConcurrency;
-    }
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
     private static readonly string[] NotYet = ["segments", "alerts", "control"];
@@ -253,45 +162,9 @@ public sealed class StreamsOptions
         if (options.Limits.PerUser is { Day: < 0 } or { Week: < 0 }) throw new ConfigException("limits.per_user: caps must be zero or more");
         foreach (var (name, provider) in options.Providers)
         {
-            switch (provider.Type)
-            {
-                case "sandbox":
-                    break;
-                case "sinch":
-                    if (provider.ServicePlanId is null) throw new ConfigException($"providers.{name}: sinch needs service_plan_id");
-                    if (provider.Region is { } region && region is not ("us" or "eu" or "au" or "br" or "ca"))
-                        throw new ConfigException($"providers.{name}.region: '{region}' is not one of us, eu, au, br, ca");
-                    if (provider.TokenEnv is null && provider.TokenFile is null) throw new ConfigException($"providers.{name}: set token_env or token_file");
-                    break;
-                case "twilio":
-                    if (provider.AccountSid is null) throw new ConfigException($"providers.{name}: twilio needs account_sid");
-                    if (provider.TokenEnv is null && provider.TokenFile is null) throw new ConfigException($"providers.{name}: set token_env or token_file");
-                    if (provider.MessagingServiceSid is { } sid && !System.Text.RegularExpressions.Regex.IsMatch(sid, "^MG[0-9a-f]{32}$"))
-                        throw new ConfigException($"providers.{name}.messaging_service_sid: must look like MG followed by 32 hex digits");
-                    break;
-                case "kannel":
-                    if (provider.BaseUrl is null || provider.Username is null) throw new ConfigException($"providers.{name}: kannel needs base_url and username");
-                    if (provider.TokenEnv is null && provider.TokenFile is null) throw new ConfigException($"providers.{name}: set token_env or token_file (the sendsms password)");
-                    break;
-                case "http":
-                    if (provider.Url is null || !Uri.TryCreate(provider.Url, UriKind.Absolute, out var gateway) || gateway.Scheme is not ("http" or "https"))
-                        throw new ConfigException($"providers.{name}.url: an http provider needs an absolute http(s) URL");
-                    if (provider.Body is { } body && Dispatcher.Providers.HttpGatewayProvider.Parse(body, out var error) is null)
-                        throw new ConfigException($"providers.{name}.body: {CliLine(error)}");
-                    break;
-                case "group":
-                    if (provider.Members.Count == 0) throw new ConfigException($"providers.{name}: a group needs members");
-                    foreach (var m in provider.Members)
-                    {
-                        if (m != "sandbox" && !options.Providers.TryGetValue(m, out var member))
-                            throw new ConfigException($"providers.{name}.members: no provider named '{m}'");
-                        else if (m != "sandbox" && options.Providers[m].Type == "group")
-                            throw new ConfigException($"providers.{name}.members: '{m}' is a group; groups do not nest");
-                    }
-                    break;
-                default:
-                    throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of sandbox, sinch, twilio, kannel, http, group");
-            }
+            if (!ProviderKind.All.TryGetValue(provider.Type, out var kind))
+                throw new ConfigException($"providers.{name}.type: '{provider.Type}' is not one of {string.Join(", ", ProviderKind.All.Keys)}");
+            if (kind.Problem(name, provider, options.Providers) is { } problem) throw new ConfigException(problem);
             if (provider.From is { } sender && Senders.Problem(sender) is { } why) throw new ConfigException($"providers.{name}.from: '{sender}' {why}");
             if (provider.ReportTimeout is { } timeout && (!Core.Campaigns.Durations.TryParse(timeout, out var t) || t <= TimeSpan.Zero))
                 throw new ConfigException($"providers.{name}.report_timeout: '{timeout}' is not a duration like 30s, 5m, 2h or 3d");
@@ -314,7 +187,6 @@ public sealed class StreamsOptions
         return copy;
     }
 
-    private static string CliLine(string? text) => string.Join(" ", (text ?? "invalid template").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static Dictionary<string, string?> FlattenYaml(string text, string file)
     {
@@ -349,4 +221,3 @@ public sealed class StreamsOptions
     }
 }
 
-public sealed class ConfigException(string message) : Exception(message);

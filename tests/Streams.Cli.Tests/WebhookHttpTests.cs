@@ -31,9 +31,9 @@ public sealed class WebhookHttpTests : IAsyncLifetime
             StateDir = _stateDir,
             Providers =
             {
-                ["tw"] = new StreamsOptions.ProviderOptions { Type = "twilio", AccountSid = "AC1", TokenEnv = _tokenVar, CallbackUrl = TwilioCallback },
-                ["si"] = new StreamsOptions.ProviderOptions { Type = "sinch", ServicePlanId = "p1", TokenEnv = _secretVar, WebhookSecretEnv = _secretVar },
-                ["ka"] = new StreamsOptions.ProviderOptions { Type = "kannel", BaseUrl = "http://127.0.0.1:9", Username = "u", TokenEnv = _secretVar, WebhookSecretEnv = _secretVar },
+                ["tw"] = new Dispatcher.Providers.ProviderOptions { Type = "twilio", AccountSid = "AC1", TokenEnv = _tokenVar, CallbackUrl = TwilioCallback },
+                ["si"] = new Dispatcher.Providers.ProviderOptions { Type = "sinch", ServicePlanId = "p1", TokenEnv = _secretVar, WebhookSecretEnv = _secretVar },
+                ["ka"] = new Dispatcher.Providers.ProviderOptions { Type = "kannel", BaseUrl = "http://127.0.0.1:9", Username = "u", TokenEnv = _secretVar, WebhookSecretEnv = _secretVar },
             },
         };
         _pipeline = await PipelineHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, new PipelineHostOptions { Roles = 0 });

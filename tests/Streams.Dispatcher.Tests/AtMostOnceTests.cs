@@ -214,7 +214,7 @@ public sealed class AtMostOnceTests
 
         Assert.Equal(["u|limit:cart|34560000", "m|cap:u1:d:2026-12-01|172800"], output.Results[0].Holds);
         // A real provider's message with no report by its report timeout (72 h by default) ends expired.
-        var reports = new ReportPump(_counters, new ResultsReporter(new NullProducer(), Topics.Default, _counters), _time, NullLogger.Instance);
+        var reports = new ReportPump(_counters, new ResultsReporter(new ResultWriter(new NullProducer(), Topics.Default), _counters), _time, NullLogger.Instance);
         Assert.Equal(0, await reports.PumpOnceAsync());
         _time.Advance(TimeSpan.FromHours(72));
         Assert.Equal(1, await reports.PumpOnceAsync());

@@ -1,3 +1,4 @@
+using Streams.Core;
 namespace Streams.Pipeline.Tests;
 
 public sealed class StreamsOptionsTests : IDisposable

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Streams.Core;
 using Streams.Counters;
+using Streams.Dispatcher.Providers;
 
 namespace Streams.Dispatcher.Webhooks;
 
@@ -9,6 +10,17 @@ public sealed record WebhookAnswer(int Status, string? Title = null, string? Det
 {
     public static readonly WebhookAnswer Stored = new(204);
     public static WebhookAnswer Ignored(string why) => new(200, null, why);
+}
+
+/// <summary>A provider's final delivery report, parsed by its kind: the message it is about and what became of it.</summary>
+public sealed record DeliveryReport(string Provider, string MessageId, string Status, string? Reason, string? OptedOutPhone = null);
+
+/// <summary>A parsed report, or the answer a report that is not one (malformed, not final) gets.</summary>
+public readonly record struct ParsedReport(DeliveryReport? Report, WebhookAnswer? Answer)
+{
+    public static implicit operator ParsedReport(DeliveryReport report) => new(report, null);
+
+    public static implicit operator ParsedReport(WebhookAnswer answer) => new(null, answer);
 }
 
 /// <summary>
@@ -22,62 +34,19 @@ public sealed class DeliveryReportHandler(ICounterStore counters, IResultSink re
 {
     /// <param name="named">What the callback URL itself names (request, campaign, user, provider): Twilio and Kannel carry it,
     /// so their reports need no note and cannot arrive "too early"; the note, when there, adds segments and encoding.</param>
-    public async Task<WebhookAnswer> TwilioAsync(IReadOnlyDictionary<string, string> form, MessageNote? named)
-    {
-        if (!form.TryGetValue("MessageSid", out var sid) || !form.TryGetValue("MessageStatus", out var status))
-            return new WebhookAnswer(400, "missing fields", "a Twilio status callback has MessageSid and MessageStatus");
-        (string? mapped, string? reason) = status switch
-        {
-            "delivered" => (ResultStatus.Delivered, (string?)null),
-            "undelivered" => (ResultStatus.Undelivered, $"twilio {form.GetValueOrDefault("ErrorCode")}"),
-            "failed" => (ResultStatus.Failed, $"twilio {form.GetValueOrDefault("ErrorCode")}"),
-            _ => ((string?)null, (string?)null),
-        };
-        if (mapped is null) return WebhookAnswer.Ignored($"status {status} is not final");
-        if (form.GetValueOrDefault("ErrorCode") == "21610" && form.TryGetValue("To", out var to))
-            await counters.SetOptOutAsync("phone:" + to, true, time.GetUtcNow());
-        return await StoreAsync(TwilioProviderKind, sid, mapped, reason, named);
-    }
+    public Task<WebhookAnswer> TwilioAsync(IReadOnlyDictionary<string, string> form, MessageNote? named) => HandleAsync(TwilioKind.Report(form), named);
 
-    private const string TwilioProviderKind = Providers.TwilioProvider.TypeName;
+    public Task<WebhookAnswer> SinchAsync(JsonElement report) => HandleAsync(SinchKind.Report(report), null);
 
-    public async Task<WebhookAnswer> SinchAsync(JsonElement report)
-    {
-        if (report.ValueKind != JsonValueKind.Object
-            || !report.TryGetProperty("batch_id", out var batch) || batch.ValueKind != JsonValueKind.String
-            || !report.TryGetProperty("recipient", out var recipient) || recipient.ValueKind != JsonValueKind.String
-            || !report.TryGetProperty("status", out var statusNode) || statusNode.ValueKind != JsonValueKind.String)
-            return new WebhookAnswer(400, "missing fields", "a Sinch recipient delivery report has batch_id, recipient and status");
-        if (report.TryGetProperty("type", out var type) && type.GetString() is { } t && t != "recipient_delivery_report_sms")
-            return WebhookAnswer.Ignored($"type {t} is not a recipient delivery report");
-        var status = statusNode.GetString()!;
-        var code = report.TryGetProperty("code", out var c) ? c.ToString() : "";
-        string? mapped = status switch
-        {
-            "Delivered" => ResultStatus.Delivered,
-            "Expired" => ResultStatus.Undelivered,
-            "Failed" or "Rejected" or "Aborted" or "Cancelled" or "Deleted" => ResultStatus.Failed,
-            _ => null,
-        };
-        if (mapped is null) return WebhookAnswer.Ignored($"status {status} is not final");
-        return await StoreAsync(Providers.SinchProvider.TypeName, $"{batch.GetString()}:{recipient.GetString()}", mapped,
-            mapped == ResultStatus.Delivered ? null : $"sinch {code} {status}", null);
-    }
+    public Task<WebhookAnswer> KannelAsync(MessageNote? named, string? type) => HandleAsync(KannelKind.Report(named, type), named);
 
-    /// <summary>Kannel's dlr-url call: %d is 1 delivered, 2 not delivered to the phone, 16 not delivered to the SMSC; 4 and 8 are on the way.</summary>
-    public async Task<WebhookAnswer> KannelAsync(MessageNote? named, string? type)
+    private async Task<WebhookAnswer> HandleAsync(ParsedReport parsed, MessageNote? named)
     {
-        if (named is null || !int.TryParse(type, System.Globalization.CultureInfo.InvariantCulture, out var mask))
-            return new WebhookAnswer(400, "missing fields", "a Kannel report names r (request id) and s (the %d report type)");
-        string? status = mask switch
-        {
-            1 => ResultStatus.Delivered,
-            2 => ResultStatus.Undelivered,
-            16 => ResultStatus.Failed,
-            _ => null,
-        };
-        if (status is null) return WebhookAnswer.Ignored($"report type {mask} is not final");
-        return await StoreAsync(Providers.KannelProvider.TypeName, named.RequestId, status, status == ResultStatus.Delivered ? null : $"kannel report {mask}", named);
+        if (parsed.Answer is { } answer) return answer;
+        var report = parsed.Report!;
+        // The provider says the number opted out (Twilio 21610): the next campaign must not try it.
+        if (report.OptedOutPhone is { } phone) await counters.SetOptOutAsync("phone:" + phone, true, time.GetUtcNow());
+        return await StoreAsync(report.Provider, report.MessageId, report.Status, report.Reason, named);
     }
 
     private async Task<WebhookAnswer> StoreAsync(string kind, string messageId, string status, string? reason, MessageNote? named)

@@ -1,0 +1,14 @@
+using Confluent.Kafka;
+using Streams.Core;
+using Streams.Kafka;
+
+namespace Streams.Dispatcher;
+
+/// <summary>
+/// The one writer of sms.results: the dispatcher's outcomes, delivery reports and HELP replies all go through it,
+/// keyed by the result's user so that one user's results stay in order. Returns once Kafka has the result.
+/// </summary>
+public sealed class ResultWriter(IProducer<string, byte[]> producer, Topics topics)
+{
+    public Task WriteAsync(SmsResult result, CancellationToken ct = default) => topics.Results.ProduceAsync(producer, result.UserId, result, ct);
+}
