@@ -20,6 +20,7 @@ public static class HttpHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         // Every 4xx/5xx without a body of its own (unknown path, wrong method, oversize request) becomes a JSON problem.
         builder.Services.AddProblemDetails();
+        builder.AddTelemetry();
         var app = builder.Build();
         app.UseStatusCodePages();
         // Webhooks need Redis (the message notes): while it is away they answer 503, which providers retry.

@@ -1,24 +1,50 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Streams.Kafka;
 using Streams.Pipeline;
 
 namespace Streams.Cli;
 
 /// <summary>
-/// GET /metrics in Prometheus' text format: per campaign the shared result counters (sent, failed, delivered,
-/// suppressed by reason; from the counter store, so every dispatcher's work), this process's dispatched results,
-/// and webhook requests by path and status.
+/// GET /metrics in Prometheus' text format, through OpenTelemetry's Prometheus exporter: per campaign the shared
+/// result counters (sent, failed, delivered, suppressed by reason; from the counter store, so every dispatcher's
+/// work), this process's dispatched results by status, webhook requests by path and status, consumer lag per group
+/// and partition, batch and provider-call latency histograms. With OTEL_EXPORTER_OTLP_ENDPOINT set (OpenTelemetry's
+/// standard variables), metrics and traces also go out over OTLP.
 /// </summary>
 public static class MetricsEndpoint
 {
+    private static readonly Counter<long> WebhookRequests =
+        Telemetry.Meter.CreateCounter<long>("streams_webhook_requests", description: "Webhook requests by path and HTTP status.");
+
+    private static readonly List<PipelineHost> Hosts = [];
+
+    private static readonly ObservableCounter<long> CampaignResults = Telemetry.Meter.CreateObservableCounter("streams_campaign_results",
+        ObserveCampaignResults, description: "Results per campaign across all dispatchers (status, or suppressed:reason).");
+
+    public static void AddTelemetry(this WebApplicationBuilder builder)
+    {
+        var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        var telemetry = builder.Services.AddOpenTelemetry();
+        telemetry.WithMetrics(metrics =>
+        {
+            // A scrape sees what happened up to it: no cached answer.
+            metrics.AddMeter(Telemetry.Name).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+            if (otlp) metrics.AddOtlpExporter();
+        });
+        if (otlp) telemetry.WithTracing(tracing => tracing.AddSource(Telemetry.Name).AddOtlpExporter());
+    }
+
     public static void MapMetrics(this WebApplication app, PipelineHost pipeline)
     {
-        var webhooks = new ConcurrentDictionary<(string Path, int Status), long>();
-        var produced = new ConcurrentDictionary<string, long>();
-        if (pipeline.Dispatcher is { } dispatcher) dispatcher.Produced += r => produced.AddOrUpdate(r.Status, 1, (_, n) => n + 1);
+        lock (Hosts) Hosts.Add(pipeline);
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            lock (Hosts) Hosts.Remove(pipeline);
+        });
         app.Use(async (http, next) =>
         {
             await next(http);
@@ -26,30 +52,35 @@ public static class MetricsEndpoint
             {
                 // Per endpoint, not per URL: inbound/{provider} is bounded by the providers we answer for.
                 var path = http.Request.Path.Value!;
-                webhooks.AddOrUpdate((path.Length > 64 ? path[..64] : path, http.Response.StatusCode), 1, (_, n) => n + 1);
+                WebhookRequests.Add(1, new KeyValuePair<string, object?>("path", path.Length > 64 ? path[..64] : path),
+                    new KeyValuePair<string, object?>("status", http.Response.StatusCode));
             }
         });
-        app.MapGet("/metrics", async () =>
-        {
-            var text = new StringBuilder();
-            text.AppendLine("# HELP streams_campaign_results_total Results per campaign across all dispatchers (status, or suppressed:reason).");
-            text.AppendLine("# TYPE streams_campaign_results_total counter");
-            foreach (var campaign in pipeline.Campaigns.All())
-            {
-                foreach (var (counter, value) in (await pipeline.Counters.CampaignCountsAsync(campaign.Record.Id)).OrderBy(c => c.Key, StringComparer.Ordinal))
-                    text.AppendLine(CultureInfo.InvariantCulture, $"streams_campaign_results_total{{campaign=\"{Escape(campaign.Record.Id)}\",result=\"{Escape(counter)}\"}} {value}");
-            }
-            text.AppendLine("# HELP streams_dispatcher_results_total Results this process's dispatcher produced, by status.");
-            text.AppendLine("# TYPE streams_dispatcher_results_total counter");
-            foreach (var (status, n) in produced.OrderBy(p => p.Key, StringComparer.Ordinal))
-                text.AppendLine(CultureInfo.InvariantCulture, $"streams_dispatcher_results_total{{status=\"{Escape(status)}\"}} {n}");
-            text.AppendLine("# HELP streams_webhook_requests_total Webhook requests by path and HTTP status.");
-            text.AppendLine("# TYPE streams_webhook_requests_total counter");
-            foreach (var ((path, status), n) in webhooks.OrderBy(w => w.Key.Path, StringComparer.Ordinal).ThenBy(w => w.Key.Status))
-                text.AppendLine(CultureInfo.InvariantCulture, $"streams_webhook_requests_total{{path=\"{Escape(path)}\",status=\"{status}\"}} {n}");
-            return Results.Text(text.ToString(), "text/plain; version=0.0.4");
-        });
+        app.MapPrometheusScrapingEndpoint("/metrics");
     }
 
-    private static string Escape(string v) => v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+    private static List<Measurement<long>> ObserveCampaignResults()
+    {
+        List<PipelineHost> hosts;
+        lock (Hosts) hosts = [.. Hosts];
+        var measurements = new List<Measurement<long>>();
+        foreach (var host in hosts)
+        {
+            try
+            {
+                foreach (var campaign in host.Campaigns.All())
+                {
+                    // A scrape asks the counter store, which every dispatcher writes: the counts are the pipeline's, not this process's.
+                    foreach (var (counter, value) in host.Counters.CampaignCountsAsync(campaign.Record.Id).GetAwaiter().GetResult())
+                        measurements.Add(new Measurement<long>(value, new KeyValuePair<string, object?>("campaign", campaign.Record.Id),
+                            new KeyValuePair<string, object?>("result", counter)));
+                }
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or ObjectDisposedException or Counters.CountersNotReadyException)
+            {
+                // Counters unavailable: this scrape has no campaign results (the webhooks answer 503 meanwhile).
+            }
+        }
+        return measurements;
+    }
 }

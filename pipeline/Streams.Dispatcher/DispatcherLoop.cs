@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Streams.Core;
@@ -26,8 +27,6 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
     public long Handled => Interlocked.Read(ref _handled);
     private long _handled;
 
-    /// <summary>Counts results by status (and reason for suppressed) as this process produced them.</summary>
-    public event Action<SmsResult>? Produced;
 
     /// <param name="stop">Stop taking work (SIGTERM): the batch in hand finishes what is in flight and records it.</param>
     /// <param name="abandon">The shutdown deadline: even calls in flight give up.</param>
@@ -41,11 +40,41 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
 
     private async Task<IReadOnlyCollection<Received>?> HandleBatchAsync(IReadOnlyList<Received> batch, CancellationToken stop, CancellationToken abandon)
     {
+        // One span per request, a child of the trace its record carries; what it produces carries the trace on.
+        var traces = new Dictionary<string, (Activity? Span, string? Carry)>();
+        foreach (var record in batch)
+        {
+            var request = (SmsRequest)record.Value!;
+            var incoming = Telemetry.TraceParent(record.Source.Message.Headers);
+            if (traces.ContainsKey(request.RequestId)) continue;
+            var span = Telemetry.Start("sms dispatch", incoming);
+            span?.SetTag("sms.request_id", request.RequestId).SetTag("sms.campaign_id", request.CampaignId);
+            traces[request.RequestId] = (span, Telemetry.Carry(span, incoming));
+        }
+        try
+        {
+            return await HandleTracedBatchAsync(batch, traces, stop, abandon);
+        }
+        finally
+        {
+            foreach (var (span, _) in traces.Values) span?.Dispose();
+        }
+    }
+
+    private async Task<IReadOnlyCollection<Received>?> HandleTracedBatchAsync(IReadOnlyList<Received> batch, Dictionary<string, (Activity? Span, string? Carry)> traces,
+        CancellationToken stop, CancellationToken abandon)
+    {
         var acks = new List<Task>(batch.Count);
+        Task Produce(SmsResult result)
+        {
+            var (span, carry) = traces.GetValueOrDefault(result.RequestId);
+            span?.SetTag("sms.status", result.Status);
+            return ProduceResultAsync(result, carry, abandon);
+        }
         var output = await HandleUntilRedisAnswersAsync(batch.Select(r => (SmsRequest)r.Value!).ToList(), stop, abandon,
-            results => Task.WhenAll(results.Select(result => ProduceResultAsync(result, abandon))));
+            results => Task.WhenAll(results.Select(Produce)));
         if (output is null) return batch;
-        acks.AddRange(output.Results.Select(result => ProduceResultAsync(result, abandon)));
+        acks.AddRange(output.Results.Select(Produce));
         foreach (var record in output.Completed)
         {
             // Same version, new status: every dispatcher that sees the limit full writes the same record.
@@ -54,7 +83,8 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
         }
         foreach (var waiting in output.Delayed)
         {
-            acks.Add(options.Topics.Scheduled.ProduceAsync(producer, waiting.Request.UserId, waiting, abandon));
+            acks.Add(producer.ProduceAsync(options.Topics.Scheduled, options.Topics.Scheduled.Message(waiting.Request.UserId, waiting,
+                Telemetry.WithTraceParent(null, traces.GetValueOrDefault(waiting.Request.RequestId).Carry)), abandon));
         }
         await Task.WhenAll(acks);
         if (output.CountersFailed is not null)
@@ -67,11 +97,11 @@ public sealed class DispatcherLoop(DispatcherOptions options, RequestHandler han
         return output.NotDone.Count == 0 ? null : batch.Where(r => output.NotDone.Contains(((SmsRequest)r.Value!).RequestId)).ToList();
     }
 
-    private async Task ProduceResultAsync(SmsResult result, CancellationToken abandon)
+    private async Task ProduceResultAsync(SmsResult result, string? traceParent, CancellationToken abandon)
     {
-        await results.WriteAsync(result, abandon);
+        await results.WriteAsync(result, abandon, traceParent);
         Interlocked.Increment(ref _handled);
-        Produced?.Invoke(result);
+        Telemetry.DispatcherResults.Add(1, new KeyValuePair<string, object?>("status", result.Status));
     }
 
     /// <summary>Null when the dispatcher was stopped before Redis came back (nothing of the batch was done).</summary>

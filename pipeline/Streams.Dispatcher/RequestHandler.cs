@@ -382,9 +382,21 @@ public sealed class RequestHandler(
     private async Task DeliverAsync(string name, ISmsProvider provider, List<Item> won, CancellationToken abandon)
     {
         IReadOnlyList<SendOutcome> outcomes;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             outcomes = await provider.SendBatchAsync([.. won.Select(i => i.Outbound)], abandon);
+            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+            foreach (var outcome in outcomes)
+            {
+                Kafka.Telemetry.ProviderCallDuration.Record(took, new KeyValuePair<string, object?>("provider", name),
+                    new KeyValuePair<string, object?>("outcome", outcome switch
+                    {
+                        Accepted => "accepted",
+                        Refused { MayHaveBeenTaken: true } => "unclear",
+                        _ => "refused",
+                    }));
+            }
         }
         catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {

@@ -10,5 +10,7 @@ namespace Streams.Dispatcher;
 /// </summary>
 public sealed class ResultWriter(IProducer<string, byte[]> producer, Topics topics)
 {
-    public Task WriteAsync(SmsResult result, CancellationToken ct = default) => topics.Results.ProduceAsync(producer, result.UserId, result, ct);
+    /// <param name="traceParent">The trace the result belongs to (W3C traceparent), carried as a header.</param>
+    public Task WriteAsync(SmsResult result, CancellationToken ct = default, string? traceParent = null) =>
+        producer.ProduceAsync(topics.Results, topics.Results.Message(result.UserId, result, Telemetry.WithTraceParent(null, traceParent)), ct);
 }

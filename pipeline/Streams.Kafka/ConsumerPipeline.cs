@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
@@ -71,7 +72,42 @@ public sealed class ConsumerPipeline(string name, ILogger logger)
     {
         using var consumer = KafkaClients.GroupMember(kafka, groupId, name, logger);
         consumer.Subscribe(TopicNames);
-        await RunAsync(consumer, handle, storeOffsets: true, stop);
+        lock (Members) Members[consumer] = groupId;
+        try
+        {
+            await RunAsync(consumer, handle, storeOffsets: true, stop);
+        }
+        finally
+        {
+            lock (Members) Members.Remove(consumer);
+        }
+    }
+
+    /// <summary>The group members of this process, for the lag gauge: removed before they close.</summary>
+    private static readonly Dictionary<IConsumer<string, byte[]>, string> Members = [];
+
+    private static readonly ObservableGauge<long> Lag = Telemetry.Meter.CreateObservableGauge("streams_consumer_lag", ObserveLag,
+        description: "Records not yet consumed, per consumer group and partition this process holds (end offset minus position).");
+
+    private static List<Measurement<long>> ObserveLag()
+    {
+        var lags = new List<Measurement<long>>();
+        lock (Members)
+        {
+            foreach (var (consumer, group) in Members)
+            {
+                foreach (var tp in consumer.Assignment)
+                {
+                    var end = consumer.GetWatermarkOffsets(tp).High;
+                    var position = consumer.Position(tp);
+                    if (end == Offset.Unset || position == Offset.Unset) continue;
+                    lags.Add(new Measurement<long>(Math.Max(0, end.Value - position.Value),
+                        new KeyValuePair<string, object?>("group", group), new KeyValuePair<string, object?>("topic", tp.Topic),
+                        new KeyValuePair<string, object?>("partition", tp.Partition.Value)));
+                }
+            }
+        }
+        return lags;
     }
 
     /// <param name="stop">Stops polling; the batch in hand is finished (or left unfinished) by the handler, then the
@@ -98,8 +134,10 @@ public sealed class ConsumerPipeline(string name, ILogger logger)
                     else if (_reads[record.Topic].Undecodable == Undecodable.DeadLetter)
                         deadLetters.Add(_deadLetters!.ProduceAsync(_dlq!, DeadLetters.For(record, error!, name), CancellationToken.None));
                 }
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var unfinished = decoded.Count == 0 ? null : handle(decoded).GetAwaiter().GetResult();
                 Task.WhenAll(deadLetters).GetAwaiter().GetResult();
+                Telemetry.BatchDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("consumer", name));
                 if (storeOffsets) Store(consumer, batch, unfinished?.Select(r => r.Source).ToHashSet());
                 Handled?.Invoke(batch);
             }
