@@ -30,8 +30,7 @@ public sealed class AnalyticsReader : IAsyncDisposable
     {
         if (_store is not null) return await _store.FunnelAsync(campaign, ct);
         var url = "report" + (campaign is null ? "" : "?campaign=" + Uri.EscapeDataString(campaign));
-        var rows = await _http!.GetFromJsonAsync<List<Commands.DataCommands.FunnelJsonRow>>(url, CliContext.Json, ct) ?? [];
-        return rows.Select(r => new FunnelRow(r.CampaignId, r.Qualified, r.Suppressed, r.Sent, r.Delivered, r.Failed, r.FailedByReason, r.Expired, r.Ambiguous)).ToList();
+        return FunnelJson.Deserialize(await _http!.GetStringAsync(url, ct));
     }
 
     public async Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct) =>

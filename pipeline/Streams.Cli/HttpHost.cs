@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Streams.Cli.Commands;
+using Streams.Analytics;
 using Streams.Pipeline;
 
 namespace Streams.Cli;
@@ -39,7 +39,7 @@ public static class HttpHost
         app.MapMetrics(pipeline);
         app.MapGet("/health", () => Results.Json(new { status = "ok", kafka = pipeline.Bootstrap }));
         app.MapGet("/report", async (string? campaign, CancellationToken token) => pipeline.Analytics is { } analytics
-            ? Results.Text(DataCommands.FunnelJson(await analytics.FunnelAsync(campaign, token)), "application/json")
+            ? Results.Text(FunnelJson.Serialize(await analytics.FunnelAsync(campaign, token)), "application/json")
             : NoAnalytics());
         app.MapGet("/properties", async (CancellationToken token) => pipeline.Analytics is { } analytics
             ? Results.Json(await analytics.KnownPropertiesAsync(token), CliContext.Json)

@@ -6,6 +6,7 @@ using Streams.Core;
 using Streams.Pipeline;
 using Streams.Kafka;
 using Xunit.Abstractions;
+using Streams.Tests;
 
 namespace Streams.Cli.Tests;
 
@@ -117,30 +118,13 @@ public sealed class RollingRestartTests(ITestOutputHelper log) : IDisposable
         }
     }
 
-    /// <summary>Reads sms.results until every request has a terminal outcome, then a little longer (a duplicate would come after).</summary>
-    private static async Task<List<SmsResult>> ReadResultsAsync(string bootstrap, int requests, TimeSpan timeout)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = $"test-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(Topics.Default.Results);
-        var results = new List<SmsResult>();
-        var done = new HashSet<string>();
-        var waited = Stopwatch.StartNew();
-        Stopwatch? settle = null;
-        while (waited.Elapsed < timeout && (settle is null || settle.Elapsed < TimeSpan.FromSeconds(3)))
-        {
-            var m = await Task.Run(() => consumer.Consume(TimeSpan.FromMilliseconds(200)));
-            if (m is null) continue;
-            var r = Codecs.SmsResult.Decode(m.Message.Value, int.MaxValue);
-            if (r.Status is ResultStatus.Delivered or ResultStatus.Sending) continue;
-            results.Add(r);
-            if (done.Add(r.RequestId) && done.Count == requests) settle = Stopwatch.StartNew();
-        }
-        consumer.Close();
-        return results;
-    }
+    /// <summary>Reads sms.results until every request has an outcome, then a little longer (a duplicate would come after).</summary>
+    private static async Task<List<SmsResult>> ReadResultsAsync(string bootstrap, int requests, TimeSpan timeout) =>
+        [.. Outcomes((await KafkaTest.FollowAsync(bootstrap, Topics.Default.Results, read => Outcomes(read).Select(r => r.RequestId).Distinct().Count() == requests,
+            timeout, settle: TimeSpan.FromSeconds(3))).Select(r => r.Value))];
+
+    private static IEnumerable<SmsResult> Outcomes(IEnumerable<SmsResult> results) =>
+        results.Where(r => r.Status is not (ResultStatus.Delivered or ResultStatus.Sending));
 
     public void Dispose() => _cli.Dispose();
 }

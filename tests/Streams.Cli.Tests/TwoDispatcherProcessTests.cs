@@ -97,20 +97,12 @@ public sealed class TwoDispatcherProcessTests(ITestOutputHelper log) : IDisposab
     /// <summary>Dispatcher results (not delivery reports), the first per request.</summary>
     private static async Task<List<SmsResult>> FinalResultsAsync(string bootstrap, int expected, TimeSpan timeout)
     {
+        static IEnumerable<SmsResult> Outcomes(IEnumerable<SmsResult> results) =>
+            results.Where(r => r.Status is not (ResultStatus.Delivered or ResultStatus.Sending));
+        var read = await KafkaTest.FollowAsync(bootstrap, T.Results, r => Outcomes(r).Select(x => x.RequestId).Distinct().Count() >= expected, timeout);
         var found = new Dictionary<string, SmsResult>();
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        foreach (var result in Outcomes(read.Select(r => r.Value)))
         {
-            BootstrapServers = bootstrap, GroupId = $"test-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(T.Results);
-        var until = DateTimeOffset.UtcNow + timeout;
-        var all = new List<SmsResult>();
-        while (found.Count < expected && DateTimeOffset.UtcNow < until)
-        {
-            var m = await Task.Run(() => consumer.Consume(TimeSpan.FromMilliseconds(200)));
-            if (m is null) continue;
-            var result = Codecs.SmsResult.Decode(m.Message.Value, int.MaxValue);
-            if (result.Status is ResultStatus.Delivered or ResultStatus.Sending) continue;
             // A batch caught in the rebalance as the second process joins is redelivered and its results emitted
             // again (at least once); a request sent once is re-reported as sent, never as refused.
             if (found.TryGetValue(result.RequestId, out var earlier))
@@ -121,7 +113,6 @@ public sealed class TwoDispatcherProcessTests(ITestOutputHelper log) : IDisposab
             }
             found[result.RequestId] = result;
         }
-        consumer.Close();
         return [.. found.Values];
     }
 

@@ -7,6 +7,7 @@ using Streams.Pipeline;
 using Streams.Kafka;
 using Xunit.Abstractions;
 using Streams.Topologies;
+using Streams.Tests;
 
 namespace Streams.Cli.Tests;
 
@@ -116,28 +117,10 @@ public sealed class TwoProcessTimerTests(ITestOutputHelper log) : IDisposable
 
     private static Task RunningAsync(Process p) => Cli.RunningAsync(p);
 
-    private static async Task<List<(SmsRequest Request, DateTimeOffset At)>> ReadRequestsAsync(string bootstrap, int users, DateTimeOffset until)
-    {
-        var found = new List<(SmsRequest, DateTimeOffset)>();
-        var seen = new HashSet<string>();
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = $"test-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(T.Requests);
-        // Past the last first-time request, keep reading a little: a duplicate would come after it.
-        DateTimeOffset? settle = null;
-        while (DateTimeOffset.UtcNow < (settle ?? until))
-        {
-            var m = await Task.Run(() => consumer.Consume(TimeSpan.FromMilliseconds(200)));
-            if (m is null) continue;
-            var request = Codecs.SmsRequest.Decode(m.Message.Value, int.MaxValue);
-            found.Add((request, DateTimeOffset.UtcNow));
-            if (seen.Add(request.UserId) && seen.Count == users) settle = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5);
-        }
-        consumer.Close();
-        return found;
-    }
+    /// <summary>Past the last first-time request, keeps reading a little: a duplicate would come after it.</summary>
+    private static async Task<List<(SmsRequest Request, DateTimeOffset At)>> ReadRequestsAsync(string bootstrap, int users, DateTimeOffset until) =>
+        await KafkaTest.FollowAsync(bootstrap, T.Requests, read => read.Select(r => r.UserId).Distinct().Count() == users,
+            until - DateTimeOffset.UtcNow, settle: TimeSpan.FromSeconds(5));
 
     public void Dispose() => _cli.Dispose();
 }

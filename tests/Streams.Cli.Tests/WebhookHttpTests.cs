@@ -69,24 +69,6 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         return await _http.SendAsync(request);
     }
 
-    private List<ConsumeResult<string, byte[]>> Read(string topic, int atLeast)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = _pipeline.Bootstrap, GroupId = $"test-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(topic);
-        var found = new List<ConsumeResult<string, byte[]>>();
-        var until = DateTime.UtcNow.AddSeconds(found.Count >= atLeast ? 2 : 20);
-        while (DateTime.UtcNow < until)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } m) found.Add(m);
-            else if (found.Count >= atLeast) break;
-        }
-        consumer.Close();
-        return found;
-    }
-
     private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string title)
     {
         Assert.Equal(status, response.StatusCode);
@@ -102,13 +84,13 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         var form = new Dictionary<string, string> { ["MessageSid"] = "SM1", ["MessageStatus"] = "delivered", ["To"] = "+919876543210", ["AccountSid"] = "AC1" };
 
         Assert.Equal(HttpStatusCode.NoContent, (await PostTwilioAsync("/webhooks/twilio?r=r1&c=cart&u=u1", form)).StatusCode);
-        var results = Read(_pipeline.Topics.Results, 1);
+        var results = KafkaTest.ReadAll(_pipeline.Bootstrap, _pipeline.Topics.Results);
         var result = Codecs.SmsResult.Decode(Assert.Single(results).Message.Value);
         Assert.Equal(("r1", ResultStatus.Delivered, "tw"), (result.RequestId, result.Status, result.Provider));
 
         // Twilio replays: answered 2xx, stored once.
         Assert.Equal(HttpStatusCode.OK, (await PostTwilioAsync("/webhooks/twilio?r=r1&c=cart&u=u1", form)).StatusCode);
-        Assert.Single(Read(_pipeline.Topics.Results, 1));
+        Assert.Single(KafkaTest.ReadAll(_pipeline.Bootstrap, _pipeline.Topics.Results));
 
         await AssertProblemAsync(await PostTwilioAsync("/webhooks/twilio?r=r1&c=cart&u=u1", form, "bm90IGl0"), HttpStatusCode.Unauthorized, "bad signature");
         // The signature covers the query: a request id swapped in transit is refused.
@@ -144,7 +126,7 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         await AssertProblemAsync(await PostSinchAsync(new string(' ', 70_000) + report), HttpStatusCode.RequestEntityTooLarge, "body too large");
 
         Assert.Equal(HttpStatusCode.NoContent, (await PostSinchAsync(report)).StatusCode);
-        var result = Codecs.SmsResult.Decode(Assert.Single(Read(_pipeline.Topics.Results, 1)).Message.Value);
+        var result = Codecs.SmsResult.Decode(Assert.Single(KafkaTest.ReadAll(_pipeline.Bootstrap, _pipeline.Topics.Results)).Message.Value);
         Assert.Equal(("r2", "b1:+919876543210", 2, "UCS-2"), (result.RequestId, result.MessageId, result.Segments, result.Encoding));
 
         var metrics = await _http.GetStringAsync("/metrics");
@@ -164,7 +146,7 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(report + "&s=8&k=sinch-secret")).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await _http.GetAsync(report + "&s=1&k=sinch-secret")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(report + "&s=1&k=sinch-secret")).StatusCode);
-        var result = Codecs.SmsResult.Decode(Assert.Single(Read(_pipeline.Topics.Results, 1)).Message.Value);
+        var result = Codecs.SmsResult.Decode(Assert.Single(KafkaTest.ReadAll(_pipeline.Bootstrap, _pipeline.Topics.Results)).Message.Value);
         Assert.Equal(("r5", "cart", "u5", ResultStatus.Delivered, "ka"), (result.RequestId, result.CampaignId, result.UserId, result.Status, result.Provider));
     }
 
@@ -175,7 +157,7 @@ public sealed class WebhookHttpTests : IAsyncLifetime
         var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/inbound/twilio") { Content = new FormUrlEncodedContent(form) };
         request.Headers.Add("X-Twilio-Signature", TwilioSignature.Compute("twilio-token", "https://sms.example.com/webhooks/inbound/twilio", form));
         Assert.Equal(HttpStatusCode.NoContent, (await _http.SendAsync(request)).StatusCode);
-        var inbound = Codecs.InboundMessage.Decode(Assert.Single(Read(_pipeline.Topics.Inbound, 1)).Message.Value);
+        var inbound = Codecs.InboundMessage.Decode(Assert.Single(KafkaTest.ReadAll(_pipeline.Bootstrap, _pipeline.Topics.Inbound)).Message.Value);
         Assert.Equal(("SMin1", "twilio", "+919876543210", "STOP"), (inbound.Id, inbound.Provider, inbound.From, inbound.Body));
         await AssertProblemAsync(await _http.PostAsync("/webhooks/inbound/nokia", new StringContent("")), HttpStatusCode.NotFound, "unknown provider");
         // Anything the host does not serve is a JSON problem too.

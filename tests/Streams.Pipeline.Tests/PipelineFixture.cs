@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Streams.Core;
 using Streams.Kafka;
+using Streams.Tests;
 
 namespace Streams.Pipeline.Tests;
 
@@ -40,41 +41,14 @@ public sealed class PipelineFixture : IDisposable
         return host;
     }
 
-    public static async Task ProduceJsonAsync(string bootstrap, string topic, params (string Key, string Json)[] records)
-    {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap }).Build();
-        foreach (var (key, json) in records)
-            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = key, Value = Encoding.UTF8.GetBytes(json) });
-    }
+    public static Task ProduceJsonAsync(string bootstrap, string topic, params (string Key, string Json)[] records) =>
+        KafkaTest.ProduceJsonAsync(bootstrap, topic, records);
 
     /// <summary>Every record of a topic from the beginning up to its current end.</summary>
-    public static List<ConsumeResult<string, byte[]>> ReadAll(string bootstrap, string topic)
-    {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
-        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
-            .Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = "test-reader-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false,
-        }).Build();
-        var ends = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
-        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string, byte[]>>();
-        var remaining = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
-        var waited = Stopwatch.StartNew();
-        while (remaining.Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (r is null) continue;
-            records.Add(r);
-            if (r.Offset.Value + 1 >= ends[r.TopicPartition]) remaining.Remove(r.TopicPartition);
-        }
-        return records;
-    }
+    public static List<ConsumeResult<string, byte[]>> ReadAll(string bootstrap, string topic) => KafkaTest.ReadAll(bootstrap, topic);
 
     /// <summary>What became of each request: every result but the "sending" note each hand-over writes first.</summary>
-    public static List<SmsResult> Results(string bootstrap, Topics topics) =>
-        ReadAll(bootstrap, topics.Results).Select(r => Codecs.SmsResult.Decode(r.Message.Value)).Where(r => r.Status != ResultStatus.Sending).ToList();
+    public static List<SmsResult> Results(string bootstrap, Topics topics) => KafkaTest.Results(bootstrap, topics);
 
     /// <summary>Waits for a condition the pipeline makes true asynchronously; fails with the last observed state.</summary>
     public static Task<T> Eventually<T>(Func<Task<T>> observe, Func<T, bool> done, TimeSpan? timeout = null) =>

@@ -79,7 +79,7 @@ public static class DataCommands
         {
             var context = CliContext.From(parse);
             var rows = await FunnelAsync(context, parse.GetValue(campaign), ct);
-            output.Write(parse.GetValue(format) == "json" ? FunnelJson(rows) + "\n" : FunnelTable(rows));
+            output.Write(parse.GetValue(format) == "json" ? FunnelJson.Serialize(rows) + "\n" : FunnelTable(rows));
             return 0;
         });
         return command;
@@ -91,13 +91,6 @@ public static class DataCommands
             ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
         return await reader.FunnelAsync(campaign, ct);
     }
-
-    public sealed record FunnelJsonRow(string CampaignId, long Qualified, Dictionary<string, long> Suppressed, long SuppressedTotal, long Sent, long Delivered, long Failed, long Pending,
-        Dictionary<string, long>? FailedByReason = null, long Expired = 0, long Ambiguous = 0);
-
-    public static string FunnelJson(IReadOnlyList<FunnelRow> rows) => JsonSerializer.Serialize(
-        rows.Select(r => new FunnelJsonRow(r.CampaignId, r.Qualified, r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(),
-            r.SuppressedTotal, r.Sent, r.Delivered, r.Failed, r.Pending, r.FailedByReason.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(), r.Expired, r.Ambiguous)), CliContext.Json);
 
     public static string FunnelTable(IReadOnlyList<FunnelRow> rows)
     {
