@@ -7,50 +7,6 @@ using Streams.Dispatcher.Providers;
 
 namespace Streams.Dispatcher;
 
-public interface ICampaignView
-{
-    CampaignEntry? Get(string campaignId);
-}
-
-/// <summary>A campaign as the dispatcher holds it: the record, its parsed spec and its template, parsed once per version.</summary>
-public sealed record CampaignEntry(CampaignRecord Record, Core.Campaigns.CampaignSpec? Spec, Core.Templates.MessageTemplate? Message)
-{
-    public static CampaignEntry From(CampaignRecord record)
-    {
-        var spec = Core.Campaigns.CampaignSpecParser.Parse(record.SpecJson).Spec;
-        return new CampaignEntry(record, spec, spec is null ? null : Core.Templates.MessageTemplate.Parse(spec.What.Text).Template);
-    }
-}
-
-public interface IProviderRegistry
-{
-    ISmsProvider? Get(string name);
-
-    /// <summary>The provider's pacing (its rate), taken before a request is claimed; null when it is not paced.</summary>
-    Pacer? PacerFor(string name) => null;
-
-    /// <summary>How long after a send a delivery report must come before the request ends <c>expired</c>.</summary>
-    TimeSpan ReportTimeoutFor(string name) => RequestHandler.DefaultReportTimeout;
-
-    /// <summary>How many calls to the provider may be in flight at once (a batch API's call counts as one).</summary>
-    int ConcurrencyFor(string name) => RequestHandler.DefaultConcurrency;
-}
-
-/// <summary>The settings of the send chain that come from configuration.</summary>
-public sealed record DispatchSettings
-{
-    public FrequencyCaps Caps { get; init; } = FrequencyCaps.None;
-
-    /// <summary>The configured DND hours for campaigns that set none.</summary>
-    public DndWindow? DefaultDnd { get; init; }
-
-    /// <summary>
-    /// How long an attempt may hold a claim before another owner treats its outcome as unknown: longer than a
-    /// provider call with its retries. A claim younger than this makes the request wait (sms.scheduled) and look again.
-    /// </summary>
-    public TimeSpan ClaimLease { get; init; } = TimeSpan.FromSeconds(60);
-}
-
 /// <summary>
 /// Handles a batch of requests, one phase at a time over one record per request: consent and the pure decision;
 /// early stops (re-reported as sent when a redelivered request was sent before); then per provider, in the batch's
@@ -520,40 +476,4 @@ public sealed class RequestHandler(
                 parts.Length > 3 && parts[3].Length > 0 ? parts[3] : null);
         }
     }
-}
-
-/// <summary>
-/// A sent request waiting for its delivery report, as the counter store keeps it: due at the sandbox's delivery
-/// time (then reported delivered) or at the provider's report timeout (then reported expired).
-/// </summary>
-public sealed record PendingReport(string Kind, string MessageId, string CampaignId, string UserId, string Provider, int Segments, string Encoding,
-    IReadOnlyList<string>? Holds = null)
-{
-    public const string Deliver = "deliver";
-    public const string Expire = "expire";
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    public static string Info(string kind, string messageId, SmsRequest request, string provider, SmsInfo info, IReadOnlyList<string>? holds = null) =>
-        JsonSerializer.Serialize(new PendingReport(kind, messageId, request.CampaignId, request.UserId, provider, info.Segments, info.Encoding, holds), Json);
-
-    public static PendingReport? Parse(string info)
-    {
-        try { return JsonSerializer.Deserialize<PendingReport>(info, Json); }
-        catch (JsonException) { return null; }
-    }
-
-    /// <summary>The result this pending report ends in when it comes due; it names the places the send holds, like the sent result.</summary>
-    public SmsResult ResultFor(string requestId, DateTimeOffset now) => Kind == Deliver
-        ? new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Delivered, null, Provider, Segments, Encoding, now, Holds)
-        : new SmsResult(requestId, MessageId, CampaignId, UserId, ResultStatus.Expired, Reasons.NoDeliveryReport, Provider, Segments, Encoding, now, Holds);
-}
-
-/// <summary>
-/// The cap and limit places a sent request holds, written on its <c>sent</c> result ("u|key|keep-seconds" for a
-/// user's place, "m|key|keep-seconds" for a message's), so the counters can be rebuilt from sms.results.
-/// </summary>
-public static class Holds
-{
-    public static IReadOnlyList<string> Of(IReadOnlyList<Slot> slots) =>
-        [.. slots.Select(s => $"{(s.Kind == CounterKind.Users ? "u" : "m")}|{s.Key}|{(long)s.Keep.TotalSeconds}")];
 }

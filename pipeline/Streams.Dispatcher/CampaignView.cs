@@ -1,6 +1,22 @@
-using Streams.Dispatcher.Providers;
+using Streams.Core;
 
 namespace Streams.Dispatcher;
+
+/// <summary>The campaigns the dispatcher judges requests against (the live CampaignCache, or a fixed set).</summary>
+public interface ICampaignView
+{
+    CampaignEntry? Get(string campaignId);
+}
+
+/// <summary>A campaign as the dispatcher holds it: the record, its parsed spec and its template, parsed once per version.</summary>
+public sealed record CampaignEntry(CampaignRecord Record, Core.Campaigns.CampaignSpec? Spec, Core.Templates.MessageTemplate? Message)
+{
+    public static CampaignEntry From(CampaignRecord record)
+    {
+        var spec = Core.Campaigns.CampaignSpecParser.Parse(record.SpecJson).Spec;
+        return new CampaignEntry(record, spec, spec is null ? null : Core.Templates.MessageTemplate.Parse(spec.What.Text).Template);
+    }
+}
 
 /// <summary>A fixed set of campaigns, by id (the simulator's; tests' and benchmarks'). Changes to the dictionary it
 /// was given are seen.</summary>
@@ -23,13 +39,4 @@ public sealed class FixedCampaigns : ICampaignView
     public static FixedCampaigns ForAnyId(CampaignEntry entry) => new(new Dictionary<string, CampaignEntry>(), entry);
 
     public CampaignEntry? Get(string campaignId) => _any ?? _byId.GetValueOrDefault(campaignId);
-}
-
-/// <summary>One provider (the simulator's sandbox; tests' and benchmarks' fakes): under its own name, or under
-/// every name a campaign uses.</summary>
-public sealed class FixedProviders(ISmsProvider provider, bool anyName = false, Pacer? pacer = null) : IProviderRegistry
-{
-    public ISmsProvider? Get(string name) => anyName || name == provider.Name ? provider : null;
-
-    public Pacer? PacerFor(string name) => pacer;
 }
