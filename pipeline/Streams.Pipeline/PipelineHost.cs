@@ -1,15 +1,9 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Streamiz.Kafka.Net;
-using Streamiz.Kafka.Net.Errors;
-using Streamiz.Kafka.Net.SerDes;
-using Streamiz.Kafka.Net.State;
 using Streams.Analytics;
 using Streams.Core;
 using Streams.Counters;
 using Streams.Dispatcher;
-using Streams.Dispatcher.Providers;
-using Streams.Topologies.LiveTrigger;
 using Streams.Kafka;
 using Streams.Topologies;
 
@@ -41,11 +35,9 @@ public sealed record PipelineHostOptions
 /// </summary>
 public sealed class PipelineHost : IAsyncDisposable
 {
-    private readonly List<Task> _loops = [];
-    private readonly CancellationTokenSource _stop = new();
-    private readonly CancellationTokenSource _abandon = new();
+    private readonly List<Roles.PipelineRole> _roles = [];
     private readonly List<IDisposable> _disposables = [];
-    private KafkaStream? _stream;
+    private Roles.TopologyRole? _topology;
     private EmbeddedRedis? _embeddedRedis;
     private Kafka.EmbeddedKafka? _embeddedKafka;
     private KafkaJournal? _journal;
@@ -63,11 +55,8 @@ public sealed class PipelineHost : IAsyncDisposable
         Time = time;
     }
 
-    /// <summary>
-    /// How long a fetch waits for data. librdkafka's default (500 ms) sits in every hop's latency when traffic
-    /// is light (the mock cluster always waits it out); 100 ms keeps event→request latency low at little cost.
-    /// </summary>
-    public const int FetchWaitMaxMs = 100;
+    /// <inheritdoc cref="Roles.TopologyRole.FetchWaitMaxMs"/>
+    public const int FetchWaitMaxMs = Roles.TopologyRole.FetchWaitMaxMs;
 
     public StreamsOptions Options { get; }
     public ILoggerFactory Loggers { get; }
@@ -78,7 +67,7 @@ public sealed class PipelineHost : IAsyncDisposable
     /// <summary>The consumer group protocol of the pipeline's consumers (see <see cref="StreamsOptions.KafkaOptions.GroupProtocol"/>).</summary>
     public string GroupProtocol => Options.Kafka.GroupProtocol ?? (EmbeddedKafka ? "consumer" : "classic");
 
-    private KafkaSettings KafkaSettings => new(Bootstrap, Options.InstanceId, GroupProtocol);
+    internal KafkaSettings KafkaSettings => new(Bootstrap, Options.InstanceId, GroupProtocol);
     public Topics Topics => Options.Topics;
     public ICounterStore Counters { get; private set; } = null!;
     /// <summary>
@@ -88,19 +77,18 @@ public sealed class PipelineHost : IAsyncDisposable
     public IAnalyticsStore? Analytics { get; private set; }
     public CampaignCache Campaigns { get; private set; } = null!;
     public string OutboxPath => Path.Combine(Options.StateDir, "outbox.jsonl");
-    public DispatcherLoop? Dispatcher { get; private set; }
+    public DispatcherLoop? Dispatcher => _roles.OfType<Roles.DispatcherRole>().FirstOrDefault()?.Dispatcher;
 
     /// <summary>The one writer of sms.results.</summary>
-    private ResultWriter Results { get; set; } = null!;
+    internal ResultWriter Results { get; private set; } = null!;
 
     /// <summary>Writes delivery results (sandbox reports, webhooks) to sms.results.</summary>
     public ResultsReporter Reports { get; private set; } = null!;
     public Dispatcher.Webhooks.DeliveryReportHandler Webhooks { get; private set; } = null!;
     public IProducer<string, byte[]> Producer { get; private set; } = null!;
-    public AnalyticsSink? Sink { get; private set; }
 
     /// <summary>Faults of a role's loop surface here, so a caller can stop instead of running half a pipeline.</summary>
-    public Task Completion => FirstFaultAsync([.. _loops]);
+    public Task Completion => FirstFaultAsync([.. _roles.SelectMany(r => r.Loops)]);
 
     private static async Task FirstFaultAsync(List<Task> pending)
     {
@@ -120,7 +108,7 @@ public sealed class PipelineHost : IAsyncDisposable
         try
         {
             await host.StartBackendsAsync(hostOptions, ct);
-            host.StartRoles(hostOptions);
+            await host.StartRolesAsync(hostOptions, ct);
             return host;
         }
         catch
@@ -171,89 +159,14 @@ public sealed class PipelineHost : IAsyncDisposable
         Webhooks = new Dispatcher.Webhooks.DeliveryReportHandler(Counters, Reports, Time);
     }
 
-    private void StartRoles(PipelineHostOptions hostOptions)
+    /// <summary>The roles asked for, each a hosted service; started in order, stopped together.</summary>
+    private async Task StartRolesAsync(PipelineHostOptions hostOptions, CancellationToken ct)
     {
-        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) StartTopology(hostOptions.ApplicationId);
-        if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher)) StartDispatcher(hostOptions);
-        if (hostOptions.Roles.HasFlag(PipelineRoles.Sink))
-        {
-            Sink = new AnalyticsSink(KafkaSettings, Topics, Analytics!, Loggers.CreateLogger<AnalyticsSink>(), Options.MaxInputBytes);
-            _loops.Add(Task.Run(() => Sink.RunAsync(_stop.Token)));
-        }
-    }
-
-    private void StartTopology(string applicationId)
-    {
-        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = applicationId,
-            BootstrapServers = Bootstrap,
-            // Per instance: topology processes that share a state dir each keep their own RocksDB stores.
-            StateDir = Path.Combine(Options.StateDir, "streamiz", Options.InstanceId ?? ""),
-            AllowAutoCreateTopics = true,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            CommitIntervalMs = 200,
-            // A stopped or dead instance's partitions move on after 10 s instead of the default 45 s.
-            SessionTimeoutMs = 10000,
-            FetchWaitMaxMs = FetchWaitMaxMs,
-            PollMs = 20, // Streamiz polls for 100 ms by default; at 20 ms a lone event waits less (bench: p50 222 → 86 ms)
-            Logger = Loggers,
-        };
-        var builder = new StreamBuilder();
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = Topics, MaxInputBytes = Options.MaxInputBytes, Time = Time });
-        Topologies.Timers.ScheduledTopology.Build(builder, new Topologies.Timers.ScheduledOptions { Topics = Topics, Time = Time, MaxInputBytes = Options.MaxInputBytes });
-        _stream = new KafkaStream(builder.Build(), config);
-        // StartAsync returns once the stream threads run, so the topology's "loop" is its state: it ends only in
-        // error or when it stops without being asked to (a host with only this role must keep running).
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _stream.StateChanged += (_, state) =>
-        {
-            if (state == KafkaStream.State.ERROR) ended.TrySetException(new InvalidOperationException("the live topology stopped with an error"));
-            else if (state == KafkaStream.State.NOT_RUNNING && !_stop.IsCancellationRequested) ended.TrySetException(new InvalidOperationException("the live topology stopped"));
-        };
-        _loops.Add(RunTopologyAsync(_stream, ended));
-    }
-
-    private async Task RunTopologyAsync(KafkaStream stream, TaskCompletionSource ended)
-    {
-        await stream.StartAsync(_stop.Token);
-        await using var stopping = _stop.Token.Register(() => ended.TrySetResult());
-        await ended.Task;
-    }
-
-    private void StartDispatcher(PipelineHostOptions hostOptions)
-    {
-        var providers = ProviderFactory.CreateRegistry(Options, Time, Counters);
-        foreach (var provider in providers.All.OfType<IDisposable>()) _disposables.Add(provider);
-        // Per process start, never reused: a restarted dispatcher must not mistake an old claim for its own.
-        var owner = hostOptions.Owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        var handler = new RequestHandler(Counters, providers, Campaigns, Time, Loggers.CreateLogger<RequestHandler>(), owner,
-            new DispatchSettings { Caps = Options.Limits.Caps, DefaultDnd = Options.Dnd?.ToWindow() })
-        {
-            AfterSend = hostOptions.AfterSend,
-        };
-        Dispatcher = new DispatcherLoop(
-            new DispatcherOptions
-            {
-                Kafka = KafkaSettings, Topics = Topics, GroupId = hostOptions.DispatcherGroupId, MaxInputBytes = Options.MaxInputBytes,
-            },
-            handler, Producer, Results, Loggers.CreateLogger<DispatcherLoop>(),
-            new CounterGuard(Counters, Bootstrap, Topics, providers, Time, Loggers.CreateLogger<CounterGuard>(), owner));
-        var consent = new ConsentLoop(
-            new ConsentOptions
-            {
-                Kafka = KafkaSettings, Topics = Topics, HelpReply = Options.OptOut.HelpReply, HelpProvider = Options.OptOut.Provider, HelpFrom = Options.OptOut.From,
-            },
-            Counters, providers, Producer, Results, Time, Loggers.CreateLogger<ConsentLoop>());
-        var pump = new ReportPump(Counters, Reports, Time, Loggers.CreateLogger<ReportPump>());
-        _loops.Add(Task.Run(() => consent.RunAsync(_stop.Token)));
-        _loops.Add(Task.Run(() => pump.RunAsync(_stop.Token)));
-        _loops.Add(Task.Run(async () =>
-        {
-            // Requests are judged against campaigns: wait until the campaigns that exist have been read.
-            await Campaigns.CaughtUp.WaitAsync(_stop.Token);
-            await Dispatcher.RunAsync(_stop.Token, _abandon.Token);
-        }));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = new Roles.TopologyRole(this, hostOptions.ApplicationId));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher))
+            _roles.Add(new Roles.DispatcherRole(this, hostOptions.DispatcherGroupId, hostOptions.Owner, hostOptions.AfterSend));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new Roles.SinkRole(this));
+        foreach (var role in _roles) await role.StartAsync(ct);
     }
 
     /// <summary>
@@ -263,7 +176,7 @@ public sealed class PipelineHost : IAsyncDisposable
     public async Task WaitForCampaignAsync(string id, int version, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!(Campaigns.Get(id)?.Record.Version >= version && (_stream is null || TopologySees(StoreNames.Campaigns, id, (byte[] c) => Topics.Campaigns.Decode(c).Version >= version))))
+        while (!(Campaigns.Get(id)?.Record.Version >= version && (_topology is null || _topology.Sees(StoreNames.Campaigns, id, (byte[] c) => Topics.Campaigns.Decode(c).Version >= version))))
         {
             if (waited.Elapsed > timeout) throw new TimeoutException($"campaign {id} v{version} not visible within {timeout.TotalSeconds:0}s");
             await Task.Delay(20);
@@ -274,32 +187,10 @@ public sealed class PipelineHost : IAsyncDisposable
     public async Task WaitForProfileAsync(string userId, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!TopologySees(Topologies.State.UserState.StoreName, Topologies.State.UserState.ProfileKey(userId), (byte[] _) => true))
+        while (_topology?.Sees(Topologies.State.UserState.StoreName, Topologies.State.UserState.ProfileKey(userId), (byte[] _) => true) != true)
         {
             if (waited.Elapsed > timeout) throw new TimeoutException($"profile {userId} not in the topology within {timeout.TotalSeconds:0}s");
             await Task.Delay(20);
-        }
-    }
-
-    private bool TopologySees<V>(string store, string key, Func<V, bool> check) where V : class
-    {
-        if (_stream is null) return false;
-        try
-        {
-            var timestamped = _stream.Store(StoreQueryParameters.FromNameAndType(store, QueryableStoreTypes.TimestampedKeyValueStore<string, V>()));
-            return timestamped.Get(key)?.Value is { } v && check(v);
-        }
-        catch (Exception e) when (e is InvalidStateStoreException or IllegalStateException or InvalidCastException)
-        {
-        }
-        try
-        {
-            var plain = _stream.Store(StoreQueryParameters.FromNameAndType(store, QueryableStoreTypes.KeyValueStore<string, V>()));
-            return plain.Get(key) is { } v && check(v);
-        }
-        catch (Exception e) when (e is InvalidStateStoreException or IllegalStateException or InvalidCastException)
-        {
-            return false;
         }
     }
 
@@ -310,12 +201,8 @@ public sealed class PipelineHost : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        _abandon.CancelAfter(Options.ShutdownGraceSpan);
-        // A loop that faulted already reported it through Completion; stopping must still release everything.
-        try { await Task.WhenAll(_loops).WaitAsync(Options.ShutdownGraceSpan + TimeSpan.FromSeconds(5)); }
-        catch (Exception) { }
-        _stream?.Dispose();
+        using (var deadline = new CancellationTokenSource(Options.ShutdownGraceSpan))
+            await Task.WhenAll(_roles.Select(r => r.StopAsync(deadline.Token)));
         if (Campaigns is not null) await Campaigns.DisposeAsync();
         foreach (var d in Enumerable.Reverse(_disposables)) d.Dispose();
         // After every role and producer stopped: the journal reads the embedded cluster to its end before it goes.
@@ -324,7 +211,5 @@ public sealed class PipelineHost : IAsyncDisposable
         if (Counters is not null) await Counters.DisposeAsync();
         _embeddedRedis?.Dispose();
         if (Analytics is not null) await Analytics.DisposeAsync();
-        _stop.Dispose();
-        _abandon.Dispose();
     }
 }
