@@ -9,12 +9,18 @@ using Streams.Pipeline;
 
 namespace Streams.Cli;
 
-/// <summary>The HTTP side of `streams run`: health, and the funnel for `streams report` while the pipeline holds the embedded store.</summary>
+/// <summary>
+/// The generic host of `streams run`: the pipeline's roles as hosted services, and the HTTP side (health, metrics,
+/// webhooks, and the funnel for `streams report` while the pipeline holds the embedded store).
+/// </summary>
 public static class HttpHost
 {
-    public static async Task<WebApplication> StartAsync(PipelineHost pipeline, string url, CancellationToken ct)
+    /// <param name="runRoles">Run the pipeline's roles as this host's hosted services: started with it, and stopped
+    /// with it (all at once, within the configured shutdown_grace).</param>
+    public static async Task<WebApplication> StartAsync(PipelineHost pipeline, string url, CancellationToken ct, bool runRoles = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        if (runRoles) builder.Services.AddPipelineRoles(pipeline);
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
@@ -53,6 +59,17 @@ public static class HttpHost
     }
 
     public static string Address(WebApplication app) => app.Urls.First();
+
+    private static void AddPipelineRoles(this IServiceCollection services, PipelineHost pipeline)
+    {
+        foreach (var role in pipeline.Roles) services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(role);
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o =>
+        {
+            // The roles' stop waits for what is in flight until this deadline, then gives up on it.
+            o.ShutdownTimeout = pipeline.Options.ShutdownGraceSpan;
+            o.ServicesStopConcurrently = true;
+        });
+    }
 
     private static IResult NoAnalytics() =>
         Results.Problem(statusCode: 503, title: "no analytics here", detail: "this process runs no analytics sink (the embedded DuckDB file is held by the process that does)");

@@ -6,6 +6,7 @@ using Streams.Counters;
 using Streams.Dispatcher;
 using Streams.Kafka;
 using Streams.Topologies;
+using Streams.Pipeline.Roles;
 
 namespace Streams.Pipeline;
 
@@ -35,9 +36,9 @@ public sealed record PipelineHostOptions
 /// </summary>
 public sealed class PipelineHost : IAsyncDisposable
 {
-    private readonly List<Roles.PipelineRole> _roles = [];
+    private readonly List<PipelineRole> _roles = [];
     private readonly List<IDisposable> _disposables = [];
-    private Roles.TopologyRole? _topology;
+    private TopologyRole? _topology;
     private EmbeddedRedis? _embeddedRedis;
     private Kafka.EmbeddedKafka? _embeddedKafka;
     private KafkaJournal? _journal;
@@ -55,8 +56,8 @@ public sealed class PipelineHost : IAsyncDisposable
         Time = time;
     }
 
-    /// <inheritdoc cref="Roles.TopologyRole.FetchWaitMaxMs"/>
-    public const int FetchWaitMaxMs = Roles.TopologyRole.FetchWaitMaxMs;
+    /// <inheritdoc cref="TopologyRole.FetchWaitMaxMs"/>
+    public const int FetchWaitMaxMs = TopologyRole.FetchWaitMaxMs;
 
     public StreamsOptions Options { get; }
     public ILoggerFactory Loggers { get; }
@@ -77,7 +78,7 @@ public sealed class PipelineHost : IAsyncDisposable
     public IAnalyticsStore? Analytics { get; private set; }
     public CampaignCache Campaigns { get; private set; } = null!;
     public string OutboxPath => Path.Combine(Options.StateDir, "outbox.jsonl");
-    public DispatcherLoop? Dispatcher => _roles.OfType<Roles.DispatcherRole>().FirstOrDefault()?.Dispatcher;
+    public DispatcherLoop? Dispatcher => _roles.OfType<DispatcherRole>().FirstOrDefault()?.Dispatcher;
 
     /// <summary>The one writer of sms.results.</summary>
     internal ResultWriter Results { get; private set; } = null!;
@@ -100,15 +101,17 @@ public sealed class PipelineHost : IAsyncDisposable
         }
     }
 
+    /// <param name="startRoles">False when a generic host runs the <see cref="Roles"/> as its hosted services (`streams run`).</param>
     public static async Task<PipelineHost> StartAsync(StreamsOptions options, ILoggerFactory loggers, TimeProvider time,
-        PipelineHostOptions? hostOptions = null, CancellationToken ct = default)
+        PipelineHostOptions? hostOptions = null, CancellationToken ct = default, bool startRoles = true)
     {
         hostOptions ??= new PipelineHostOptions();
         var host = new PipelineHost(options, loggers, time);
         try
         {
             await host.StartBackendsAsync(hostOptions, ct);
-            await host.StartRolesAsync(hostOptions, ct);
+            host.CreateRoles(hostOptions);
+            if (startRoles) foreach (var role in host._roles) await role.StartAsync(ct);
             return host;
         }
         catch
@@ -159,14 +162,15 @@ public sealed class PipelineHost : IAsyncDisposable
         Webhooks = new Dispatcher.Webhooks.DeliveryReportHandler(Counters, Reports, Time);
     }
 
-    /// <summary>The roles asked for, each a hosted service; started in order, stopped together.</summary>
-    private async Task StartRolesAsync(PipelineHostOptions hostOptions, CancellationToken ct)
+    /// <summary>The roles asked for, each a hosted service; started in this order, stopped together.</summary>
+    public IReadOnlyList<PipelineRole> Roles => _roles;
+
+    private void CreateRoles(PipelineHostOptions hostOptions)
     {
-        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = new Roles.TopologyRole(this, hostOptions.ApplicationId));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = new TopologyRole(this, hostOptions.ApplicationId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher))
-            _roles.Add(new Roles.DispatcherRole(this, hostOptions.DispatcherGroupId, hostOptions.Owner, hostOptions.AfterSend));
-        if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new Roles.SinkRole(this));
-        foreach (var role in _roles) await role.StartAsync(ct);
+            _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId, hostOptions.Owner, hostOptions.AfterSend));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new SinkRole(this));
     }
 
     /// <summary>

@@ -43,8 +43,8 @@ public static class RunCommands
                 ? r.Aggregate((PipelineRoles)0, (acc, s) => acc | Enum.Parse<PipelineRoles>(s, ignoreCase: true))
                 : PipelineRoles.All;
             using var loggers = CliContext.Loggers();
-            await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System, new PipelineHostOptions { Roles = selected }, ct);
-            await using var web = await HttpHost.StartAsync(host, parse.GetValue(http)!, ct);
+            await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System, new PipelineHostOptions { Roles = selected }, ct, startRoles: false);
+            await using var web = await HttpHost.StartAsync(host, parse.GetValue(http)!, ct, runRoles: true);
             var file = Path.Combine(options.StateDir, "embedded.json");
             if (host.EmbeddedKafka)
             {
@@ -71,6 +71,9 @@ public static class RunCommands
             }
             finally
             {
+                // The host stops the roles (in-flight work finishes within shutdown_grace) and the HTTP side; the
+                // backends go after them, when the pipeline is disposed.
+                await web.StopAsync(CancellationToken.None);
                 if (host.EmbeddedKafka) File.Delete(file);
             }
         });

@@ -26,7 +26,16 @@ public abstract class PipelineRole : IHostedService
 
     public abstract Task StartAsync(CancellationToken cancellationToken);
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    private readonly object _gate = new();
+    private Task? _stopped;
+
+    /// <summary>Stops once: a host that stops its services and the pipeline that owns them may both ask.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate) return _stopped ??= StopOnceAsync(cancellationToken);
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         await Stopping.CancelAsync();
         await using (cancellationToken.Register(Abandoning.Cancel))
