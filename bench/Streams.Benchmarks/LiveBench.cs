@@ -63,7 +63,7 @@ public static class LiveBench
             for (var c = 0; c < campaigns; c++) await host.WaitForCampaignAsync($"bench-{c}", 1, TimeSpan.FromSeconds(60));
             var live = new Measure(kafka.Bootstrap, topics.Requests, v =>
             {
-                var r = Codecs.SmsRequest.Decode(v, int.MaxValue);
+                var r = Codecs.SmsRequest.DecodeOwn(v);
                 return (r.UserId, r.Context.EventTs!.Value);
             });
             await Phase(kafka.Bootstrap, topics.Events, live, "warm", 500, 0, campaigns);

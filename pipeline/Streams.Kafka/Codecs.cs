@@ -132,7 +132,7 @@ public sealed class ProfileUpdateCodec() : RecordCodec<ProfileUpdate>(Schemas.Pr
 
     public Profile DecodeProfile(byte[] bytes)
     {
-        var u = Decode(bytes, int.MaxValue);
+        var u = DecodeOwn(bytes);
         return new Profile(u.UserId, u.Ts, u.Phone, u.Timezone, u.SmsOptIn, u.Props ?? Props.Empty);
     }
 }

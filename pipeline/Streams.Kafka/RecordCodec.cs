@@ -35,6 +35,13 @@ public abstract class RecordCodec<T>(RecordSchema schema) where T : class
         return stream.ToArray();
     }
 
+    /// <summary>Decodes a value this pipeline wrote itself (a state store's, an internal topic's): it was checked
+    /// when it came in, so no size limit applies.</summary>
+    public T DecodeOwn(byte[] bytes) => Decode(bytes, int.MaxValue);
+
+    /// <inheritdoc cref="DecodeOwn"/>
+    public Decoded<T> TryDecodeOwn(byte[]? bytes) => TryDecode(bytes, int.MaxValue);
+
     public Decoded<T> TryDecode(byte[]? bytes, int maxBytes = DefaultMaxBytes)
     {
         try

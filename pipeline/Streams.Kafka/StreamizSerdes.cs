@@ -9,5 +9,5 @@ public sealed class SmsRequestSerDes : AbstractSerDes<SmsRequest>
 {
     public override byte[] Serialize(SmsRequest data, SerializationContext context) => data is null ? null! : Codecs.SmsRequest.Encode(data);
 
-    public override SmsRequest Deserialize(byte[] data, SerializationContext context) => data is null ? null! : Codecs.SmsRequest.Decode(data, int.MaxValue);
+    public override SmsRequest Deserialize(byte[] data, SerializationContext context) => data is null ? null! : Codecs.SmsRequest.DecodeOwn(data);
 }

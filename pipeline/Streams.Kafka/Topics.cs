@@ -21,7 +21,7 @@ public sealed record Topic<T>(string Name, RecordCodec<T> Codec) : Topic(Name) w
         producer.ProduceAsync(Name, Message(key, value), ct);
 
     /// <summary>Decodes a value this pipeline wrote itself (it was checked when it came in, so no size limit applies).</summary>
-    public T Decode(byte[] value) => Codec.Decode(value, int.MaxValue);
+    public T Decode(byte[] value) => Codec.DecodeOwn(value);
 
     public Decoded<T> TryDecode(byte[]? value, int maxBytes = int.MaxValue) => Codec.TryDecode(value, maxBytes);
 

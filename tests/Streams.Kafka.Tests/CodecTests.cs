@@ -69,8 +69,8 @@ public sealed class CodecTests
         var sent = result with { Status = ResultStatus.Sent, Holds = ["u|limit:cart|34560000", "m|cap:u1:d:2026-12-01|172800"] };
         var back = Codecs.SmsResult.Decode(Codecs.SmsResult.Encode(sent));
         Assert.Equal(sent.Holds, back.Holds);
-        Assert.Equal(sent.Holds, Codecs.SmsResult.Decode(System.Text.Encoding.UTF8.GetBytes(
-            """{"request_id":"r1","campaign_id":"cart","user_id":"u1","status":"sent","ts":"2026-12-01T10:00:00Z","holds":["u|limit:cart|34560000","m|cap:u1:d:2026-12-01|172800"]}"""), int.MaxValue).Holds);
+        Assert.Equal(sent.Holds, Codecs.SmsResult.DecodeOwn(System.Text.Encoding.UTF8.GetBytes(
+            """{"request_id":"r1","campaign_id":"cart","user_id":"u1","status":"sent","ts":"2026-12-01T10:00:00Z","holds":["u|limit:cart|34560000","m|cap:u1:d:2026-12-01|172800"]}""")).Holds);
 
         var campaign = new CampaignRecord("cart", 2, CampaignStatus.Paused, "{\"id\":\"cart\"}", At);
         Assert.Equal(campaign, Codecs.CampaignRecord.Decode(Codecs.CampaignRecord.Encode(campaign)));

@@ -138,13 +138,13 @@ public sealed class Simulator
         {
             if (input.Topic == _topics.Inbound)
             {
-                await Consent.ApplyAsync(_counters, Codecs.InboundMessage.Decode(input.Value, int.MaxValue));
+                await Consent.ApplyAsync(_counters, Codecs.InboundMessage.DecodeOwn(input.Value));
                 return;
             }
             if (input.Topic == _topics.Profiles)
             {
                 _profiles.PipeInput(input.Key, input.Value);
-                await Consent.ApplyAsync(_counters, Codecs.ProfileUpdate.Decode(input.Value, int.MaxValue));
+                await Consent.ApplyAsync(_counters, Codecs.ProfileUpdate.DecodeOwn(input.Value));
                 return;
             }
             _events.PipeInput(input.Key, input.Value);
@@ -169,7 +169,7 @@ public sealed class Simulator
         {
             while (true)
             {
-                var batch = _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.Decode(r.Message.Value, int.MaxValue)).ToList();
+                var batch = _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.DecodeOwn(r.Message.Value)).ToList();
                 if (batch.Count == 0) return;
                 var output = await _handler.HandleBatchAsync(batch, CancellationToken.None);
                 foreach (var r in output.Results)
@@ -209,7 +209,7 @@ public sealed class Simulator
 
         private IEnumerable<(DateTimeOffset Due, SmsRequest Request, string Cause)> WaitingInTimers() =>
             DueTimers.Waiting(_driver.GetKeyValueStore<string, byte[]>(StoreNames.Timers))
-                .Select(t => Codecs.ScheduledRequest.Decode(t.Value, int.MaxValue))
+                .Select(t => Codecs.ScheduledRequest.DecodeOwn(t.Value))
                 .Select(s => (s.DueAt, s.Request, s.Cause));
 
         /// <summary>Requests whose timer is past the end of the simulated time: one "scheduled" line each, at its due time.</summary>

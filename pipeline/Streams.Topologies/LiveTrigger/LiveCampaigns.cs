@@ -38,7 +38,7 @@ public sealed class LiveCampaigns
     private Known? Read(string key, byte[] raw)
     {
         if (_known.TryGetValue(key, out var known) && (ReferenceEquals(known.Raw, raw) || known.Raw.AsSpan().SequenceEqual(raw))) return known;
-        if (Codecs.CampaignRecord.TryDecode(raw, int.MaxValue) is not { Ok: true, Value: { } record })
+        if (Codecs.CampaignRecord.TryDecodeOwn(raw) is not { Ok: true, Value: { } record })
         {
             _known.Remove(key);
             return null;

@@ -124,7 +124,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         var active = _campaigns.Active().ToDictionary(c => c.Campaign.Id, c => c.Campaign);
         foreach (var (_, _, value) in due)
         {
-            var request = Codecs.SmsRequest.Decode(value, int.MaxValue);
+            var request = Codecs.SmsRequest.DecodeOwn(value);
             if (!active.TryGetValue(request.CampaignId, out var campaign)) continue;
             var profile = _users.Profile(request.UserId);
             _context.Forward(request.UserId, request with

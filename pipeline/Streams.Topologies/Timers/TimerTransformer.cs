@@ -49,7 +49,7 @@ public sealed class TimerTransformer : ITransformer<string, ScheduledRequest, st
     {
         foreach (var (_, _, value) in _timers.TakeDue(_time.GetUtcNow()))
         {
-            var scheduled = Codecs.ScheduledRequest.Decode(value, int.MaxValue);
+            var scheduled = Codecs.ScheduledRequest.DecodeOwn(value);
             _context.Forward(scheduled.Request.UserId, scheduled.Request);
         }
     }

@@ -92,7 +92,7 @@ await Task.Delay(TimeSpan.FromSeconds(8)); // both topology processes read the c
 // Results, read all along.
 var results = new System.Collections.Concurrent.ConcurrentQueue<SmsResult>();
 using var stopReading = new CancellationTokenSource();
-var reader = Task.Run(() => ReadTopic(bootstrap, Topics.Default.Results, r => results.Enqueue(Codecs.SmsResult.Decode(r.Message.Value, int.MaxValue)), stopReading.Token));
+var reader = Task.Run(() => ReadTopic(bootstrap, Topics.Default.Results, r => results.Enqueue(Codecs.SmsResult.DecodeOwn(r.Message.Value)), stopReading.Token));
 
 // Load: each user browses three times (the third is capped), the first promoUsers also search once.
 var expected = new Dictionary<string, (string Campaign, string User)>();
