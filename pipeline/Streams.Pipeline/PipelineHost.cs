@@ -25,8 +25,6 @@ public sealed record PipelineHostOptions
     public string ApplicationId { get; init; } = "streams-live-trigger";
     public string DispatcherGroupId { get; init; } = "streams-dispatcher";
     public Func<SmsRequest, Task>? AfterSend { get; init; }
-    /// <summary>Set by tests to run several dispatchers in one process; each gets its own owner id.</summary>
-    public string? Owner { get; init; }
 }
 
 /// <summary>
@@ -169,7 +167,7 @@ public sealed class PipelineHost : IAsyncDisposable
     {
         if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = new TopologyRole(this, hostOptions.ApplicationId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher))
-            _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId, hostOptions.Owner, hostOptions.AfterSend));
+            _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId, hostOptions.AfterSend));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new SinkRole(this));
     }
 

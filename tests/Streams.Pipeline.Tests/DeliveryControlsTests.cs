@@ -103,9 +103,9 @@ public sealed class SharedLimitTests : IDisposable
         await topology.WaitForCampaignAsync("scarce", 1, TimeSpan.FromSeconds(60));
         foreach (var u in users) await topology.WaitForProfileAsync(u, TimeSpan.FromSeconds(60));
         await using var first = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
-            new PipelineHostOptions { Roles = PipelineRoles.Dispatcher, DispatcherGroupId = group, Owner = "first" });
+            new PipelineHostOptions { Roles = PipelineRoles.Dispatcher, DispatcherGroupId = group });
         await using var second = await PipelineHost.StartAsync(options, _f.Loggers, _f.Time,
-            new PipelineHostOptions { Roles = PipelineRoles.Dispatcher, DispatcherGroupId = group, Owner = "second" });
+            new PipelineHostOptions { Roles = PipelineRoles.Dispatcher, DispatcherGroupId = group });
 
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events,
             users.Select(u => (u, $$"""{"user_id":"{{u}}","name":"Go","ts":"2026-12-01T09:00:00Z"}""")).ToArray());

@@ -5,7 +5,7 @@ using Streams.Dispatcher;
 namespace Streams.Pipeline.Roles;
 
 /// <summary>The dispatcher over sms.requests, the consent loop (STOP/START/HELP, profile opt-ins) and the pending-report pump.</summary>
-public sealed class DispatcherRole(PipelineHost host, string groupId, string? owner = null, Func<SmsRequest, Task>? afterSend = null) : PipelineRole
+public sealed class DispatcherRole(PipelineHost host, string groupId, Func<SmsRequest, Task>? afterSend = null) : PipelineRole
 {
     private readonly List<IDisposable> _owned = [];
 
@@ -17,8 +17,9 @@ public sealed class DispatcherRole(PipelineHost host, string groupId, string? ow
         var loggers = host.Loggers;
         var providers = ProviderFactory.CreateRegistry(options, host.Time, host.Counters);
         _owned.AddRange(providers.All.OfType<IDisposable>());
-        // Per process start, never reused: a restarted dispatcher must not mistake an old claim for its own.
-        var claimant = owner ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        // Per dispatcher start, never reused: a restarted dispatcher must not mistake an old claim for its own (and two
+        // dispatchers in one process are two owners).
+        var claimant = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var handler = new RequestHandler(host.Counters, providers, host.Campaigns, host.Time, loggers.CreateLogger<RequestHandler>(), claimant,
             new DispatchSettings { Caps = options.Limits.Caps, DefaultDnd = options.Dnd?.ToWindow() })
         {
