@@ -39,7 +39,8 @@ public sealed class EmbeddedRestartTests : IDisposable
                 ("+919876543215", """{"id":"in-1","provider":"sandbox","from":"+919876543215","body":"STOP","received_at":"2026-12-01T09:00:00Z"}"""));
             await first.WaitForCampaignAsync("welcome", 1, TimeSpan.FromSeconds(60));
             await first.WaitForCampaignAsync("nudge", 1, TimeSpan.FromSeconds(60));
-            foreach (var u in new[] { "u1", "u2", "u3" }) await first.WaitForProfileAsync(u, TimeSpan.FromSeconds(60));
+            // Every profile is in the topology's store (and its changelog) before the stop: the restart is to restore them.
+            foreach (var u in new[] { "u1", "u2", "u3", "u4", "u5" }) await first.WaitForProfileAsync(u, TimeSpan.FromSeconds(60));
             await PipelineFixture.ProduceJsonAsync(first.Bootstrap, topics.Events,
                 ("u1", """{"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}"""),
                 ("u2", """{"user_id":"u2","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}"""),
