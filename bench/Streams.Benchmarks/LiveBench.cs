@@ -22,7 +22,7 @@ public static class LiveBench
     private const int Partitions = 4;
 
     /// <summary>The pipeline's consumers wait this long for data (PipelineHost); the raw forwarder gets the same.</summary>
-    private static readonly int FetchWaitMs = PipelineHost.FetchWaitMaxMs;
+    private static readonly int FetchWaitMs = Pipeline.Roles.TopologyRole.FetchWaitMaxMs;
 
     public static async Task<int> RunAsync(string[] args)
     {

@@ -22,11 +22,10 @@ public static class TopicReader
         return Ends(consumer, topic).Values.Any(end => end > 0);
     }
 
-    /// <summary>Every value of the topic from the beginning to its end at the time of the call; what does not decode
-    /// is passed over (it was dead-lettered where it came in).</summary>
-    public static IEnumerable<T> ReadToEnd<T>(string bootstrap, Topic<T> topic, ILogger logger, CancellationToken ct) where T : class
+    /// <summary>Every record of the topic from the beginning to its end at the time of the call.</summary>
+    public static IEnumerable<ConsumeResult<string, byte[]>> Records(string bootstrap, string topic, ILogger logger, CancellationToken ct)
     {
-        using var consumer = KafkaClients.Reader(bootstrap, "read-" + topic.Name, logger);
+        using var consumer = KafkaClients.Reader(bootstrap, "read-" + topic, logger);
         var ends = Ends(consumer, topic);
         var remaining = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
         consumer.Assign(remaining.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
@@ -35,8 +34,13 @@ public static class TopicReader
             var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (r is null) continue;
             if (r.Offset.Value + 1 >= ends[r.TopicPartition]) remaining.Remove(r.TopicPartition);
-            if (r.Offset.Value < ends[r.TopicPartition] && topic.TryDecode(r.Message.Value) is { Ok: true, Value: { } value }) yield return value;
+            if (r.Offset.Value < ends[r.TopicPartition]) yield return r;
         }
         consumer.Close();
     }
+
+    /// <summary>Every value of the topic from the beginning to its end at the time of the call; what does not decode
+    /// is passed over (it was dead-lettered where it came in).</summary>
+    public static IEnumerable<T> ReadToEnd<T>(string bootstrap, Topic<T> topic, ILogger logger, CancellationToken ct) where T : class =>
+        Records(bootstrap, topic, logger, ct).Select(r => topic.TryDecode(r.Message.Value)).Where(d => d.Ok).Select(d => d.Value!);
 }

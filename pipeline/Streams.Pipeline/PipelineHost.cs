@@ -54,8 +54,6 @@ public sealed class PipelineHost : IAsyncDisposable
         Time = time;
     }
 
-    /// <inheritdoc cref="TopologyRole.FetchWaitMaxMs"/>
-    public const int FetchWaitMaxMs = TopologyRole.FetchWaitMaxMs;
 
     public StreamsOptions Options { get; }
     public ILoggerFactory Loggers { get; }

@@ -17,23 +17,11 @@ public static class KafkaTest
             await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = key, Value = Encoding.UTF8.GetBytes(json) });
     }
 
-    /// <summary>Every record of a topic from the beginning up to its end at the time of the call.</summary>
+    /// <summary>Every record of a topic from the beginning up to its end at the time of the call (20 s at most).</summary>
     public static List<ConsumeResult<string, byte[]>> ReadAll(string bootstrap, string topic)
     {
-        using var consumer = KafkaClients.Reader(bootstrap, "test-reader", NullLogger.Instance);
-        var ends = TopicReader.Ends(consumer, topic);
-        consumer.Assign(ends.Keys.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string, byte[]>>();
-        var remaining = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
-        var waited = Stopwatch.StartNew();
-        while (remaining.Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (r is null) continue;
-            records.Add(r);
-            if (r.Offset.Value + 1 >= ends[r.TopicPartition]) remaining.Remove(r.TopicPartition);
-        }
-        return records;
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        return [.. TopicReader.Records(bootstrap, topic, NullLogger.Instance, limit.Token)];
     }
 
     /// <summary>What became of each request: every result but the "sending" note each hand-over writes first.</summary>

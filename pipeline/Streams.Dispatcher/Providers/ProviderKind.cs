@@ -43,4 +43,9 @@ public abstract class ProviderKind
     };
 
     protected static bool HasSecret(ProviderOptions o) => o.TokenEnv is not null || o.TokenFile is not null;
+
+    /// <summary>The webhook secrets of every configured provider of a type that has one.</summary>
+    protected static List<string> WebhookSecrets(string type, IReadOnlyDictionary<string, ProviderOptions> all) =>
+        [.. all.Where(p => p.Value.Type == type && p.Value.WebhookSecretEnv is not null)
+            .Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret"))];
 }

@@ -48,8 +48,7 @@ public sealed class KannelKind : ProviderKind
     /// </summary>
     public static string? DlrSecretProblem(IReadOnlyDictionary<string, ProviderOptions> all, string? given)
     {
-        var secrets = all.Where(p => p.Value.Type == KannelProvider.TypeName && p.Value.WebhookSecretEnv is not null)
-            .Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret")).ToList();
+        var secrets = WebhookSecrets(KannelProvider.TypeName, all);
         return secrets.Count > 0 && (given is null || !secrets.Any(s => Webhooks.Secrets.FixedEquals(s, given)))
             ? "the dlr-url secret (k) does not match"
             : null;

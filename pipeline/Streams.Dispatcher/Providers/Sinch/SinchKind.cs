@@ -65,7 +65,5 @@ public sealed class SinchKind : ProviderKind
     }
 
     /// <summary>The webhook signature secrets of every Sinch provider that has one.</summary>
-    public static IReadOnlyList<string> WebhookSecrets(IReadOnlyDictionary<string, ProviderOptions> all) =>
-        [.. all.Where(p => p.Value.Type == SinchProvider.TypeName && p.Value.WebhookSecretEnv is not null)
-            .Select(p => p.Value.Secret(p.Key, p.Value.WebhookSecretEnv, "webhook secret"))];
+    public static IReadOnlyList<string> WebhookSecrets(IReadOnlyDictionary<string, ProviderOptions> all) => WebhookSecrets(SinchProvider.TypeName, all);
 }
