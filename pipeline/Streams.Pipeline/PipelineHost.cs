@@ -24,7 +24,6 @@ public sealed record PipelineHostOptions
     public PipelineRoles Roles { get; init; } = PipelineRoles.All;
     public string ApplicationId { get; init; } = "streams-live-trigger";
     public string DispatcherGroupId { get; init; } = "streams-dispatcher";
-    public Func<SmsRequest, Task>? AfterSend { get; init; }
 }
 
 /// <summary>
@@ -165,7 +164,7 @@ public sealed class PipelineHost : IAsyncDisposable
     {
         if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = new TopologyRole(this, hostOptions.ApplicationId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher))
-            _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId, hostOptions.AfterSend));
+            _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new SinkRole(this));
     }
 
@@ -183,7 +182,7 @@ public sealed class PipelineHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when the topology's profile table holds this user (tests use it to order profiles before events).</summary>
+    /// <summary>Completes when the topology's profile table holds this user: the demo (and tests) order profiles before events with it.</summary>
     public async Task WaitForProfileAsync(string userId, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();

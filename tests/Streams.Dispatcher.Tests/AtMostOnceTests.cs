@@ -18,21 +18,6 @@ public sealed class AtMostOnceTests
     private readonly FakeTimeProvider _time = new(Now);
     private readonly RedisCounterStore _counters = Streams.Tests.TestCounters.Create();
 
-    private sealed class Recorder(string name = "fake", bool canFind = false) : ISmsProvider
-    {
-        public List<string> Calls { get; } = [];
-        public Func<OutboundSms, SendOutcome> Answer { get; set; } = sms => new Accepted("m-" + sms.Request.RequestId);
-        public string Name => name;
-        public bool CanFind => canFind;
-
-        public Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct)
-        {
-            lock (Calls) Calls.Add(sms.Request.RequestId);
-            return Task.FromResult(Answer(sms));
-        }
-    }
-
-
     private static CampaignEntry Campaign(string provider = "fake", string extra = "") =>
         Build.Entry(Build.LiveYaml($"{{provider: {provider}, text: Hi}}", extra: extra), at: Now);
 
@@ -45,7 +30,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task A_sent_request_that_comes_again_is_reported_sent_and_not_handed_over_again()
     {
-        var provider = new Recorder();
+        var provider = new RecordingProvider();
         var caps = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
         var first = await Handler(provider, "a", settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
         var again = await Handler(provider, "b", settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
@@ -61,7 +46,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task A_request_claimed_by_an_attempt_that_died_waits_out_the_lease_then_ends_ambiguous_unsent()
     {
-        var provider = new Recorder();
+        var provider = new RecordingProvider();
         // An attempt of owner "dead" took the claim at 10:00 and never recorded an outcome.
         await _counters.HandOverAsync([new HandOver("r1", "u1", [])], "dead", 1, Now, RequestHandler.KeepSendKeys);
         var handler = Handler(provider, "b", settings: new DispatchSettings { ClaimLease = TimeSpan.FromSeconds(60) });
@@ -104,7 +89,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task A_refused_send_gives_its_places_back_and_keeps_its_one_outcome_when_it_comes_again()
     {
-        var provider = new Recorder { Answer = _ => new Refused("provider_error: 400", Final: true) };
+        var provider = new RecordingProvider { Answer = _ => new Refused("provider_error: 400", Final: true) };
         var caps = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
         var output = await Handler(provider, settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
         Assert.Equal((ResultStatus.Failed, "provider_error: 400"), (output.Results[0].Status, output.Results[0].Reason));
@@ -122,7 +107,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task A_call_the_provider_may_have_taken_ends_ambiguous_keeps_its_place_and_is_never_sent_again()
     {
-        var provider = new Recorder { Answer = _ => new Refused("provider_error: gw 500", Final: true, MayHaveBeenTaken: true) };
+        var provider = new RecordingProvider { Answer = _ => new Refused("provider_error: gw 500", Final: true, MayHaveBeenTaken: true) };
         var caps = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
         var output = await Handler(provider, settings: caps).HandleBatchAsync([Request("r1")], CancellationToken.None);
         Assert.Equal((ResultStatus.Ambiguous, "provider_error: gw 500"), (output.Results[0].Status, output.Results[0].Reason));
@@ -142,7 +127,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task A_request_still_waiting_for_its_pacing_turn_at_a_stop_holds_nothing_and_is_left_for_the_next_owner()
     {
-        var provider = new Recorder();
+        var provider = new RecordingProvider();
         var pacer = new Pacer(_counters, _time, $"paced-{Guid.NewGuid():N}", perSecond: 1);
         using var stop = new CancellationTokenSource();
         var handling = Handler(provider, pacer: pacer).HandleBatchAsync([Request("r1"), Request("r2", "u2"), Request("r3", "u3")], stop.Token);
@@ -169,12 +154,12 @@ public sealed class AtMostOnceTests
         // and a discarded message takes no place, so every one of them is discarded, however they are batched.
         var campaign = Campaign(extra: "when: {dnd: {from: \"09:00\", to: \"11:00\", action: discard}}\n");
         var settings = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
-        var together = await Handler(new Recorder(), campaign: campaign, settings: settings)
+        var together = await Handler(new RecordingProvider(), campaign: campaign, settings: settings)
             .HandleBatchAsync([Request("a1"), Request("a2"), Request("a3")], CancellationToken.None);
 
         var apart = new List<SmsResult>();
         foreach (var id in new[] { "b1", "b2", "b3" })
-            apart.AddRange((await Handler(new Recorder(), campaign: campaign, settings: settings).HandleBatchAsync([Request(id, "u2")], CancellationToken.None)).Results);
+            apart.AddRange((await Handler(new RecordingProvider(), campaign: campaign, settings: settings).HandleBatchAsync([Request(id, "u2")], CancellationToken.None)).Results);
 
         Assert.Equal([Reasons.DndDiscarded, Reasons.DndDiscarded, Reasons.DndDiscarded], together.Results.Select(r => r.Reason));
         Assert.Equal(together.Results.Select(r => r.Reason), apart.Select(r => r.Reason));
@@ -183,7 +168,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task A_send_ahead_of_a_dnd_discard_takes_the_place_the_discard_is_then_judged_against()
     {
-        var provider = new Recorder();
+        var provider = new RecordingProvider();
         var settings = new DispatchSettings { Caps = new FrequencyCaps(1, null) };
         var sent = await Handler(provider, settings: settings).HandleBatchAsync([Request("s1")], CancellationToken.None);
         Assert.Equal(ResultStatus.Sent, sent.Results[0].Status);
@@ -196,7 +181,7 @@ public sealed class AtMostOnceTests
     [Fact]
     public async Task Every_result_is_counted_for_its_campaign_including_a_failure_for_a_missing_provider()
     {
-        var output = await Handler(new Recorder(), campaign: Campaign("nosuch")).HandleBatchAsync([Request("r1")], CancellationToken.None);
+        var output = await Handler(new RecordingProvider(), campaign: Campaign("nosuch")).HandleBatchAsync([Request("r1")], CancellationToken.None);
         Assert.Equal((ResultStatus.Failed, "provider_error: no provider named 'nosuch'"), (output.Results[0].Status, output.Results[0].Reason));
         Assert.Equal(1, (await _counters.CampaignCountsAsync("cart"))[ResultStatus.Failed]);
     }
@@ -205,7 +190,7 @@ public sealed class AtMostOnceTests
     public async Task A_sent_result_names_the_places_it_holds_and_its_report_comes_due()
     {
         var campaign = Campaign(extra: "");
-        var provider = new Recorder();
+        var provider = new RecordingProvider();
         var settings = new DispatchSettings { Caps = new FrequencyCaps(3, null) };
         var output = await Handler(provider, campaign: CampaignEntry.From(campaign.Record with
         {
@@ -214,38 +199,12 @@ public sealed class AtMostOnceTests
 
         Assert.Equal(["u|limit:cart|34560000", "m|cap:u1:d:2026-12-01|172800"], output.Results[0].Holds);
         // A real provider's message with no report by its report timeout (72 h by default) ends expired.
-        var reports = new ReportPump(_counters, new ResultsReporter(new ResultWriter(new NullProducer(), Topics.Default), _counters), _time, NullLogger.Instance);
+        var reports = new ReportPump(_counters, new ResultsReporter(new ResultWriter(new TestProducer(), Topics.Default), _counters), _time, NullLogger.Instance);
         Assert.Equal(0, await reports.PumpOnceAsync());
         _time.Advance(TimeSpan.FromHours(72));
         Assert.Equal(1, await reports.PumpOnceAsync());
         Assert.Equal(1, (await _counters.CampaignCountsAsync("cart"))[ResultStatus.Expired]);
         _time.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(0, await reports.PumpOnceAsync());
-    }
-
-    /// <summary>A producer that acknowledges every record and keeps none.</summary>
-    private sealed class NullProducer : Confluent.Kafka.IProducer<string, byte[]>
-    {
-        public Task<Confluent.Kafka.DeliveryResult<string, byte[]>> ProduceAsync(string topic, Confluent.Kafka.Message<string, byte[]> message, CancellationToken cancellationToken = default) =>
-            Task.FromResult(new Confluent.Kafka.DeliveryResult<string, byte[]> { Topic = topic, Message = message });
-        public Task<Confluent.Kafka.DeliveryResult<string, byte[]>> ProduceAsync(Confluent.Kafka.TopicPartition topicPartition, Confluent.Kafka.Message<string, byte[]> message, CancellationToken cancellationToken = default) =>
-            Task.FromResult(new Confluent.Kafka.DeliveryResult<string, byte[]> { Topic = topicPartition.Topic, Message = message });
-        public void Produce(string topic, Confluent.Kafka.Message<string, byte[]> message, Action<Confluent.Kafka.DeliveryReport<string, byte[]>>? deliveryHandler = null) { }
-        public void Produce(Confluent.Kafka.TopicPartition topicPartition, Confluent.Kafka.Message<string, byte[]> message, Action<Confluent.Kafka.DeliveryReport<string, byte[]>>? deliveryHandler = null) { }
-        public int Poll(TimeSpan timeout) => 0;
-        public int Flush(TimeSpan timeout) => 0;
-        public void Flush(CancellationToken cancellationToken = default) { }
-        public void InitTransactions(TimeSpan timeout) { }
-        public void BeginTransaction() { }
-        public void CommitTransaction(TimeSpan timeout) { }
-        public void CommitTransaction() { }
-        public void AbortTransaction(TimeSpan timeout) { }
-        public void AbortTransaction() { }
-        public void SendOffsetsToTransaction(IEnumerable<Confluent.Kafka.TopicPartitionOffset> offsets, Confluent.Kafka.IConsumerGroupMetadata groupMetadata, TimeSpan timeout) { }
-        public void SetSaslCredentials(string username, string password) { }
-        public int AddBrokers(string brokers) => 0;
-        public Confluent.Kafka.Handle Handle => throw new NotSupportedException();
-        public string Name => "null";
-        public void Dispose() { }
     }
 }

@@ -5,7 +5,7 @@ using Streams.Dispatcher;
 namespace Streams.Pipeline.Roles;
 
 /// <summary>The dispatcher over sms.requests, the consent loop (STOP/START/HELP, profile opt-ins) and the pending-report pump.</summary>
-public sealed class DispatcherRole(PipelineHost host, string groupId, Func<SmsRequest, Task>? afterSend = null) : PipelineRole
+public sealed class DispatcherRole(PipelineHost host, string groupId) : PipelineRole
 {
     private readonly List<IDisposable> _owned = [];
 
@@ -21,10 +21,7 @@ public sealed class DispatcherRole(PipelineHost host, string groupId, Func<SmsRe
         // dispatchers in one process are two owners).
         var claimant = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var handler = new RequestHandler(host.Counters, providers, host.Campaigns, host.Time, loggers.CreateLogger<RequestHandler>(), claimant,
-            new DispatchSettings { Caps = options.Limits.Caps, DefaultDnd = options.Dnd?.ToWindow() })
-        {
-            AfterSend = afterSend,
-        };
+            new DispatchSettings { Caps = options.Limits.Caps, DefaultDnd = options.Dnd?.ToWindow() });
         Dispatcher = new DispatcherLoop(
             new DispatcherOptions { Kafka = host.KafkaSettings, Topics = host.Topics, GroupId = groupId, MaxInputBytes = options.MaxInputBytes },
             handler, host.Producer, host.Results, loggers.CreateLogger<DispatcherLoop>(),
