@@ -8,12 +8,7 @@ namespace Streams.Analytics;
 /// </summary>
 public static class FunnelJson
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    private static readonly JsonSerializerOptions Options = AnalyticsJson.Options;
 
     public sealed record Row(string CampaignId, long Qualified, Dictionary<string, long> Suppressed, long SuppressedTotal, long Sent, long Delivered,
         long Failed, long Pending, Dictionary<string, long>? FailedByReason = null, long Expired = 0, long Ambiguous = 0);

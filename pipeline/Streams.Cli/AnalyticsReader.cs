@@ -45,17 +45,10 @@ public sealed class AnalyticsReader : IAsyncDisposable
         if (_store is not null) updates = await _store.ProfileUpdatesAsync(userId, ct);
         else
         {
-            var rows = await _http!.GetFromJsonAsync<List<ProfileJson>>("profiles/" + Uri.EscapeDataString(userId), CliContext.Json, ct) ?? [];
+            var rows = await _http!.GetFromJsonAsync<List<AnalyticsJson.ProfileJson>>("profiles/" + Uri.EscapeDataString(userId), CliContext.Json, ct) ?? [];
             updates = rows.Select(r => r.ToUpdate()).ToList();
         }
         return updates.Count == 0 ? null : updates.Aggregate(Profile.Empty(userId), (p, u) => p.Merge(u));
-    }
-
-    /// <summary>A profile update as JSON, props kept as their JSON text so values keep their types.</summary>
-    public sealed record ProfileJson(string UserId, DateTimeOffset Ts, string? Phone, string? Timezone, bool? SmsOptIn, string Props)
-    {
-        public static ProfileJson From(ProfileUpdate u) => new(u.UserId, u.Ts, u.Phone, u.Timezone, u.SmsOptIn, Funnel.PropsJson(u.Props ?? Core.Props.Empty));
-        public ProfileUpdate ToUpdate() => new(UserId, Ts, Phone, Timezone, SmsOptIn, Funnel.PropsFromJson(Props));
     }
 
     public async ValueTask DisposeAsync()

@@ -13,13 +13,8 @@ namespace Streams.Cli;
 /// <summary>What every command needs: the configuration and where Kafka is (configured, else a running embedded pipeline).</summary>
 public sealed class CliContext
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        WriteIndented = false,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    /// <summary>What the CLI prints as JSON, in the same shape the pipeline's HTTP side answers.</summary>
+    public static readonly JsonSerializerOptions Json = Analytics.AnalyticsJson.Options;
 
     private CliContext(StreamsOptions options) => Options = options;
 

@@ -7,6 +7,7 @@ using Streams.Core;
 using Streams.Dispatcher;
 using Streams.Dispatcher.Webhooks;
 using Streams.Pipeline;
+using Streams.Pipeline.Hosting;
 using Streams.Kafka;
 using Streams.Tests;
 
@@ -38,8 +39,8 @@ public sealed class WebhookHttpTests : IAsyncLifetime
             },
         };
         _pipeline = await PipelineHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, new PipelineHostOptions { Roles = 0 });
-        _web = await HttpHost.StartAsync(_pipeline, "http://127.0.0.1:0", CancellationToken.None);
-        _http.BaseAddress = new Uri(HttpHost.Address(_web));
+        _web = await StreamsWebHost.StartAsync(_pipeline, "http://127.0.0.1:0", CancellationToken.None);
+        _http.BaseAddress = new Uri(StreamsWebHost.Address(_web));
         await _pipeline.Counters.RememberAsync(MessageNote.Key("twilio", "SM1"), new MessageNote("r1", "cart", "u1", "tw", 1, "GSM-7").ToString(), TimeSpan.FromDays(1));
         await _pipeline.Counters.RememberAsync(MessageNote.Key("sinch", "b1:+919876543210"), new MessageNote("r2", "cart", "u2", "si", 2, "UCS-2").ToString(), TimeSpan.FromDays(1));
     }

@@ -1,5 +1,6 @@
 using Streams.Core;
 using Streams.Topologies;
+using Streams.Topologies.State;
 
 namespace Streams.Pipeline.Tests;
 
@@ -47,11 +48,11 @@ public sealed class InactionRestartTests : IDisposable
                 ("u1", """{"user_id":"u1","name":"Added To Cart","ts":"2026-12-01T10:00:00Z"}"""),
                 ("u2", """{"user_id":"u2","name":"Added To Cart","ts":"2026-12-01T10:01:00Z"}"""),
                 ("u3", """{"user_id":"u3","name":"Flight Booked","ts":"2026-11-20T10:01:00Z","props":{"departure":"2026-12-03"}}"""));
-            // Both timers are written (their index keys reach the changelog) before the instance stops.
+            // The three timers are written (they reach the changelog) before the instance stops.
+            string[] timers = [UserState.TimerId("cart", "u1"), UserState.TimerId("cart", "u2"), UserState.TimerId("trip", "u3")];
             await PipelineFixture.Eventually(
-                () => Task.FromResult(PipelineFixture.ReadAll(kafka.Bootstrap, $"{appId}-{StoreNames.UserState}-changelog")
-                    .Count(r => Topologies.State.UserState.IsTimerIndexKey(r.Message.Key))),
-                n => n >= 3);
+                () => Task.FromResult(PipelineFixture.ReadAll(kafka.Bootstrap, $"{appId}-{StoreNames.UserState}-changelog").Select(r => r.Message.Key).ToList()),
+                keys => timers.All(t => keys.Any(k => k.EndsWith("|" + t, StringComparison.Ordinal))));
         }
 
         // A new instance with an empty state directory: everything comes back from the changelog.

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Streams.Pipeline;
+using Streams.Pipeline.Hosting;
 
 namespace Streams.Cli.Commands;
 
@@ -44,12 +45,12 @@ public static class RunCommands
                 : PipelineRoles.All;
             using var loggers = CliContext.Loggers();
             await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System, new PipelineHostOptions { Roles = selected }, ct, startRoles: false);
-            await using var web = await HttpHost.StartAsync(host, parse.GetValue(http)!, ct, runRoles: true);
+            await using var web = await StreamsWebHost.StartAsync(host, parse.GetValue(http)!, ct, runRoles: true);
             var file = Path.Combine(options.StateDir, "embedded.json");
             if (host.EmbeddedKafka)
             {
                 // Written whole then renamed, so another command never reads half a file.
-                await File.WriteAllTextAsync(file + ".tmp", JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, HttpHost.Address(web), host.EmbeddedRedisEndpoint, host.GroupProtocol), CliContext.Json), ct);
+                await File.WriteAllTextAsync(file + ".tmp", JsonSerializer.Serialize(new CliContext.EmbeddedInfo(host.Bootstrap, StreamsWebHost.Address(web), host.EmbeddedRedisEndpoint, host.GroupProtocol), CliContext.Json), ct);
                 File.Move(file + ".tmp", file, overwrite: true);
             }
             if (host.EmbeddedKafka)
@@ -58,7 +59,7 @@ public static class RunCommands
                 output.WriteLine($"streams: embedded stack in {dir}: Kafka topics and group offsets in kafka/ ({host.RestoredRecords} records restored), counters and consent in redis/, analytics in analytics.duckdb, Streamiz stores rebuilt from their changelogs");
                 output.WriteLine("streams: a clean stop (Ctrl+C, SIGTERM) keeps everything; a SIGKILL can lose the Kafka records of its last moment");
             }
-            output.WriteLine($"streams: running {selected} (kafka {host.Bootstrap}, http {HttpHost.Address(web)}); Ctrl+C to stop");
+            output.WriteLine($"streams: running {selected} (kafka {host.Bootstrap}, http {StreamsWebHost.Address(web)}); Ctrl+C to stop");
             try
             {
                 await host.Completion.WaitAsync(ct);

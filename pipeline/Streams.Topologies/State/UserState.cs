@@ -40,7 +40,4 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
     /// <summary>The requests waiting for their inaction window or reminder, read from outside the topology.</summary>
     public static IEnumerable<(DateTimeOffset Due, SmsRequest Request)> Waiting(IReadOnlyKeyValueStore<string, byte[]> store) =>
         DueTimers.Waiting(store, TimerPrefix).Select(t => (t.Due, Codecs.SmsRequest.DecodeOwn(t.Value)));
-
-    /// <summary>Whether a changelog record's key is a waiting timer's (for counting timers from the changelog).</summary>
-    public static bool IsTimerIndexKey(string key) => key.StartsWith(TimerIndexPrefix, StringComparison.Ordinal);
 }

@@ -6,10 +6,9 @@ using Microsoft.AspNetCore.Http;
 using Streams.Core;
 using Streams.Dispatcher.Providers;
 using Streams.Dispatcher.Webhooks;
-using Streams.Pipeline;
 using Streams.Kafka;
 
-namespace Streams.Cli;
+namespace Streams.Pipeline.Hosting;
 
 /// <summary>
 /// Provider webhooks: delivery reports (/webhooks/sinch, /webhooks/twilio) and inbound messages
@@ -21,47 +20,48 @@ public static class WebhookEndpoints
 {
     public const int MaxBody = 64 * 1024;
 
-    public static void MapWebhooks(this WebApplication app, PipelineHost pipeline)
+    public static void MapWebhooks(this WebApplication app)
     {
-        app.MapPost("/webhooks/twilio", async (HttpContext http) =>
+        app.MapPost("/webhooks/twilio", async (HttpContext http, StreamsOptions options, DeliveryReportHandler webhooks) =>
         {
-            var (form, problem) = await ReadTwilioAsync(http, pipeline);
+            var (form, problem) = await ReadTwilioAsync(http, options);
             if (problem is not null) return problem;
-            return Answer(await pipeline.Webhooks.TwilioAsync(form!, Named(http.Request.Query)));
+            return Answer(await webhooks.TwilioAsync(form!, Named(http.Request.Query)));
         });
 
-        app.MapPost("/webhooks/sinch", async (HttpContext http) =>
+        app.MapPost("/webhooks/sinch", async (HttpContext http, StreamsOptions options, DeliveryReportHandler webhooks) =>
         {
-            var (body, problem) = await ReadSinchAsync(http, pipeline);
+            var (body, problem) = await ReadSinchAsync(http, options);
             if (problem is not null) return problem;
-            return Answer(await pipeline.Webhooks.SinchAsync(body));
+            return Answer(await webhooks.SinchAsync(body));
         });
 
         // Kannel calls the dlr-url with GET and signs nothing: the shared secret it was given (k) must come back.
-        app.MapGet("/webhooks/kannel", async (HttpContext http) =>
+        app.MapGet("/webhooks/kannel", async (HttpContext http, StreamsOptions options, DeliveryReportHandler webhooks) =>
         {
-            if (!pipeline.Options.Providers.Values.Any(p => p.Type == KannelProvider.TypeName))
+            if (!options.Providers.Values.Any(p => p.Type == KannelProvider.TypeName))
                 return Problem(404, "no kannel provider", "no provider of type kannel is configured");
-            if (KannelKind.DlrSecretProblem(pipeline.Options.Providers, http.Request.Query["k"].FirstOrDefault()) is { } bad)
+            if (KannelKind.DlrSecretProblem(options.Providers, http.Request.Query["k"].FirstOrDefault()) is { } bad)
                 return Problem(401, "bad secret", bad);
-            return Answer(await pipeline.Webhooks.KannelAsync(Named(http.Request.Query), http.Request.Query["s"].FirstOrDefault()));
+            return Answer(await webhooks.KannelAsync(Named(http.Request.Query), http.Request.Query["s"].FirstOrDefault()));
         });
 
-        app.MapPost("/webhooks/inbound/{provider}", async (string provider, HttpContext http) =>
+        app.MapPost("/webhooks/inbound/{provider}", async (string provider, HttpContext http, StreamsOptions options, TimeProvider time, Topics topics,
+            IProducer<string, byte[]> producer) =>
         {
             InboundMessage message;
-            var now = pipeline.Time.GetUtcNow();
+            var now = time.GetUtcNow();
             switch (provider)
             {
                 case TwilioProvider.TypeName:
-                    var (form, twilioProblem) = await ReadTwilioAsync(http, pipeline);
+                    var (form, twilioProblem) = await ReadTwilioAsync(http, options);
                     if (twilioProblem is not null) return twilioProblem;
                     if (TwilioKind.Inbound(form!, now) is not { } fromTwilio)
                         return Problem(400, "missing fields", "an inbound Twilio message has From, Body and MessageSid");
                     message = fromTwilio;
                     break;
                 case SinchProvider.TypeName:
-                    var (body, sinchProblem) = await ReadSinchAsync(http, pipeline);
+                    var (body, sinchProblem) = await ReadSinchAsync(http, options);
                     if (sinchProblem is not null) return sinchProblem;
                     if (SinchKind.Inbound(body, now) is not { } fromSinch)
                         return Problem(400, "missing fields", "an inbound Sinch message has id, from and body");
@@ -70,7 +70,7 @@ public static class WebhookEndpoints
                 default:
                     return Problem(404, "unknown provider", $"no inbound webhook for '{provider}' (sinch, twilio)");
             }
-            await pipeline.Topics.Inbound.ProduceAsync(pipeline.Producer, message.From, message);
+            await topics.Inbound.ProduceAsync(producer, message.From, message);
             return Results.StatusCode(204);
         });
     }
@@ -105,12 +105,12 @@ public static class WebhookEndpoints
         return (Encoding.UTF8.GetString(buffer.ToArray()), null);
     }
 
-    private static async Task<(Dictionary<string, string>? Form, IResult? Problem)> ReadTwilioAsync(HttpContext http, PipelineHost pipeline)
+    private static async Task<(Dictionary<string, string>? Form, IResult? Problem)> ReadTwilioAsync(HttpContext http, StreamsOptions options)
     {
         var (raw, problem) = await ReadBodyAsync(http);
         if (problem is not null) return (null, problem);
         var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(raw).ToDictionary(p => p.Key, p => p.Value.ToString());
-        var twilios = pipeline.Options.Providers.Where(p => p.Value.Type == TwilioProvider.TypeName).ToList();
+        var twilios = options.Providers.Where(p => p.Value.Type == TwilioProvider.TypeName).ToList();
         if (twilios.Count == 0) return (null, Problem(404, "no twilio provider", "no provider of type twilio is configured"));
         var signature = http.Request.Headers["X-Twilio-Signature"].FirstOrDefault();
         foreach (var (name, o) in twilios)
@@ -125,11 +125,11 @@ public static class WebhookEndpoints
         return (null, Problem(401, "bad signature", "X-Twilio-Signature does not match"));
     }
 
-    private static async Task<(JsonElement Body, IResult? Problem)> ReadSinchAsync(HttpContext http, PipelineHost pipeline)
+    private static async Task<(JsonElement Body, IResult? Problem)> ReadSinchAsync(HttpContext http, StreamsOptions options)
     {
         var (raw, problem) = await ReadBodyAsync(http);
         if (problem is not null) return (default, problem);
-        var secrets = SinchKind.WebhookSecrets(pipeline.Options.Providers);
+        var secrets = SinchKind.WebhookSecrets(options.Providers);
         if (secrets.Count > 0)
         {
             var h = http.Request.Headers;

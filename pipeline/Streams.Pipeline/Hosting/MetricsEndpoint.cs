@@ -4,9 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Streams.Kafka;
-using Streams.Pipeline;
+using Streams.Counters;
+using Streams.Dispatcher;
 
-namespace Streams.Cli;
+namespace Streams.Pipeline.Hosting;
 
 /// <summary>
 /// GET /metrics in Prometheus' text format, through OpenTelemetry's Prometheus exporter: per campaign the shared
@@ -20,12 +21,12 @@ public static class MetricsEndpoint
     private static readonly Counter<long> WebhookRequests =
         Telemetry.Meter.CreateCounter<long>("streams_webhook_requests", description: "Webhook requests by path and HTTP status.");
 
-    private static readonly List<PipelineHost> Hosts = [];
+    private static readonly List<(CampaignCache Campaigns, ICounterStore Counters)> Hosts = [];
 
     private static readonly ObservableCounter<long> CampaignResults = Telemetry.Meter.CreateObservableCounter("streams_campaign_results",
         ObserveCampaignResults, description: "Results per campaign across all dispatchers (status, or suppressed:reason).");
 
-    public static void AddTelemetry(this WebApplicationBuilder builder)
+    public static void AddStreamsTelemetry(this WebApplicationBuilder builder)
     {
         var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
         var telemetry = builder.Services.AddOpenTelemetry();
@@ -38,8 +39,9 @@ public static class MetricsEndpoint
         if (otlp) telemetry.WithTracing(tracing => tracing.AddSource(Telemetry.Name).AddOtlpExporter());
     }
 
-    public static void MapMetrics(this WebApplication app, PipelineHost pipeline)
+    public static void MapMetrics(this WebApplication app)
     {
+        var pipeline = (app.Services.GetRequiredService<CampaignCache>(), app.Services.GetRequiredService<ICounterStore>());
         lock (Hosts) Hosts.Add(pipeline);
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -61,7 +63,7 @@ public static class MetricsEndpoint
 
     private static List<Measurement<long>> ObserveCampaignResults()
     {
-        List<PipelineHost> hosts;
+        List<(CampaignCache Campaigns, ICounterStore Counters)> hosts;
         lock (Hosts) hosts = [.. Hosts];
         var measurements = new List<Measurement<long>>();
         foreach (var host in hosts)
@@ -76,7 +78,7 @@ public static class MetricsEndpoint
                             new KeyValuePair<string, object?>("result", counter)));
                 }
             }
-            catch (Exception e) when (e is StackExchange.Redis.RedisException or ObjectDisposedException or Counters.CountersNotReadyException)
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or ObjectDisposedException or CountersNotReadyException)
             {
                 // Counters unavailable: this scrape has no campaign results (the webhooks answer 503 meanwhile).
             }
