@@ -6,6 +6,7 @@ using Streams.Core.Campaigns;
 using Streams.Counters;
 using Streams.Dispatcher;
 using Streams.Dispatcher.Providers;
+using Streams.Tests;
 
 namespace Streams.Benchmarks;
 
@@ -31,13 +32,12 @@ public static class DispatchBench
         await using var counters = await RedisCounterStore.ConnectAsync(redis, prefix);
         await counters.SetEpochAsync("bench");
         var time = TimeProvider.System;
-        var spec = CampaignSpecParser.Parse(System.Text.Json.JsonSerializer.Serialize(new
+        var campaign = Build.Entry(System.Text.Json.JsonSerializer.Serialize(new
         {
             id = "bench", name = "Bench", type = "live",
             who = new { trigger = new { @event = "Added To Cart" }, reach = new { limit = 10_000_000, daily_limit = 10_000_000 } },
             what = new { provider = "fast", text = "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting." },
-        }));
-        var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
+        }), at: time.GetUtcNow());
         var handler = new RequestHandler(counters, new FixedProviders(new Fast(), anyName: true), FixedCampaigns.ForAnyId(campaign), time, NullLogger.Instance, "bench", new FrequencyCaps(100, 1000));
         var counting = 0L;
         var requests = Enumerable.Range(0, messages).Select(i => new SmsRequest($"bench-{i}", "bench", 1, $"user-{i}", time.GetUtcNow(),

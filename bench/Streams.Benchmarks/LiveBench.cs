@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Pipeline;
 using Streams.Kafka;
+using Streams.Tests;
 
 namespace Streams.Benchmarks;
 
@@ -48,9 +49,9 @@ public static class LiveBench
             raw.Dispose();
             Report("raw consume→produce", rawRate, rawLatency);
 
-            var stateDir = Path.Combine(Path.GetTempPath(), "streams-bench", Guid.NewGuid().ToString("N"));
+            using var stateDir = new TempDir();
             using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddFilter("Streamiz", LogLevel.Critical));
-            var options = new StreamsOptions { StateDir = stateDir, Kafka = new StreamsOptions.KafkaOptions { Bootstrap = kafka.Bootstrap } };
+            var options = new StreamsOptions { StateDir = stateDir.Path, Kafka = new StreamsOptions.KafkaOptions { Bootstrap = kafka.Bootstrap } };
             await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System,
                 new PipelineHostOptions { Roles = PipelineRoles.Topology });
             var client = new CampaignClient(kafka.Bootstrap, topics, TimeProvider.System, loggers.CreateLogger("bench"));

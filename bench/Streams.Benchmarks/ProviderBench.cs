@@ -10,6 +10,7 @@ using Streams.Core.Campaigns;
 using Streams.Counters;
 using Streams.Dispatcher;
 using Streams.Dispatcher.Providers;
+using Streams.Tests;
 
 namespace Streams.Benchmarks;
 
@@ -94,11 +95,10 @@ public static class ProviderBench
     private static async Task<double> DispatchAsync(ISmsProvider provider, string kind, int messages, int batchSize)
     {
         var time = TimeProvider.System;
-        var spec = CampaignSpecParser.Parse($$$"""
+        var campaign = Build.Entry($$$"""
             {"id": "bench", "name": "Bench", "type": "live", "who": {"trigger": {"event": "Added To Cart"}},
              "what": {"provider": "{{{kind}}}", "from": "+14155550100", "text": "Hi {{ profile.first_name }}, your cart is waiting"}}
-            """);
-        var campaign = CampaignEntry.From(new CampaignRecord("bench", 1, CampaignStatus.Active, spec.ToJson(), time.GetUtcNow()));
+            """, at: time.GetUtcNow());
         var counters = await EmbeddedRedis.Start(dataDir: null).ConnectAsync();
         await counters.SetEpochAsync("bench");
         var handler = new RequestHandler(counters, new FixedProviders(provider, anyName: true), FixedCampaigns.ForAnyId(campaign), time, NullLogger.Instance, "bench");

@@ -3,6 +3,7 @@ using Streams.Core;
 using Streams.Core.Campaigns;
 using Streams.Core.Templates;
 using Streams.Dispatcher;
+using Streams.Tests;
 
 namespace Streams.Benchmarks;
 
@@ -32,13 +33,12 @@ public class RenderBenchmarks
         var ev = new Dictionary<string, object?> { ["product"] = "Shoes", ["value"] = 1799.5 };
         _values = new TemplateValues(profile, ev, new Dictionary<string, object?> { ["id"] = "cart", ["name"] = "Cart" });
         _request = new SmsRequest("r1", "cart", 1, "u1", _now, new RequestContext("Added To Cart", _now, ev, "+919876543210", "Asia/Kolkata", true, profile));
-        var spec = CampaignSpecParser.Parse(System.Text.Json.JsonSerializer.Serialize(new
+        _campaign = Build.Entry(System.Text.Json.JsonSerializer.Serialize(new
         {
             id = "cart", name = "Cart", type = "live",
             who = new { trigger = new { @event = "Added To Cart" } },
             what = new { provider = "sandbox", text = Text },
-        }));
-        _campaign = CampaignEntry.From(new CampaignRecord("cart", 1, CampaignStatus.Active, spec.ToJson(), _now));
+        }), at: _now);
     }
 
     [Benchmark(Baseline = true)]

@@ -67,9 +67,9 @@ public abstract class AnalyticsStoreContractTests : IAsyncLifetime
         await Store.InsertEventsAsync([new UserEvent("u1", "Added To Cart", At, new Dictionary<string, object?> { ["value"] = 799.0, ["q"] = "it's \"quoted\"" })]);
         await Store.InsertProfilesAsync(
         [
-            new ProfileUpdate("u1", At.AddDays(1), null, null, false, new Dictionary<string, object?> { ["city"] = "Pune" }),
-            new ProfileUpdate("u1", At, "+919876543210", "Asia/Kolkata", true, new Dictionary<string, object?> { ["city"] = "Mumbai", ["age"] = 31L, ["vip"] = true }),
-            new ProfileUpdate("u2", At, "+919876543211", null, null, null),
+            Build.Profile("u1", At.AddDays(1), optIn: false, props: ("city", "Pune")),
+            Build.Profile("u1", At, "+919876543210", "Asia/Kolkata", true, ("city", "Mumbai"), ("age", 31L), ("vip", true)),
+            Build.Profile("u2", At, "+919876543211"),
         ]);
         var updates = await Store.ProfileUpdatesAsync("u1");
         Assert.Equal([At, At.AddDays(1)], updates.Select(u => u.Ts));

@@ -1,3 +1,5 @@
+using Streams.Tests;
+
 namespace Streams.Core.Tests;
 
 public sealed class RequestIdTests
@@ -26,9 +28,9 @@ public sealed class RequestIdTests
     public void Later_profile_updates_win_and_older_ones_only_fill_gaps()
     {
         var p = Profile.Empty("u1")
-            .Merge(new ProfileUpdate("u1", At, Phone: "+1", Props: new Dictionary<string, object?> { ["city"] = "Pune" }))
-            .Merge(new ProfileUpdate("u1", At.AddDays(-1), Phone: "+2", Timezone: "Asia/Kolkata", Props: new Dictionary<string, object?> { ["city"] = "Goa", ["age"] = 3L }))
-            .Merge(new ProfileUpdate("u1", At.AddDays(1), SmsOptIn: false));
+            .Merge(Build.Profile("u1", At, phone: "+1", props: ("city", "Pune")))
+            .Merge(Build.Profile("u1", At.AddDays(-1), "+2", "Asia/Kolkata", null, ("city", "Goa"), ("age", 3L)))
+            .Merge(Build.Profile("u1", At.AddDays(1), optIn: false));
         Assert.Equal(("+1", "Asia/Kolkata", (bool?)false, "Pune", (object?)3L), (p.Phone, p.Timezone, p.SmsOptIn, p.Props["city"], p.Props["age"]));
         Assert.Equal(At.AddDays(1), p.UpdatedAt);
     }

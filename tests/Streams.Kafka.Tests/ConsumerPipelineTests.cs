@@ -2,6 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Core;
+using Streams.Tests;
 
 namespace Streams.Kafka.Tests;
 
@@ -15,8 +16,7 @@ public sealed class ConsumerPipelineTests : IDisposable
 
     public void Dispose() => _kafka.Dispose();
 
-    private static SmsRequest Request(string id) =>
-        new(id, "c1", 1, "u1", At, new RequestContext(null, null, Props.Empty, "+14155550100", null, null, Props.Empty));
+    private static SmsRequest Request(string id) => Build.Request(id, "c1", phone: "+14155550100", at: At);
 
     private KafkaSettings Settings => new(_kafka.Bootstrap, GroupProtocol: "consumer");
 
@@ -26,17 +26,6 @@ public sealed class ConsumerPipelineTests : IDisposable
         // One key: one partition, so the order below is the order read.
         foreach (var value in values) producer.Produce(_topics.Requests, new Message<string, byte[]> { Key = "u1", Value = value });
         producer.Flush(TimeSpan.FromSeconds(10));
-    }
-
-    private List<ConsumeResult<string, byte[]>> ReadDlq(int count, int seconds = 20)
-    {
-        using var reader = KafkaClients.Reader(_kafka.Bootstrap, "dlq-test", NullLogger.Instance);
-        reader.Assign(TopicReader.Partitions(reader, _topics.Dlq).Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var read = new List<ConsumeResult<string, byte[]>>();
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (read.Count < count && DateTime.UtcNow < deadline)
-            if (reader.Consume(TimeSpan.FromMilliseconds(200)) is { } r) read.Add(r);
-        return read;
     }
 
     private static string Header(ConsumeResult<string, byte[]> r, string name) => Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes(name));
@@ -74,7 +63,7 @@ public sealed class ConsumerPipelineTests : IDisposable
         var batches = await RunUntil(pipeline, b => b.Sum(x => x.Count) >= 2);
 
         Assert.Equal(["r1", "r2"], batches.SelectMany(b => b).Select(r => ((SmsRequest)r.Value!).RequestId));
-        var dead = Assert.Single(ReadDlq(1));
+        var dead = Assert.Single(await Eventually.Async(() => KafkaTest.ReadAll(_kafka.Bootstrap, _topics.Dlq), r => r.Count >= 1));
         Assert.Equal(garbage, dead.Message.Value);
         Assert.Equal("u1", dead.Message.Key);
         Assert.Equal(DecodeReasons.BadJson, Header(dead, DlqHeaders.Reason));
@@ -93,7 +82,7 @@ public sealed class ConsumerPipelineTests : IDisposable
 
         Assert.Equal("r1", ((SmsRequest)batches.SelectMany(b => b).Single().Value!).RequestId);
         // A dead letter is acknowledged before the batch's offsets are stored, so one would be there by now.
-        Assert.Empty(ReadDlq(1, seconds: 2));
+        Assert.Empty(KafkaTest.ReadAll(_kafka.Bootstrap, _topics.Dlq));
     }
 
     [Fact]

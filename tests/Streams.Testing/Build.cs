@@ -4,7 +4,7 @@ using Streams.Dispatcher;
 
 namespace Streams.Tests;
 
-/// <summary>Builders for what tests feed the pipeline: campaigns from YAML, requests, events.</summary>
+/// <summary>Builders for what tests feed the pipeline: campaigns from YAML, requests, profiles, events.</summary>
 public static class Build
 {
     public static readonly DateTimeOffset Epoch = DateTimeOffset.UnixEpoch;
@@ -28,6 +28,11 @@ public static class Build
     public static SmsRequest Request(string id, string campaignId = "cart", string user = "u1", string? phone = "+919876543210", DateTimeOffset? at = null,
         string? timezone = null, bool? optIn = null) =>
         new(id, campaignId, 1, user, at ?? Epoch, new RequestContext("E", at, Props.Empty, phone, timezone, optIn, Props.Empty));
+
+    /// <summary>A partial profile update; props as (name, value) pairs.</summary>
+    public static ProfileUpdate Profile(string user, DateTimeOffset ts, string? phone = null, string? timezone = null, bool? optIn = null,
+        params (string Name, object? Value)[] props) =>
+        new(user, ts, phone, timezone, optIn, props.Length == 0 ? null : props.ToDictionary(p => p.Name, p => p.Value));
 
     public static UserEvent Event(string user, string name, DateTimeOffset ts, IReadOnlyDictionary<string, object?>? props = null) =>
         new(user, name, ts, props ?? Props.Empty);
