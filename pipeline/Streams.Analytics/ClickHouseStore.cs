@@ -38,6 +38,20 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         """,
     ];
 
+    /// <summary>
+    /// Events per user, name and UTC day, kept by a materialized view as events are inserted: what a segment's
+    /// <c>did</c> without <c>where</c> reads instead of the raw events. Parts are summed on merge; readers sum too.
+    /// </summary>
+    private const string RollupDdl = """
+        CREATE TABLE IF NOT EXISTS {db}.events_daily (user_id String, name String, day Date, n UInt64)
+        ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (user_id, name, day)
+        """;
+
+    private const string RollupView = """
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.events_daily_mv TO {db}.events_daily
+        AS SELECT user_id, name, toDate(ts) AS day, count() AS n FROM {db}.events GROUP BY user_id, name, day
+        """;
+
     private readonly string _db = Identifier(database);
 
     /// <remarks>
@@ -56,7 +70,23 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
     {
         await ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {_db}", ct);
         foreach (var ddl in Ddl) await ExecuteAsync(ddl.Replace("{db}", _db, StringComparison.Ordinal), ct);
+        var rollup = await QueryAsync($"SELECT count() AS n FROM system.tables WHERE database = {Literal(_db)} AND name = 'events_daily_mv'", ct);
+        if (Num(rollup[0], "n") == 0)
+        {
+            // First start with the rollup: it is built from the events already stored, then the view keeps it.
+            await ExecuteAsync(RollupDdl.Replace("{db}", _db, StringComparison.Ordinal), ct);
+            await ExecuteAsync($"INSERT INTO {_db}.events_daily SELECT user_id, name, toDate(ts) AS day, count() AS n FROM {_db}.events GROUP BY user_id, name, day", ct);
+            await ExecuteAsync(RollupView.Replace("{db}", _db, StringComparison.Ordinal), ct);
+        }
     }
+
+    public async Task<IReadOnlyList<string>> SegmentUsersAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        (await QueryAsync(Segments.SegmentSql.Users(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct)).Select(r => Str(r, "user_id")).ToList();
+
+    public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        Num((await QueryAsync(Segments.SegmentSql.Count(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct))[0], "n");
 
     public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) =>
         InsertAsync("events", events.Select(e => new JsonObject

@@ -28,13 +28,58 @@ public sealed class DuckDbStore : IAnalyticsStore
               status VARCHAR, reason VARCHAR, provider VARCHAR, segments USMALLINT, encoding VARCHAR, ts TIMESTAMP)
             """);
         Execute("CREATE TABLE IF NOT EXISTS properties (kind VARCHAR, event VARCHAR, name VARCHAR, PRIMARY KEY (kind, event, name))");
+        // Events per user, name and UTC day, kept with every insert: what a segment's did without where reads.
+        var exists = ScalarLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'events_daily'") > 0;
+        Execute("CREATE TABLE IF NOT EXISTS events_daily (user_id VARCHAR, name VARCHAR, day DATE, n BIGINT, PRIMARY KEY (user_id, name, day))");
+        if (!exists) Execute("INSERT INTO events_daily SELECT user_id, name, CAST(ts AS DATE), count(*) FROM events GROUP BY ALL");
+        Execute("CREATE TEMP TABLE IF NOT EXISTS events_batch (user_id VARCHAR, name VARCHAR, ts TIMESTAMP, props VARCHAR)");
     });
 
+    public async Task<IReadOnlyList<string>> SegmentUsersAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
+    {
+        var sql = Segments.SegmentSql.Users(segment, Segments.SqlDialect.DuckDb, now, "", resolve);
+        var users = new List<string>();
+        await Locked(() =>
+        {
+            using var cmd = Command(sql, null);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) users.Add(reader.GetString(0));
+        });
+        return users;
+    }
+
+    public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
+    {
+        var sql = Segments.SegmentSql.Count(segment, Segments.SqlDialect.DuckDb, now, "", resolve);
+        long n = 0;
+        await Locked(() => n = ScalarLong(sql));
+        return n;
+    }
+
+    private long ScalarLong(string sql)
+    {
+        using var cmd = Command(sql, null);
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The batch lands in events and its counts in the daily rollup, in one transaction.</summary>
     public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) => Locked(() =>
     {
-        using var appender = _connection.CreateAppender("events");
-        foreach (var e in events)
-            appender.CreateRow().AppendValue(e.UserId).AppendValue(e.Name).AppendValue(e.Ts.UtcDateTime).AppendValue(Funnel.PropsJson(e.Props)).EndRow();
+        using (var appender = _connection.CreateAppender("events_batch"))
+        {
+            foreach (var e in events)
+                appender.CreateRow().AppendValue(e.UserId).AppendValue(e.Name).AppendValue(e.Ts.UtcDateTime).AppendValue(Funnel.PropsJson(e.Props)).EndRow();
+        }
+        using var transaction = _connection.BeginTransaction();
+        Execute("INSERT INTO events SELECT * FROM events_batch");
+        Execute("""
+            INSERT INTO events_daily SELECT user_id, name, CAST(ts AS DATE) AS day, count(*) AS n FROM events_batch GROUP BY ALL
+            ON CONFLICT (user_id, name, day) DO UPDATE SET n = events_daily.n + excluded.n
+            """);
+        Execute("DELETE FROM events_batch");
+        transaction.Commit();
     });
 
     public Task InsertProfilesAsync(IReadOnlyList<ProfileUpdate> profiles, CancellationToken ct = default) => Locked(() =>

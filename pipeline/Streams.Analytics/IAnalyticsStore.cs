@@ -39,6 +39,15 @@ public interface IAnalyticsStore : IAsyncDisposable
 
     /// <summary>Every update of one user's profile, oldest first.</summary>
     Task<IReadOnlyList<ProfileUpdate>> ProfileUpdatesAsync(string userId, CancellationToken ct = default);
+
+    /// <summary>The ids of a segment's members at <paramref name="now"/>, in order (one compiled query).</summary>
+    /// <param name="resolve">Saved segments by id, for <c>ref</c>.</param>
+    Task<IReadOnlyList<string>> SegmentUsersAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
+        CancellationToken ct = default);
+
+    /// <summary>How many users a segment holds at <paramref name="now"/>.</summary>
+    Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
+        CancellationToken ct = default);
 }
 
 /// <summary>A property name seen in the data: kind "profile" (event empty) or "event" with the event's name.</summary>

@@ -31,7 +31,11 @@ public sealed record Trigger
 
 public sealed record Condition(string Prop, ConditionOp Op, object? Value);
 
-public enum ConditionOp { Eq, Ne, Gt, Gte, Lt, Lte, In, Contains, Exists }
+/// <summary>
+/// <c>WithinNext</c> / <c>WithinLast</c> take a duration and hold for a date property between now and now ± it (both
+/// ends included); they need the time of judgement, so only segments take them.
+/// </summary>
+public enum ConditionOp { Eq, Ne, Gt, Gte, Lt, Lte, In, Contains, Exists, WithinNext, WithinLast }
 
 public sealed record Inaction(string Event, TimeSpan Within, IReadOnlyList<Condition> Where);
 
@@ -43,7 +47,27 @@ public sealed record AllOf(IReadOnlyList<SegmentNode> Items) : SegmentNode;
 public sealed record AnyOf(IReadOnlyList<SegmentNode> Items) : SegmentNode;
 public sealed record NotOf(SegmentNode Item) : SegmentNode;
 public sealed record ProfileCondition(Condition Condition) : SegmentNode;
-public sealed record DidCondition(string Event, CountRange? Count, TimeSpan? Within, IReadOnlyList<Condition> Where) : SegmentNode;
+/// <summary>
+/// Past behaviour: events named <see cref="Event"/> matching <see cref="Where"/>, counted over <see cref="Within"/> (see
+/// <see cref="Streams.Core.Segments.Window"/>), in <see cref="Count"/> (at least once without it); <see cref="FirstTime"/>
+/// and <see cref="LastTime"/> bound the user's first and last such event over all their history.
+/// </summary>
+public sealed record DidCondition(string Event, CountRange? Count, TimeSpan? Within, IReadOnlyList<Condition> Where) : SegmentNode
+{
+    public TimeBound? FirstTime { get; init; }
+    public TimeBound? LastTime { get; init; }
+}
+
+/// <summary>Before and/or after an instant; each an absolute instant or a duration back from the time of judgement.</summary>
+public sealed record TimeBound(RelativeTime? Before, RelativeTime? After);
+
+/// <summary>An instant (<see cref="At"/>) or a duration back from now (<see cref="Ago"/>).</summary>
+public sealed record RelativeTime(DateTimeOffset? At, TimeSpan? Ago)
+{
+    public DateTimeOffset Resolve(DateTimeOffset now) => At ?? now - Ago!.Value;
+
+    public override string ToString() => At is { } at ? at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) : Durations.Format(Ago!.Value);
+}
 public sealed record SegmentRef(string Ref) : SegmentNode;
 public sealed record CountRange(long? Eq, long? Gte, long? Lte, long? Gt, long? Lt);
 

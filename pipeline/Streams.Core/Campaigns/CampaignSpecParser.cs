@@ -20,6 +20,20 @@ public sealed record SpecParseResult(CampaignSpec? Spec, IReadOnlyList<SpecProbl
     public string ToJson() => Document?.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) ?? "{}";
 }
 
+public sealed record SegmentParseResult(SavedSegment? Segment, IReadOnlyList<SpecProblem> Problems, JsonNode? Document)
+{
+    public bool IsValid => Segment is not null && Problems.Count == 0;
+
+    /// <summary>The definition as canonical JSON: what goes into sms.segments.</summary>
+    public string ToJson() => Document?.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) ?? "{}";
+}
+
+/// <summary>A named segment kept for reuse: campaigns name it with <c>who.segment: {ref: id}</c>.</summary>
+public sealed record SavedSegment(string Id, string Name, SegmentNode Segment)
+{
+    public string? Description { get; init; }
+}
+
 /// <summary>Reads a spec (YAML or JSON) into the typed model and lists every problem with its path.</summary>
 public static partial class CampaignSpecParser
 {
@@ -49,9 +63,38 @@ public static partial class CampaignSpecParser
         return result.Spec!;
     }
 
+    /// <summary>A saved segment file: <c>{id, name, segment}</c>, checked like a campaign's <c>who.segment</c>.</summary>
+    public static SegmentParseResult ParseSegment(string text)
+    {
+        SpecDocument doc;
+        try
+        {
+            doc = SpecDocument.Load(text);
+        }
+        catch (SpecSyntaxException e)
+        {
+            return new SegmentParseResult(null, [new SpecProblem("$", e.Message, e.Line, e.Column)], null);
+        }
+        var r = new Reader(doc);
+        var saved = r.ReadSavedSegment(doc.Root);
+        return new SegmentParseResult(r.Problems.Count == 0 ? saved : null, r.Problems, doc.Root);
+    }
+
     private sealed class Reader(SpecDocument doc)
     {
         public List<SpecProblem> Problems { get; } = [];
+
+        public SavedSegment? ReadSavedSegment(JsonNode? root)
+        {
+            var o = Obj(root, "$", required: true, "id", "name", "description", "segment");
+            if (o is null) return null;
+            var id = Str(o, "id", "id", required: true);
+            if (id is not null && !IdPattern().IsMatch(id)) Problem("id", "must match [a-z0-9-]+", o["id"]);
+            var name = Str(o, "name", "name", required: true);
+            var description = Str(o, "description", "description", required: false);
+            var segment = ReadSegment(o["segment"], "segment");
+            return id is null || name is null || segment is null ? null : new SavedSegment(id, name, segment) { Description = description };
+        }
 
         private void Problem(string path, string message, JsonNode? at = null)
         {
@@ -137,7 +180,7 @@ public static partial class CampaignSpecParser
             return ev is null ? null : new Trigger { Event = ev, Where = where, Inaction = inaction, Date = date };
         }
 
-        private IReadOnlyList<Condition> Conditions(JsonNode? node, string path)
+        private IReadOnlyList<Condition> Conditions(JsonNode? node, string path, bool segment = false)
         {
             if (node is null) return [];
             if (node is not JsonArray arr)
@@ -148,23 +191,36 @@ public static partial class CampaignSpecParser
             var list = new List<Condition>();
             for (var n = 0; n < arr.Count; n++)
             {
-                if (ReadCondition(arr[n], $"{path}[{n}]") is { } c) list.Add(c);
+                if (ReadCondition(arr[n], $"{path}[{n}]", segment) is { } c) list.Add(c);
             }
             return list;
         }
 
-        private Condition? ReadCondition(JsonNode? node, string path)
+        private static readonly Dictionary<string, ConditionOp> Ops = new()
+        {
+            ["eq"] = ConditionOp.Eq, ["ne"] = ConditionOp.Ne, ["gt"] = ConditionOp.Gt, ["gte"] = ConditionOp.Gte, ["lt"] = ConditionOp.Lt,
+            ["lte"] = ConditionOp.Lte, ["in"] = ConditionOp.In, ["contains"] = ConditionOp.Contains, ["exists"] = ConditionOp.Exists,
+            ["within_next"] = ConditionOp.WithinNext, ["within_last"] = ConditionOp.WithinLast,
+        };
+
+        /// <param name="segment">In a segment (profile conditions, did.where), where relative dates can be judged.</param>
+        private Condition? ReadCondition(JsonNode? node, string path, bool segment = false)
         {
             var o = Obj(node, path, required: true, "prop", "op", "value");
             if (o is null) return null;
             var prop = Str(o, "prop", path + ".prop", required: true);
             var opText = Str(o, "op", path + ".op", required: true);
+            var names = segment ? string.Join(", ", Ops.Keys) : string.Join(", ", Ops.Keys.Where(k => !k.StartsWith("within_", StringComparison.Ordinal)));
             ConditionOp? op = opText is null ? null
-                : Enum.TryParse<ConditionOp>(opText, ignoreCase: true, out var parsed) && opText.All(char.IsLower) ? parsed
-                : Invalid<ConditionOp>(path + ".op", "must be one of: eq, ne, gt, gte, lt, lte, in, contains, exists", o["op"]);
+                : Ops.TryGetValue(opText, out var parsed) && (segment || parsed is not (ConditionOp.WithinNext or ConditionOp.WithinLast)) ? parsed
+                : Invalid<ConditionOp>(path + ".op", $"must be one of: {names}", o["op"]);
             object? value = null;
             var valueNode = o["value"];
-            if (op is ConditionOp.Exists)
+            if (op is ConditionOp.WithinNext or ConditionOp.WithinLast)
+            {
+                value = Duration(o, "value", path + ".value", required: true, positive: true);
+            }
+            else if (op is ConditionOp.Exists)
             {
                 if (valueNode is not null && valueNode.GetValueKind() != JsonValueKind.True && valueNode.GetValueKind() != JsonValueKind.False)
                     Problem(path + ".value", "exists takes true, false or no value", valueNode);
@@ -236,26 +292,64 @@ public static partial class CampaignSpecParser
                 case "not":
                     return ReadSegment(value, p) is { } inner ? new NotOf(inner) : null;
                 case "profile":
-                    return ReadCondition(value, p) is { } c ? new ProfileCondition(c) : null;
+                    return ReadCondition(value, p, segment: true) is { } c ? new ProfileCondition(c) : null;
                 case "ref":
                     return value is JsonValue rv && rv.GetValueKind() == JsonValueKind.String && IdPattern().IsMatch(rv.GetValue<string>())
                         ? new SegmentRef(rv.GetValue<string>())
                         : InvalidRef(p, value ?? node);
                 default:
-                    var d = Obj(value, p, required: true, "event", "count", "within", "where");
+                    var d = Obj(value, p, required: true, "event", "count", "within", "where", "first_time", "last_time");
                     if (d is null) return null;
                     var ev = Str(d, "event", p + ".event", required: true);
                     var within = Duration(d, "within", p + ".within", required: false, positive: true);
                     CountRange? count = null;
-                    if (Obj(d["count"], p + ".count", required: false, "eq", "gte", "lte", "gt", "lt") is { } c2)
+                    if (Obj(d["count"], p + ".count", required: false, "eq", "gte", "lte", "gt", "lt", "between") is { } c2)
                     {
-                        count = new CountRange(Long(c2, "eq", p + ".count.eq", 0), Long(c2, "gte", p + ".count.gte", 0),
-                            Long(c2, "lte", p + ".count.lte", 0), Long(c2, "gt", p + ".count.gt", 0), Long(c2, "lt", p + ".count.lt", 0));
-                        if (c2.Count == 0) Problem(p + ".count", "needs one of: eq, gte, lte, gt, lt", d["count"]);
+                        var (gte, lte) = (Long(c2, "gte", p + ".count.gte", 0), Long(c2, "lte", p + ".count.lte", 0));
+                        if (c2["between"] is { } between)
+                        {
+                            if (between is JsonArray { Count: 2 } pair && pair[0] is JsonValue lo && lo.GetValueKind() == JsonValueKind.Number && NumberOf(lo) is long low
+                                && pair[1] is JsonValue hi && hi.GetValueKind() == JsonValueKind.Number && NumberOf(hi) is long high && 0 <= low && low <= high)
+                            {
+                                if (gte is not null || lte is not null) Problem(p + ".count.between", "takes the place of gte and lte; give one or the other", between);
+                                (gte, lte) = (low, high);
+                            }
+                            else Problem(p + ".count.between", "must be two whole numbers [low, high], 0 <= low <= high (both included)", between);
+                        }
+                        count = new CountRange(Long(c2, "eq", p + ".count.eq", 0), gte, lte, Long(c2, "gt", p + ".count.gt", 0), Long(c2, "lt", p + ".count.lt", 0));
+                        if (c2.Count == 0) Problem(p + ".count", "needs one of: eq, gte, lte, gt, lt, between", d["count"]);
                     }
-                    var where = Conditions(d["where"], p + ".where");
-                    return ev is null ? null : new DidCondition(ev, count, within, where);
+                    var where = Conditions(d["where"], p + ".where", segment: true);
+                    var first = ReadTimeBound(d["first_time"], p + ".first_time");
+                    var last = ReadTimeBound(d["last_time"], p + ".last_time");
+                    return ev is null ? null : new DidCondition(ev, count, within, where) { FirstTime = first, LastTime = last };
             }
+        }
+
+        private TimeBound? ReadTimeBound(JsonNode? node, string path)
+        {
+            if (Obj(node, path, required: false, "before", "after") is not { } o) return null;
+            if (o.Count == 0)
+            {
+                Problem(path, "needs before, after or both", node);
+                return null;
+            }
+            var before = ReadRelativeTime(o, "before", path + ".before");
+            var after = ReadRelativeTime(o, "after", path + ".after");
+            return new TimeBound(before, after);
+        }
+
+        /// <summary>A duration back from now (30d, 12h) or an ISO-8601 instant with an offset, or a date (midnight UTC).</summary>
+        private RelativeTime? ReadRelativeTime(JsonObject o, string key, string path)
+        {
+            var text = Str(o, key, path, required: false);
+            if (text is null) return null;
+            if (Durations.TryParse(text, out var ago) && ago > TimeSpan.Zero) return new RelativeTime(null, ago);
+            if (Timestamps.TryParseInstant(text, out var at)) return new RelativeTime(at, null);
+            if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+                return new RelativeTime(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), null);
+            Problem(path, "must be a duration back from now (like 30d or 12h), a date (2026-12-01) or an ISO-8601 time with an offset", o[key]);
+            return null;
         }
 
         private Reach? ReadReach(JsonObject? o)

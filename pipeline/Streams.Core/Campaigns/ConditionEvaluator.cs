@@ -6,6 +6,7 @@ namespace Streams.Core.Campaigns;
 /// Property filters over string, number, boolean and date values. Numbers compare as numbers
 /// (a numeric string counts), ISO-8601 times with offsets compare as instants, and anything else
 /// falls back to ordinal string comparison. A missing property satisfies only ne and exists:false.
+/// within_next / within_last hold for a date or instant between <c>now</c> and now ± the duration, both included.
 /// </summary>
 public static class ConditionEvaluator
 {
@@ -18,7 +19,7 @@ public static class ConditionEvaluator
         return true;
     }
 
-    public static bool Matches(Condition c, IReadOnlyDictionary<string, object?> props)
+    public static bool Matches(Condition c, IReadOnlyDictionary<string, object?> props, DateTimeOffset? now = null)
     {
         var present = props.TryGetValue(c.Prop, out var actual) && actual is not null;
         switch (c.Op)
@@ -39,6 +40,8 @@ public static class ConditionEvaluator
             ConditionOp.Gte => Compare(actual, c.Value) is >= 0,
             ConditionOp.Lt => Compare(actual, c.Value) is < 0,
             ConditionOp.Lte => Compare(actual, c.Value) is <= 0,
+            ConditionOp.WithinNext => now is { } n && c.Value is TimeSpan ahead && InstantOf(actual!) is { } t && t >= n && t <= n + ahead,
+            ConditionOp.WithinLast => now is { } n && c.Value is TimeSpan back && InstantOf(actual!) is { } t && t >= n - back && t <= n,
             _ => false,
         };
     }

@@ -18,13 +18,16 @@ public static class SegmentEvaluator
         AllOf all => all.Items.All(i => Matches(i, profileProps, behaviour, now, horizonDays)),
         AnyOf any => any.Items.Any(i => Matches(i, profileProps, behaviour, now, horizonDays)),
         NotOf not => !Matches(not.Item, profileProps, behaviour, now, horizonDays),
-        ProfileCondition p => ConditionEvaluator.Matches(p.Condition, profileProps),
+        ProfileCondition p => ConditionEvaluator.Matches(p.Condition, profileProps, now),
         DidCondition did => Did(did, behaviour, now, horizonDays),
         _ => throw new NotSupportedException($"segment {segment.GetType().Name} cannot be evaluated on the live path"),
     };
 
     private static bool Did(DidCondition did, BehaviourSummary behaviour, DateTimeOffset now, int horizonDays)
     {
+        if ((did.FirstTime is not null || did.LastTime is not null)
+            && (!behaviour.Events.TryGetValue(did.Event, out var seen) || !Window.Holds(did.FirstTime, seen.First, now) || !Window.Holds(did.LastTime, seen.Last, now)))
+            return false;
         if (did.Within is null && did.Count is null) return behaviour.Ever(did.Event);
         var today = BehaviourSummary.DayOf(now);
         var from = did.Within is { } within ? BehaviourSummary.DayOf(now - within) : today - horizonDays;
@@ -63,7 +66,7 @@ public static class SegmentEvaluator
                 case DidCondition did:
                     if (did.Where.Count > 0)
                         problems.Add($"{path}.did.where: the live path counts events per day, not their properties; drop where or use a scheduled campaign");
-                    if (did.Within is { } w && (w.Ticks % TimeSpan.TicksPerDay != 0 || w.TotalDays > horizonDays))
+                    if (did.Within is { } w && (!Window.WholeDays(w) || w.TotalDays > horizonDays))
                         problems.Add($"{path}.did.within: the live path counts whole days up to {horizonDays}d; use 1d to {horizonDays}d");
                     break;
             }
