@@ -17,6 +17,12 @@ public static class AnalyticsJson
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>
+    /// A segment query over HTTP: the segment file's JSON and every saved segment's, judged at <see cref="Now"/>;
+    /// <see cref="Answer"/> is ids, contacts or count.
+    /// </summary>
+    public sealed record SegmentQuery(string Segment, IReadOnlyList<string> Saved, DateTimeOffset Now, string Answer);
+
     /// <summary>A profile update as JSON, props kept as their JSON text so values keep their types.</summary>
     public sealed record ProfileJson(string UserId, DateTimeOffset Ts, string? Phone, string? Timezone, bool? SmsOptIn, string Props)
     {

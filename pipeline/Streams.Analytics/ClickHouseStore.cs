@@ -84,6 +84,11 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
         (await QueryAsync(Segments.SegmentSql.Users(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct)).Select(r => Str(r, "user_id")).ToList();
 
+    public async Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        (await QueryAsync(Segments.SegmentSql.Contacts(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct))
+            .Select(r => new Contact(Str(r, "user_id"), Str(r, "phone"), Str(r, "timezone"))).ToList();
+
     public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
         Num((await QueryAsync(Segments.SegmentSql.Count(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct))[0], "n");

@@ -49,6 +49,20 @@ public sealed class DuckDbStore : IAnalyticsStore
         return users;
     }
 
+    public async Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
+    {
+        var sql = Segments.SegmentSql.Contacts(segment, Segments.SqlDialect.DuckDb, now, "", resolve);
+        var contacts = new List<Contact>();
+        await Locked(() =>
+        {
+            using var cmd = Command(sql, null);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) contacts.Add(new Contact(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        });
+        return contacts;
+    }
+
     public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
     {

@@ -45,10 +45,17 @@ public interface IAnalyticsStore : IAsyncDisposable
     Task<IReadOnlyList<string>> SegmentUsersAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
         CancellationToken ct = default);
 
+    /// <summary>A segment's members with their phone and time zone ('' when their profile has none).</summary>
+    Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
+        CancellationToken ct = default);
+
     /// <summary>How many users a segment holds at <paramref name="now"/>.</summary>
     Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
         CancellationToken ct = default);
 }
+
+/// <summary>A user with the phone and time zone of their profile.</summary>
+public sealed record Contact(string UserId, string Phone, string Timezone);
 
 /// <summary>A property name seen in the data: kind "profile" (event empty) or "event" with the event's name.</summary>
 public sealed record PropertyKey(string Kind, string Event, string Name)

@@ -38,6 +38,28 @@ public sealed class AnalyticsReader : IAsyncDisposable
             ? await _store.KnownPropertiesAsync(ct)
             : await _http!.GetFromJsonAsync<List<PropertyKey>>("properties", CliContext.Json, ct) ?? [];
 
+    /// <summary>A segment's member ids, contacts or count (the segment and the saved ones as their files' JSON, for a running pipeline).</summary>
+    public async Task<IReadOnlyList<Contact>> SegmentAsync(Core.Campaigns.SavedSegment segment, string segmentJson, IReadOnlyList<Pipeline.SegmentClient.Saved> saved,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        if (_store is not null)
+            return await _store.SegmentContactsAsync(segment.Segment, now, Pipeline.SegmentClient.Resolver(saved), ct);
+        using var response = await _http!.PostAsJsonAsync("segments",
+            new AnalyticsJson.SegmentQuery(segmentJson, [.. saved.Select(s => s.Record.SpecJson)], now, "contacts"), AnalyticsJson.Options, ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        return await response.Content.ReadFromJsonAsync<List<Contact>>(AnalyticsJson.Options, ct) ?? [];
+    }
+
+    public async Task<long> SegmentCountAsync(Core.Campaigns.SavedSegment segment, string segmentJson, IReadOnlyList<Pipeline.SegmentClient.Saved> saved,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        if (_store is not null) return await _store.SegmentCountAsync(segment.Segment, now, Pipeline.SegmentClient.Resolver(saved), ct);
+        using var response = await _http!.PostAsJsonAsync("segments",
+            new AnalyticsJson.SegmentQuery(segmentJson, [.. saved.Select(s => s.Record.SpecJson)], now, "count"), AnalyticsJson.Options, ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        return await response.Content.ReadFromJsonAsync<long>(AnalyticsJson.Options, ct);
+    }
+
     /// <summary>The user's merged profile, or null when no update for the user has been stored.</summary>
     public async Task<Profile?> ProfileAsync(string userId, CancellationToken ct)
     {

@@ -57,6 +57,9 @@ public sealed class CliContext
     public CampaignClient Campaigns() =>
         new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Options);
 
+    public SegmentClient Segments() =>
+        new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
     /// <summary>Reads a spec file and parses it; a missing file is one clear line.</summary>
     public static string ReadFile(string path)
     {

@@ -34,6 +34,9 @@ public sealed record Topics(string Prefix = "sms.")
     public Topic<UserEvent> Events => new(Prefix + "events", Codecs.UserEvent);
     public Topic<ProfileUpdate> Profiles => new(Prefix + "profiles", Codecs.ProfileUpdate);
     public Topic<CampaignRecord> Campaigns => new(Prefix + "campaigns", Codecs.CampaignRecord);
+
+    /// <summary>Saved segments, compacted, keyed by id: versioned definitions in the campaign record's shape (the spec is the segment file).</summary>
+    public Topic<CampaignRecord> Segments => new(Prefix + "segments", Codecs.CampaignRecord);
     public Topic<SmsRequest> Requests => new(Prefix + "requests", Codecs.SmsRequest);
     public Topic<ScheduledRequest> Scheduled => new(Prefix + "scheduled", Codecs.ScheduledRequest);
     public Topic<SmsResult> Results => new(Prefix + "results", Codecs.SmsResult);
@@ -45,7 +48,7 @@ public sealed record Topics(string Prefix = "sms.")
     /// <summary>Records that could not be read, byte for byte, with <see cref="DlqHeaders"/> saying why.</summary>
     public Topic Dlq => new(Prefix + "dlq");
 
-    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Requests, Scheduled, Results, Conversions, Inbound, Dlq];
+    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Requests, Scheduled, Results, Conversions, Inbound, Dlq];
 
     public static Topics Default { get; } = new();
 }

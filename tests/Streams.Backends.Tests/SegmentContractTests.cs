@@ -91,6 +91,14 @@ public abstract class SegmentContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Contacts_are_the_members_with_their_latest_phone_and_time_zone()
+    {
+        await LoadAsync(Hand);
+        var contacts = await Store.SegmentContactsAsync(Segment("{profile: {prop: city, op: eq, value: Mumbai}}"), Now);
+        Assert.Equal([new Contact("u1", "+919876543210", ""), new Contact("u5", "", "")], contacts);
+    }
+
+    [Fact]
     public async Task Saved_segments_nest_and_a_cycle_or_an_unknown_id_is_refused_with_its_path()
     {
         await LoadAsync(Hand);

@@ -177,7 +177,7 @@ public sealed class CliTests : IDisposable
     {
         var r = await _cli.RunAsync("--help");
         Assert.Equal(0, r.ExitCode);
-        foreach (var command in new[] { "demo", "run", "campaign", "events", "profiles", "report", "topics", "clickhouse" })
+        foreach (var command in new[] { "demo", "run", "campaign", "segment", "events", "profiles", "report", "topics", "clickhouse" })
             Assert.Contains(command, r.Out);
     }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 
+using Streams.Tests;
+
 namespace Streams.Cli.Tests;
 
 /// <summary>`streams run --embedded` in one process, driven by the other commands in others, as a user would.</summary>
@@ -106,6 +108,7 @@ public sealed class EmbeddedRunTests : IDisposable
         var profiles = Example("profiles.jsonl");
         var first = Example("events-1.jsonl");
         var second = Example("events-2.jsonl");
+        var signedUp = Example("signed-up.yaml");
         async Task<string> Report(string expected)
         {
             var report = "";
@@ -129,6 +132,11 @@ public sealed class EmbeddedRunTests : IDisposable
             // limits.per_user.day: 1 from the configuration: u1's second message of the day is capped.
             await Report("""{"campaign_id":"promo","qualified":1,"suppressed":{"frequency_capped":1}""");
             await Report("""{"campaign_id":"welcome","qualified":1,"suppressed":{},"suppressed_total":0,"sent":1,"delivered":1""");
+            // A saved segment over what the running stack holds (its DuckDB file, through its HTTP side).
+            Assert.Contains("applied segment signed-up v1", await Ok("segment", "apply", "-f", signedUp, "--config", config));
+            var exported = await Eventually.Async(() => Ok("segment", "export", "signed-up", "--format", "csv", "--config", config), e => e.Contains("u1", StringComparison.Ordinal));
+            Assert.Equal("user_id,phone,timezone\nu1,+919876543211,UTC\n", exported);
+            Assert.Equal("1", (await Ok("segment", "count", "signed-up", "--config", config)).Trim().Split('\n')[^1]);
         }
         finally
         {

@@ -49,6 +49,15 @@ public sealed class SegmentSql
     public static string Count(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null) =>
         $"SELECT count(*) AS n FROM ({Users(segment, dialect, now, tables, resolve)}) AS members";
 
+    /// <summary>Each member with the phone and time zone of their latest profile updates that have one ('' when none).</summary>
+    public static string Contacts(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null)
+    {
+        var members = Users(segment, dialect, now, tables, resolve);
+        return dialect == SqlDialect.ClickHouse
+            ? $"SELECT user_id, phone, timezone FROM ({members}) ANY LEFT JOIN (SELECT user_id, argMaxIf(phone, ts, phone != '') AS phone, argMaxIf(timezone, ts, timezone != '') AS timezone FROM {tables}profiles GROUP BY user_id) USING user_id ORDER BY user_id"
+            : $"SELECT m.user_id, coalesce(p.phone, '') AS phone, coalesce(p.timezone, '') AS timezone FROM ({members}) AS m LEFT JOIN (SELECT user_id, arg_max(phone, ts) FILTER (WHERE phone <> '') AS phone, arg_max(timezone, ts) FILTER (WHERE timezone <> '') AS timezone FROM {tables}profiles GROUP BY user_id) AS p ON m.user_id = p.user_id ORDER BY m.user_id";
+    }
+
     private bool Ch => _dialect == SqlDialect.ClickHouse;
 
     private string Query(string where, string tables)

@@ -38,6 +38,7 @@ public static class StreamsWebHost
         app.UseCountersUnavailableAs503();
         app.MapMetrics();
         app.MapAnalytics();
+        app.MapSegments();
         app.MapWebhooks();
         await app.StartAsync(ct);
         return app;
@@ -95,6 +96,31 @@ public static class StreamsWebHost
             ? Results.Json((await analytics.ProfileUpdatesAsync(id, token)).Select(AnalyticsJson.ProfileJson.From), AnalyticsJson.Options)
             : NoAnalytics());
     }
+
+    /// <summary>POST /segments: members, contacts or count of a segment, for the CLI while this process holds the embedded store.</summary>
+    private static void MapSegments(this IEndpointRouteBuilder app) =>
+        app.MapPost("/segments", async (AnalyticsJson.SegmentQuery query, AnalyticsAccess access, CancellationToken token) =>
+        {
+            if (access.Store is not { } analytics) return NoAnalytics();
+            var parsed = Core.Campaigns.CampaignSpecParser.ParseSegment(query.Segment);
+            if (!parsed.IsValid) return Results.Problem(statusCode: 400, title: "invalid segment", detail: string.Join("; ", parsed.Problems));
+            var saved = query.Saved.Select(Core.Campaigns.CampaignSpecParser.ParseSegment).Where(p => p.IsValid)
+                .ToDictionary(p => p.Segment!.Id, p => p.Segment!.Segment, StringComparer.Ordinal);
+            Core.Campaigns.SegmentNode? Resolve(string id) => saved.GetValueOrDefault(id);
+            try
+            {
+                return query.Answer switch
+                {
+                    "count" => Results.Json(await analytics.SegmentCountAsync(parsed.Segment!.Segment, query.Now, Resolve, token), AnalyticsJson.Options),
+                    "contacts" => Results.Json(await analytics.SegmentContactsAsync(parsed.Segment!.Segment, query.Now, Resolve, token), AnalyticsJson.Options),
+                    _ => Results.Problem(statusCode: 400, title: "unknown answer", detail: "answer is count or contacts"),
+                };
+            }
+            catch (Analytics.Segments.SegmentException e)
+            {
+                return Results.Problem(statusCode: 400, title: "bad segment reference", detail: e.Message);
+            }
+        });
 
     private static IResult NoAnalytics() =>
         Results.Problem(statusCode: 503, title: "no analytics here", detail: "this process runs no analytics sink (the embedded DuckDB file is held by the process that does)");

@@ -1,0 +1,73 @@
+using Streams.Analytics;
+using Streams.Kafka;
+using Streams.Tests;
+
+namespace Streams.Cli.Tests;
+
+/// <summary>Saved segments as code, end to end: files → sms.segments → counts and exports over ClickHouse.</summary>
+public sealed class SegmentCliTests : IDisposable
+{
+    private readonly Cli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    [Fact]
+    public async Task Segments_are_applied_listed_counted_and_exported_and_a_bad_ref_is_refused_with_its_path()
+    {
+        using var kafka = new EmbeddedKafka();
+        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, Topics.Default);
+        var database = "segcli_" + Guid.NewGuid().ToString("N")[..10];
+        await using (var store = ClickHouseStore.Create(Services.ClickHouse, database))
+        {
+            await store.MigrateAsync();
+            var now = DateTimeOffset.UtcNow;
+            await store.InsertProfilesAsync([
+                Build.Profile("u1", now.AddDays(-30), "+919876543210", "Asia/Kolkata", props: ("city", "Mumbai")),
+                Build.Profile("u2", now.AddDays(-30), "+14155550100", "America/New_York", props: ("city", "Mumbai")),
+                Build.Profile("u3", now.AddDays(-30), props: ("city", "Pune")),
+            ]);
+            await store.InsertEventsAsync([Build.Event("u1", "App Launched", now.AddDays(-1)), Build.Event("u1", "App Launched", now.AddDays(-2)),
+                Build.Event("u2", "App Launched", now.AddDays(-3))]);
+        }
+        var config = _cli.File("streams.yaml", $"kafka: {{bootstrap: \"{kafka.Bootstrap}\"}}\nclickhouse: {{url: \"{Services.ClickHouse}\", database: {database}}}\n");
+        var mumbai = _cli.File("mumbai.yaml", "id: mumbai\nname: Mumbai\nsegment: {profile: {prop: city, op: eq, value: Mumbai}}");
+        var regulars = _cli.File("regulars.yaml", "id: mumbai-regulars\nname: Mumbai regulars\nsegment: {all: [{ref: mumbai}, {did: {event: App Launched, count: {gte: 2}, within: 7d}}]}");
+        var dangling = _cli.File("dangling.yaml", "id: dangling\nname: Dangling\nsegment: {any: [{ref: mumbai}, {ref: nosuch}]}");
+        var bad = _cli.File("bad.yaml", "id: bad\nname: Bad\nsegment: {did: {event: A, count: {between: [3, 1]}}}");
+
+        var r = await _cli.RunAsync("segment", "validate", "-f", mumbai, bad, "--config", config);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"{mumbai}: ok (mumbai)", r.Out);
+        Assert.Contains($"{bad}: segment.did.count.between: must be two whole numbers", r.Out);
+
+        // A ref to a segment not saved yet is refused; saved in order, both apply; the same file again changes nothing.
+        r = await _cli.RunAsync("segment", "apply", "-f", regulars, "--config", config);
+        Assert.Equal([$"streams: {regulars}: segment.all[0].ref: no saved segment 'mumbai'"], r.ErrLines);
+        r = await _cli.RunAsync("segment", "apply", "-f", mumbai, regulars, "--config", config);
+        Assert.Equal((0, "applied segment mumbai v1\napplied segment mumbai-regulars v1\n"), (r.ExitCode, r.Out));
+        r = await _cli.RunAsync("segment", "apply", "-f", mumbai, "--config", config);
+        Assert.Equal("segment mumbai unchanged (v1)\n", r.Out);
+        r = await _cli.RunAsync("segment", "apply", "-f", dangling, "--config", config);
+        Assert.Equal([$"streams: {dangling}: segment.any[1].ref: no saved segment 'nosuch'"], r.ErrLines);
+
+        r = await _cli.RunAsync("segment", "list", "--config", config);
+        Assert.Contains("mumbai-regulars", r.Out);
+        Assert.Contains("Mumbai regulars", r.Out);
+        r = await _cli.RunAsync("segment", "get", "mumbai", "--config", config);
+        Assert.Contains("\"city\"", r.Out);
+
+        r = await _cli.RunAsync("segment", "count", "mumbai-regulars", "--config", config);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("1", r.Out.Trim().Split('\n')[^1]);
+        r = await _cli.RunAsync("segment", "count", "-f", mumbai, "--config", config);
+        Assert.Equal("2", r.Out.Trim().Split('\n')[^1]);
+
+        r = await _cli.RunAsync("segment", "export", "mumbai", "--config", config);
+        Assert.Equal("u1\nu2\n", r.Out);
+        r = await _cli.RunAsync("segment", "export", "mumbai", "--format", "csv", "--config", config);
+        Assert.Equal("user_id,phone,timezone\nu1,+919876543210,Asia/Kolkata\nu2,+14155550100,America/New_York\n", r.Out);
+
+        r = await _cli.RunAsync("segment", "count", "--config", config);
+        Assert.Equal(["streams: name a saved segment id or give -f FILE (one of them)"], r.ErrLines);
+    }
+}
