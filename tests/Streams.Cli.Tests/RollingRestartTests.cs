@@ -77,7 +77,7 @@ public sealed class RollingRestartTests(ITestOutputHelper log) : IDisposable
 
             var results = await ReadResultsAsync(bootstrap, 2 * Users, TimeSpan.FromSeconds(120));
             var lines = File.ReadAllLines(outbox).Select(l => SandboxProvider_RequestId(l)).ToList();
-            log.WriteLine($"{lines.Count} sends, {results.Count} results");
+            log.WriteLine($"{lines.Count} sends, {results.Count} results: " + string.Join(", ", results.GroupBy(r => (r.Status, r.Reason)).Select(g => $"{g.Key.Status}/{g.Key.Reason} {g.Count()}")));
             Assert.Equal(lines.Count, lines.Distinct().Count());                         // nothing sent twice
             Assert.Equal(Users, lines.Select(r => r[(r.IndexOf('-') + 1)..]).Distinct().Count()); // every user once: nothing lost, the cap held
             var byRequest = results.GroupBy(r => r.RequestId).ToDictionary(g => g.Key, g => g.Select(r => (r.Status, r.Reason)).Distinct().ToList());

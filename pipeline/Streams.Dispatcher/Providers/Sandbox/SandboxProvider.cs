@@ -21,8 +21,10 @@ public sealed class SandboxProvider : ISmsProvider
     private readonly TimeProvider _time;
     private readonly ICounterStore? _index;
     private readonly ConcurrentDictionary<string, string> _local = new();
-    // Several sandboxes (dispatchers) may share one outbox: one lock per file within a process, and each
-    // line is one append-mode write, which other processes' appends do not interleave with.
+    // Several sandboxes (dispatchers, in one process or several) may share one outbox. .NET's append mode is not
+    // O_APPEND on Unix (it seeks to the end when the file is opened), so two writers could land on the same offset
+    // and one line would be lost: each line is written under one lock per file within a process and an exclusive
+    // lock on outbox.jsonl.lock across processes, and the file is opened (found its end) only under them.
     private static readonly ConcurrentDictionary<string, object> FileLocks = new();
     private readonly object _fileLock;
 
@@ -61,18 +63,50 @@ public sealed class SandboxProvider : ISmsProvider
         var before = _index is null
             ? (_local.TryAdd(sms.Request.RequestId, messageId) ? null : messageId)
             : await _index.RememberOnceAsync(IndexKey(sms.Request.RequestId), messageId, KeepIndex);
-        if (before is null)
+        var line = new OutboxLine(_time.GetUtcNow(), sms.Request.CampaignId, sms.Request.RequestId, sms.Request.UserId,
+            sms.To, sms.From, sms.Text, sms.Info.Encoding, sms.Info.Segments, messageId);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, Json) + "\n");
+        lock (_fileLock)
         {
-            var line = new OutboxLine(_time.GetUtcNow(), sms.Request.CampaignId, sms.Request.RequestId, sms.Request.UserId,
-                sms.To, sms.From, sms.Text, sms.Info.Encoding, sms.Info.Segments, messageId);
-            var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, Json) + "\n");
-            lock (_fileLock)
+            using var across = LockAcrossProcesses(_outbox + ".lock");
+            // Taken before but not in the outbox: the attempt that took it stopped between the index and the file (a
+            // counter-store timeout whose write had landed, a crash), so the line is written now, once.
+            if (before is null || !Holds(sms.Request.RequestId))
             {
                 using var file = new FileStream(_outbox, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
                 file.Write(bytes);
             }
         }
         return new Accepted(before ?? messageId);
+    }
+
+    /// <summary>Whether the outbox has a line for this request (read only for a request the index says was taken).</summary>
+    private bool Holds(string requestId)
+    {
+        if (!File.Exists(_outbox)) return false;
+        var needle = $"\"request_id\":{JsonSerializer.Serialize(requestId, Json)}";
+        using var reader = new StreamReader(new FileStream(_outbox, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        while (reader.ReadLine() is { } text)
+        {
+            if (text.Contains(needle, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>An exclusive lock on a file, shared by every process that opens it this way (flock on Unix).</summary>
+    private static FileStream LockAcrossProcesses(string path)
+    {
+        for (var wait = 1; ; wait = Math.Min(wait * 2, 20))
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                Thread.Sleep(wait); // another writer holds it for one line's write
+            }
+        }
     }
 
     public async Task<string?> FindAsync(string requestId, CancellationToken ct) =>
