@@ -6,6 +6,8 @@ if (args is ["dispatch", ..])
     return await DispatchBench.RunAsync(args[1..]);
 if (args is ["providers", ..])
     return await ProviderBench.RunAsync(args[1..]);
+if (args is ["segments", ..])
+    return await SegmentBench.RunAsync(args[1..]);
 if (args is ["live", ..])
     return await LiveBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

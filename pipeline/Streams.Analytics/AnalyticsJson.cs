@@ -23,6 +23,9 @@ public static class AnalyticsJson
     /// </summary>
     public sealed record SegmentQuery(string Segment, IReadOnlyList<string> Saved, DateTimeOffset Now, string Answer);
 
+    /// <summary>A reach estimate over HTTP: the campaign spec's JSON and every saved segment's, at <see cref="Now"/>.</summary>
+    public sealed record EstimateQuery(string Spec, IReadOnlyList<string> Saved, DateTimeOffset Now);
+
     /// <summary>A profile update as JSON, props kept as their JSON text so values keep their types.</summary>
     public sealed record ProfileJson(string UserId, DateTimeOffset Ts, string? Phone, string? Timezone, bool? SmsOptIn, string Props)
     {

@@ -87,7 +87,12 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
     public async Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
         (await QueryAsync(Segments.SegmentSql.Contacts(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct))
-            .Select(r => new Contact(Str(r, "user_id"), Str(r, "phone"), Str(r, "timezone"))).ToList();
+            .Select(r => new Contact(Str(r, "user_id"), Str(r, "phone"), Str(r, "timezone"), OptInOf(Str(r, "opt_in")))).ToList();
+
+    internal static bool? OptInOf(string text) => text switch { "1" => true, "0" => false, _ => null };
+
+    public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default) =>
+        Num((await QueryAsync(Segments.SegmentSql.EventCount(name, where, from, to, Segments.SqlDialect.ClickHouse, _db + "."), ct))[0], "n");
 
     public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>

@@ -58,9 +58,17 @@ public sealed class DuckDbStore : IAnalyticsStore
         {
             using var cmd = Command(sql, null);
             using var reader = cmd.ExecuteReader();
-            while (reader.Read()) contacts.Add(new Contact(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            while (reader.Read()) contacts.Add(new Contact(reader.GetString(0), reader.GetString(1), reader.GetString(2), ClickHouseStore.OptInOf(reader.GetString(3))));
         });
         return contacts;
+    }
+
+    public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
+    {
+        var sql = Segments.SegmentSql.EventCount(name, where, from, to, Segments.SqlDialect.DuckDb);
+        long n = 0;
+        await Locked(() => n = ScalarLong(sql));
+        return n;
     }
 
     public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,

@@ -49,13 +49,16 @@ public interface IAnalyticsStore : IAsyncDisposable
     Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
         CancellationToken ct = default);
 
+    /// <summary>Events of one name matching the conditions between two instants (both included).</summary>
+    Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default);
+
     /// <summary>How many users a segment holds at <paramref name="now"/>.</summary>
     Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
         CancellationToken ct = default);
 }
 
-/// <summary>A user with the phone and time zone of their profile.</summary>
-public sealed record Contact(string UserId, string Phone, string Timezone);
+/// <summary>A user with the phone, time zone and SMS opt-in of their latest profile updates that have one ('' or null when none).</summary>
+public sealed record Contact(string UserId, string Phone, string Timezone, bool? OptIn = null);
 
 /// <summary>A property name seen in the data: kind "profile" (event empty) or "event" with the event's name.</summary>
 public sealed record PropertyKey(string Kind, string Event, string Name)

@@ -60,6 +60,22 @@ public sealed class AnalyticsReader : IAsyncDisposable
         return await response.Content.ReadFromJsonAsync<long>(AnalyticsJson.Options, ct);
     }
 
+    /// <summary>A campaign's reach estimate: computed here over a store this process opens, else by the running pipeline.</summary>
+    public async Task<Pipeline.Estimates.ReachEstimate> EstimateAsync(CliContext context, Core.Campaigns.CampaignSpec spec, string specJson,
+        IReadOnlyList<Pipeline.SegmentClient.Saved> saved, DateTimeOffset now, CancellationToken ct)
+    {
+        if (_store is not null)
+        {
+            await using var counters = context.Options.Redis is { } redis ? await Counters.RedisCounterStore.ConnectAsync(redis, context.Options.RedisPrefix) : null;
+            return await Pipeline.Estimates.Estimator.RunAsync(_store, spec, Pipeline.SegmentClient.Resolver(saved), counters, context.Options, now, ct);
+        }
+        using var response = await _http!.PostAsJsonAsync("estimate",
+            new AnalyticsJson.EstimateQuery(specJson, [.. saved.Select(s => s.Record.SpecJson)], now), AnalyticsJson.Options, ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        return await response.Content.ReadFromJsonAsync<Pipeline.Estimates.ReachEstimate>(AnalyticsJson.Options, ct)
+            ?? throw new CliException("the running pipeline answered no estimate");
+    }
+
     /// <summary>The user's merged profile, or null when no update for the user has been stored.</summary>
     public async Task<Profile?> ProfileAsync(string userId, CancellationToken ct)
     {

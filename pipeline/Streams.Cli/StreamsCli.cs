@@ -19,6 +19,7 @@ public static class StreamsCli
         root.Subcommands.Add(RunCommands.Run(output));
         root.Subcommands.Add(CampaignCommands.Build(output));
         root.Subcommands.Add(SegmentCommands.Build(output));
+        root.Subcommands.Add(GenerateCommand.Build(output));
         root.Subcommands.Add(DataCommands.Send("events", "Produce user events from a JSONL file to sms.events", output));
         root.Subcommands.Add(DataCommands.Send("profiles", "Produce profile updates from a JSONL file to sms.profiles", output));
         root.Subcommands.Add(SimulateCommand.Build(output));

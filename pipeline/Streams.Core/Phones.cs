@@ -93,4 +93,14 @@ public static class Phones
         if (campaignZone is not null && TimeZoneInfo.TryFindSystemTimeZoneById(campaignZone, out var c)) return c;
         return TimeZoneInfo.Utc;
     }
+
+    private static readonly Dictionary<string, string> CurrentNames = new(StringComparer.Ordinal)
+    {
+        ["Asia/Calcutta"] = "Asia/Kolkata", ["Asia/Saigon"] = "Asia/Ho_Chi_Minh", ["Asia/Katmandu"] = "Asia/Kathmandu",
+        ["Asia/Rangoon"] = "Asia/Yangon", ["Europe/Kiev"] = "Europe/Kyiv", ["America/Buenos_Aires"] = "America/Argentina/Buenos_Aires",
+        ["Atlantic/Faeroe"] = "Atlantic/Faroe", ["Pacific/Truk"] = "Pacific/Chuuk", ["Pacific/Ponape"] = "Pacific/Pohnpei",
+    };
+
+    /// <summary>A zone's current IANA name: the phone library still answers some old ones (Asia/Calcutta for Asia/Kolkata).</summary>
+    public static string ZoneName(TimeZoneInfo zone) => CurrentNames.GetValueOrDefault(zone.Id, zone.Id);
 }

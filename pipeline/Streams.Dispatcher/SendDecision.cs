@@ -88,7 +88,8 @@ public static class SendDecision
     /// </summary>
     public static bool InControlGroup(string campaignId, string userId, double percent) => Bucket($"control\n{campaignId}\n{userId}") < percent * 100;
 
-    private static uint Bucket(string key)
+    /// <summary>A stable bucket in [0, 10000) for a key: the sample, the control group and a random N share it.</summary>
+    public static uint Bucket(string key)
     {
         Span<byte> hash = stackalloc byte[32];
         System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), hash);

@@ -70,4 +70,46 @@ public sealed class SegmentCliTests : IDisposable
         r = await _cli.RunAsync("segment", "count", "--config", config);
         Assert.Equal(["streams: name a saved segment id or give -f FILE (one of them)"], r.ErrLines);
     }
+
+    [Fact]
+    public async Task Campaign_estimate_gives_the_funnel_and_the_live_trigger_rate_over_the_analytics_store()
+    {
+        using var kafka = new EmbeddedKafka();
+        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, Topics.Default);
+        var database = "estcli_" + Guid.NewGuid().ToString("N")[..10];
+        var now = DateTimeOffset.UtcNow;
+        await using (var store = ClickHouseStore.Create(Services.ClickHouse, database))
+        {
+            await store.MigrateAsync();
+            await store.InsertProfilesAsync([
+                Build.Profile("u1", now.AddDays(-30), "+919876543210", "Asia/Kolkata", true, ("city", "Mumbai")),
+                Build.Profile("u2", now.AddDays(-30), props: ("city", "Mumbai")),
+                Build.Profile("u3", now.AddDays(-30), "+919876543211", optIn: false, props: ("city", "Mumbai")),
+                Build.Profile("u4", now.AddDays(-30), "+12124567890", "America/New_York", props: ("city", "Mumbai")),
+                Build.Profile("u5", now.AddDays(-30), "+447911123456", "Europe/London", props: ("city", "Pune")),
+            ]);
+            // 14 trigger events over the last 7 days: 2 a day.
+            await store.InsertEventsAsync([.. Enumerable.Range(0, 14).Select(i => Build.Event("u1", "Browsed", now.AddHours(-1 - 11 * i)))]);
+        }
+        var config = _cli.File("streams.yaml",
+            $"kafka: {{bootstrap: \"{kafka.Bootstrap}\"}}\nclickhouse: {{url: \"{Services.ClickHouse}\", database: {database}}}\nproviders: {{sandbox: {{type: sandbox, rate: 1}}}}\n");
+        var spec = _cli.File("promo.yaml",
+            "id: promo\nname: Promo\ntype: live\nwho: {trigger: {event: Browsed}, segment: {profile: {prop: city, op: eq, value: Mumbai}}}\nwhat: {provider: sandbox, text: Hi}");
+
+        var r = await _cli.RunAsync("campaign", "estimate", "-f", spec, "--config", config);
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Contains("  qualified                       4", r.Out);
+        Assert.Contains("  invalid_phone                  -1          3", r.Out);
+        Assert.Contains("  opted_out                      -1          2", r.Out);
+        Assert.Contains("  reachable                       2", r.Out);
+        Assert.Contains("by country:   India (+91) 1, United States (+1) 1", r.Out);
+        Assert.Contains("cost:         1 segment(s) a message × 2 = 2 units", r.Out);
+        Assert.Contains("time to send: 2 s at 1/s", r.Out);
+        // 2 triggers a day, of which the reachable share (2 of 4 qualified) sends.
+        Assert.Contains("live:         2 trigger events a day over the last 7 days, about 1 sends a day", r.Out);
+
+        r = await _cli.RunAsync("campaign", "estimate", "-f", spec, "--format", "json", "--config", config);
+        Assert.Contains("\"qualified\":4", r.Out);
+        Assert.Contains("\"reachable\":2", r.Out);
+    }
 }

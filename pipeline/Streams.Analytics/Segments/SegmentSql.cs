@@ -49,13 +49,25 @@ public sealed class SegmentSql
     public static string Count(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null) =>
         $"SELECT count(*) AS n FROM ({Users(segment, dialect, now, tables, resolve)}) AS members";
 
-    /// <summary>Each member with the phone and time zone of their latest profile updates that have one ('' when none).</summary>
+    /// <summary>Every user the store knows: an empty <c>all</c>.</summary>
+    public static SegmentNode Everyone { get; } = new AllOf([]);
+
+    /// <summary>How many events of this name matching <paramref name="where"/> fell between two instants (both included).</summary>
+    public static string EventCount(string name, IReadOnlyList<Condition> where, DateTimeOffset from, DateTimeOffset to, SqlDialect dialect, string tables = "")
+    {
+        var sql = new SegmentSql(dialect, to, null);
+        var t = sql.Ch ? "toUnixTimestamp(ts)" : "epoch(ts)";
+        var filters = string.Concat(where.Select(c => " AND " + sql.Predicate(c, sql.RawOf("props", c.Prop), sql.StrOf("props", c.Prop))));
+        return $"SELECT count(*) AS n FROM {tables}events WHERE name = {sql.Literal(name)}{filters} AND {t} >= {Seconds(from)} AND {t} <= {Seconds(to)}";
+    }
+
+    /// <summary>Each member with the phone, time zone and opt-in ('1', '0', '' when none) of their latest profile updates that have one.</summary>
     public static string Contacts(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null)
     {
         var members = Users(segment, dialect, now, tables, resolve);
         return dialect == SqlDialect.ClickHouse
-            ? $"SELECT user_id, phone, timezone FROM ({members}) ANY LEFT JOIN (SELECT user_id, argMaxIf(phone, ts, phone != '') AS phone, argMaxIf(timezone, ts, timezone != '') AS timezone FROM {tables}profiles GROUP BY user_id) USING user_id ORDER BY user_id"
-            : $"SELECT m.user_id, coalesce(p.phone, '') AS phone, coalesce(p.timezone, '') AS timezone FROM ({members}) AS m LEFT JOIN (SELECT user_id, arg_max(phone, ts) FILTER (WHERE phone <> '') AS phone, arg_max(timezone, ts) FILTER (WHERE timezone <> '') AS timezone FROM {tables}profiles GROUP BY user_id) AS p ON m.user_id = p.user_id ORDER BY m.user_id";
+            ? $"SELECT user_id, phone, timezone, opt_in FROM ({members}) ANY LEFT JOIN (SELECT user_id, argMaxIf(phone, ts, phone != '') AS phone, argMaxIf(timezone, ts, timezone != '') AS timezone, if(countIf(sms_opt_in != -1) = 0, '', toString(argMaxIf(sms_opt_in, ts, sms_opt_in != -1))) AS opt_in FROM {tables}profiles GROUP BY user_id) USING user_id ORDER BY user_id"
+            : $"SELECT m.user_id, coalesce(p.phone, '') AS phone, coalesce(p.timezone, '') AS timezone, coalesce(CAST(p.opt_in AS VARCHAR), '') AS opt_in FROM ({members}) AS m LEFT JOIN (SELECT user_id, arg_max(phone, ts) FILTER (WHERE phone <> '') AS phone, arg_max(timezone, ts) FILTER (WHERE timezone <> '') AS timezone, arg_max(sms_opt_in, ts) FILTER (WHERE sms_opt_in <> -1) AS opt_in FROM {tables}profiles GROUP BY user_id) AS p ON m.user_id = p.user_id ORDER BY m.user_id";
     }
 
     private bool Ch => _dialect == SqlDialect.ClickHouse;
@@ -82,6 +94,8 @@ public sealed class SegmentSql
 
     private string Node(SegmentNode node, string path, ImmutableStack refs) => node switch
     {
+        AllOf { Items.Count: 0 } => "(1 = 1)",
+        AnyOf { Items.Count: 0 } => "(1 = 0)",
         AllOf all => "(" + string.Join(" AND ", all.Items.Select((n, i) => Node(n, $"{path}.all[{i}]", refs))) + ")",
         AnyOf any => "(" + string.Join(" OR ", any.Items.Select((n, i) => Node(n, $"{path}.any[{i}]", refs))) + ")",
         NotOf not => $"(NOT {Node(not.Item, path + ".not", refs)})",

@@ -17,6 +17,7 @@ public static class CampaignCommands
         var campaign = new Command("campaign", "Campaigns as code: validate, apply, list, get, pause, resume, stop");
         campaign.Subcommands.Add(Validate(output));
         campaign.Subcommands.Add(Apply(output));
+        campaign.Subcommands.Add(Estimate(output));
         campaign.Subcommands.Add(Test(output));
         campaign.Subcommands.Add(List(output));
         campaign.Subcommands.Add(Get(output));
@@ -152,6 +153,62 @@ public static class CampaignCommands
             return 0;
         });
         return command;
+    }
+
+    private static Command Estimate(TextWriter output)
+    {
+        var file = new Option<string>("--file", "-f") { Description = "Campaign spec file, YAML or JSON", Required = true };
+        var format = Format("table", "json");
+        var command = new Command("estimate",
+            "The reach funnel over the analytics store now: qualified, without a valid phone, opted out, control group, not sampled, over the limit, reachable; by country and time zone; cost units and the time to send")
+        {
+            file, format,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.From(parse);
+            var path = parse.GetValue(file)!;
+            var parsed = CampaignSpecParser.Parse(CliContext.ReadFile(path));
+            if (!parsed.IsValid) throw new CliException($"{path}: " + string.Join("; ", parsed.Problems));
+            await using var reader = AnalyticsReader.Open(context)
+                ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
+            var saved = HasRef(parsed.Spec!.Who.Segment) ? context.Segments().List() : [];
+            Pipeline.Estimates.ReachEstimate estimate;
+            try
+            {
+                estimate = await reader.EstimateAsync(context, parsed.Spec!, parsed.ToJson(), saved, TimeProvider.System.GetUtcNow(), ct);
+            }
+            catch (Analytics.Segments.SegmentException e) { throw new CliException($"{path}: {e.Message}"); }
+            if (parse.GetValue(format) == "json") output.WriteLine(JsonSerializer.Serialize(estimate, CliContext.Json));
+            else output.Write(EstimateTable(estimate));
+            return 0;
+        });
+        return command;
+    }
+
+    private static bool HasRef(SegmentNode? node) => node switch
+    {
+        SegmentRef => true,
+        AllOf all => all.Items.Any(HasRef),
+        AnyOf any => any.Items.Any(HasRef),
+        NotOf not => HasRef(not.Item),
+        _ => false,
+    };
+
+    public static string EstimateTable(Pipeline.Estimates.ReachEstimate e)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"estimate for {e.CampaignId}");
+        sb.AppendLine($"  {"qualified",-22} {e.Qualified,10}");
+        foreach (var step in e.Funnel) sb.AppendLine($"  {step.Step,-22} {-step.Removed,10} {step.Left,10}");
+        sb.AppendLine($"  {"reachable",-22} {e.Reachable,10}");
+        sb.AppendLine("by country:   " + string.Join(", ", e.ByCountry.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
+        sb.AppendLine("by time zone: " + string.Join(", ", e.ByTimezone.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
+        sb.AppendLine($"cost:         {e.SegmentsPerMessage} segment(s) a message × {e.Reachable} = {e.CostUnits} units");
+        if (e.TimeToSend is { } time) sb.AppendLine($"time to send: {Pipeline.Estimates.ReachEstimate.Describe(time)} at {e.RatePerSecond}/s, DND hours waited out");
+        if (e.TriggersPerDay is { } perDay) sb.AppendLine($"live:         {perDay:0.#} trigger events a day over the last 7 days, about {e.ExpectedSendsPerDay:0.#} sends a day");
+        foreach (var warning in e.Warnings) sb.AppendLine("warning: " + warning);
+        return sb.ToString();
     }
 
     /// <summary>The text rendered for a sample user (each variable as [name]) with its encoding and segments.</summary>

@@ -39,6 +39,7 @@ public static class StreamsWebHost
         app.MapMetrics();
         app.MapAnalytics();
         app.MapSegments();
+        app.MapEstimate();
         app.MapWebhooks();
         await app.StartAsync(ct);
         return app;
@@ -115,6 +116,26 @@ public static class StreamsWebHost
                     "contacts" => Results.Json(await analytics.SegmentContactsAsync(parsed.Segment!.Segment, query.Now, Resolve, token), AnalyticsJson.Options),
                     _ => Results.Problem(statusCode: 400, title: "unknown answer", detail: "answer is count or contacts"),
                 };
+            }
+            catch (Analytics.Segments.SegmentException e)
+            {
+                return Results.Problem(statusCode: 400, title: "bad segment reference", detail: e.Message);
+            }
+        });
+
+    /// <summary>POST /estimate: a campaign's reach estimate, for the CLI while this process holds the embedded store.</summary>
+    private static void MapEstimate(this IEndpointRouteBuilder app) =>
+        app.MapPost("/estimate", async (AnalyticsJson.EstimateQuery query, AnalyticsAccess access, StreamsOptions options, ICounterStore counters, CancellationToken token) =>
+        {
+            if (access.Store is not { } analytics) return NoAnalytics();
+            var parsed = Core.Campaigns.CampaignSpecParser.Parse(query.Spec);
+            if (!parsed.IsValid) return Results.Problem(statusCode: 400, title: "invalid campaign spec", detail: string.Join("; ", parsed.Problems));
+            var saved = query.Saved.Select(Core.Campaigns.CampaignSpecParser.ParseSegment).Where(p => p.IsValid)
+                .ToDictionary(p => p.Segment!.Id, p => p.Segment!.Segment, StringComparer.Ordinal);
+            try
+            {
+                return Results.Json(await Estimates.Estimator.RunAsync(analytics, parsed.Spec!, id => saved.GetValueOrDefault(id), counters, options, query.Now, token),
+                    AnalyticsJson.Options);
             }
             catch (Analytics.Segments.SegmentException e)
             {

@@ -1,0 +1,43 @@
+using Streams.Analytics;
+using Streams.Analytics.Segments;
+using Streams.Core;
+using Streams.Core.Campaigns;
+using Streams.Counters;
+
+namespace Streams.Pipeline.Estimates;
+
+/// <summary>Runs a reach estimate over the analytics store (and the counter store's opt-outs when it can be asked).</summary>
+public static class Estimator
+{
+    public static readonly TimeSpan TriggerWindow = TimeSpan.FromDays(7);
+
+    public static async Task<ReachEstimate> RunAsync(IAnalyticsStore store, CampaignSpec spec, Func<string, SegmentNode?> resolve, ICounterStore? counters,
+        StreamsOptions options, DateTimeOffset now, CancellationToken ct)
+    {
+        var members = await store.SegmentContactsAsync(spec.Who.Segment ?? SegmentSql.Everyone, now, resolve, ct);
+        Func<Contact, bool>? optedOut = null;
+        if (counters is not null)
+        {
+            var withPhone = members.Select(c => (c, Phones.Parse(c.Phone))).Where(x => x.Item2 is not null).ToList();
+            var stopped = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var chunk in withPhone.Chunk(10_000))
+            {
+                var answers = await counters.OptedOutAsync([.. chunk.Select(x => (IReadOnlyList<string>)["user:" + x.c.UserId, "phone:" + Phones.E164(x.Item2!)])]);
+                for (var i = 0; i < chunk.Length; i++)
+                    if (answers[i]) stopped.Add(chunk[i].c.UserId);
+            }
+            optedOut = c => stopped.Contains(c.UserId);
+        }
+        var rate = options.Providers.TryGetValue(spec.What.Provider, out var provider) ? provider.Rate : null;
+        var estimate = ReachEstimate.Of(spec, members, optedOut, rate, options.Dnd?.ToWindow(), now);
+        if (spec.Type == CampaignType.Live && spec.Who.Trigger is { } trigger)
+        {
+            var events = await store.EventCountAsync(trigger.Event, trigger.Where, now - TriggerWindow, now, ct);
+            var perDay = events / TriggerWindow.TotalDays;
+            // Each trigger is judged like the qualified users are: the reachable share of them sends.
+            var share = members.Count == 0 ? 0 : estimate.Reachable / (double)members.Count;
+            estimate = estimate with { TriggersPerDay = perDay, ExpectedSendsPerDay = Math.Round(perDay * share, 1) };
+        }
+        return estimate;
+    }
+}
