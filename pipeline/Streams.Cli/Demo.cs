@@ -4,7 +4,9 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Streams.Cli.Commands;
 using Streams.Core;
+using Streams.Core.Campaigns;
 using Streams.Pipeline;
+using Streams.Pipeline.Estimates;
 using Streams.Kafka;
 
 namespace Streams.Cli;
@@ -16,6 +18,16 @@ namespace Streams.Cli;
 /// </summary>
 public sealed class Demo(StreamsOptions options, TextWriter output, int users, TimeSpan duration, TimeProvider time)
 {
+    /// <summary>Users who added something worth 500 or more to their cart today and never paid.</summary>
+    public const string CartersSegment = """
+        id: big-carters
+        name: big carts today, never charged
+        segment:
+          all:
+            - did: {event: Added To Cart, within: 1d, where: [{prop: value, op: gte, value: 500}]}
+            - not: {did: {event: Charged}}
+        """;
+
     public const string CartSpec = """
         id: abandoned-cart
         name: Abandoned cart nudge
@@ -112,6 +124,13 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         var outbox = File.Exists(host.OutboxPath) ? File.ReadLines(host.OutboxPath).Count() : 0;
         output.WriteLine($"demo: {outbox} messages in {Path.GetFullPath(host.OutboxPath)}; took {clock.Elapsed.TotalSeconds:0.0}s");
         if (funnel.Count < 2 || funnel.Any(f => f.Sent == 0)) throw new CliException("the demo ended without sends for both campaigns");
+
+        // Past behaviour over the analytics store, as a scheduled campaign would see it: a segment and an estimate.
+        var now = time.GetUtcNow();
+        var carters = CampaignSpecParser.ParseSegment(CartersSegment).Segment!;
+        output.WriteLine($"demo: segment '{carters.Name}': {await host.Analytics!.SegmentCountAsync(carters.Segment, now, null, ct)} users");
+        var estimate = await Estimator.RunAsync(host.Analytics, CampaignSpecParser.ParseValid(CartSpec), _ => null, host.Counters, options, now, ct);
+        output.Write(CampaignCommands.EstimateTable(estimate));
         return 0;
     }
 

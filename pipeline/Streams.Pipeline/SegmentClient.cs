@@ -32,6 +32,16 @@ public sealed class SegmentClient(string bootstrap, Topics topics, TimeProvider 
         return id => byId.GetValueOrDefault(id);
     }
 
+    /// <summary>Whether a segment names saved segments (then they must be read from sms.segments to judge it).</summary>
+    public static bool HasRefs(SegmentNode? node) => node switch
+    {
+        SegmentRef => true,
+        AllOf all => all.Items.Any(HasRefs),
+        AnyOf any => any.Items.Any(HasRefs),
+        NotOf not => HasRefs(not.Item),
+        _ => false,
+    };
+
     /// <summary>Every ref in <paramref name="segment"/> names a saved segment and none leads back to where it started.</summary>
     public static void CheckRefs(SegmentNode segment, Func<string, SegmentNode?> resolve) =>
         SegmentSql.Users(segment, SqlDialect.DuckDb, DateTimeOffset.UnixEpoch, "", resolve);

@@ -172,7 +172,7 @@ public static class CampaignCommands
             if (!parsed.IsValid) throw new CliException($"{path}: " + string.Join("; ", parsed.Problems));
             await using var reader = AnalyticsReader.Open(context)
                 ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
-            var saved = HasRef(parsed.Spec!.Who.Segment) ? context.Segments().List() : [];
+            var saved = SegmentClient.HasRefs(parsed.Spec!.Who.Segment) ? context.Segments().List() : [];
             Pipeline.Estimates.ReachEstimate estimate;
             try
             {
@@ -185,15 +185,6 @@ public static class CampaignCommands
         });
         return command;
     }
-
-    private static bool HasRef(SegmentNode? node) => node switch
-    {
-        SegmentRef => true,
-        AllOf all => all.Items.Any(HasRef),
-        AnyOf any => any.Items.Any(HasRef),
-        NotOf not => HasRef(not.Item),
-        _ => false,
-    };
 
     public static string EstimateTable(Pipeline.Estimates.ReachEstimate e)
     {

@@ -102,15 +102,16 @@ public static class SegmentCommands
     private static (SavedSegment Segment, string Json, IReadOnlyList<SegmentClient.Saved> Saved) Target(CliContext context, string? id, string? file)
     {
         if ((id is null) == (file is null)) throw new CliException("name a saved segment id or give -f FILE (one of them)");
-        var saved = context.Segments().List();
         if (id is not null)
         {
+            var saved = context.Segments().List();
             var found = saved.FirstOrDefault(s => s.Record.Id == id) ?? throw new CliException($"no saved segment '{id}'");
             return (found.Segment, found.Record.SpecJson, saved);
         }
         var parsed = CampaignSpecParser.ParseSegment(CliContext.ReadFile(file!));
         if (!parsed.IsValid) throw new CliException($"{file}: {string.Join("; ", parsed.Problems)}");
-        return (parsed.Segment!, parsed.ToJson(), saved);
+        // A file without refs needs no Kafka: only refs are read from sms.segments.
+        return (parsed.Segment!, parsed.ToJson(), SegmentClient.HasRefs(parsed.Segment!.Segment) ? context.Segments().List() : []);
     }
 
     private static Analytics.Segments.SegmentException? RefProblem(SegmentNode segment, IReadOnlyList<SegmentClient.Saved> saved)
