@@ -134,5 +134,14 @@ public enum CampaignStatus { Active, Paused, Stopped, Completed }
 
 public sealed record CampaignRecord(string Id, int Version, CampaignStatus Status, string SpecJson, DateTimeOffset UpdatedAt);
 
+/// <summary>A user's memberships in the saved segments live campaigns name, as the segment job last evaluated them.</summary>
+public sealed record Membership(string UserId, IReadOnlyList<string> Segments, DateTimeOffset EvaluatedAt)
+{
+    public bool Equals(Membership? other) =>
+        other is not null && UserId == other.UserId && EvaluatedAt == other.EvaluatedAt && Segments.SequenceEqual(other.Segments);
+
+    public override int GetHashCode() => HashCode.Combine(UserId, EvaluatedAt, Segments.Count);
+}
+
 /// <summary>A request the dispatcher sends back to wait in sms.scheduled (a DND delay, a claim still pending); the cause says which.</summary>
 public sealed record ScheduledRequest(SmsRequest Request, DateTimeOffset DueAt, string Cause);

@@ -12,6 +12,31 @@ public static class Codecs
     public static SmsResultCodec SmsResult { get; } = new();
     public static InboundMessageCodec InboundMessage { get; } = new();
     public static ScheduledRequestCodec ScheduledRequest { get; } = new();
+    public static MembershipCodec Membership { get; } = new();
+}
+
+/// <summary>sms.memberships: a user's tracked saved-segment memberships.</summary>
+public sealed class MembershipCodec() : RecordCodec<Membership>(Schemas.Membership)
+{
+    protected override GenericRecord ToRecord(Membership v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("user_id", v.UserId);
+        r.Add("segments", v.Segments.Cast<object>().ToArray());
+        r.Add("evaluated_at", Utc(v.EvaluatedAt));
+        return r;
+    }
+
+    protected override Membership FromRecord(GenericRecord r) => new(
+        Get<string>(r, "user_id")!,
+        r.TryGetValue("segments", out var segments) && segments is System.Collections.IEnumerable list ? [.. list.Cast<object>().Select(o => (string)o)] : [],
+        Instant(r["evaluated_at"]));
+
+    protected override Membership FromJson(JsonFields j)
+    {
+        j.Only("user_id", "segments", "evaluated_at");
+        return new Membership(j.String("user_id"), j.OptionalStrings("segments") ?? [], j.Instant("evaluated_at"));
+    }
 }
 
 /// <summary>sms.scheduled: the request as SmsRequest's own codec writes it, inside a due time and a cause.</summary>

@@ -37,6 +37,9 @@ public sealed record Topics(string Prefix = "sms.")
 
     /// <summary>Saved segments, compacted, keyed by id: versioned definitions in the campaign record's shape (the spec is the segment file).</summary>
     public Topic<CampaignRecord> Segments => new(Prefix + "segments", Codecs.CampaignRecord);
+    /// <summary>Each user's tracked saved-segment memberships, compacted, keyed by user id (co-partitioned with events).</summary>
+    public Topic<Membership> Memberships => new(Prefix + "memberships", Codecs.Membership);
+
     public Topic<SmsRequest> Requests => new(Prefix + "requests", Codecs.SmsRequest);
     public Topic<ScheduledRequest> Scheduled => new(Prefix + "scheduled", Codecs.ScheduledRequest);
     public Topic<SmsResult> Results => new(Prefix + "results", Codecs.SmsResult);
@@ -48,7 +51,10 @@ public sealed record Topics(string Prefix = "sms.")
     /// <summary>Records that could not be read, byte for byte, with <see cref="DlqHeaders"/> saying why.</summary>
     public Topic Dlq => new(Prefix + "dlq");
 
-    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Requests, Scheduled, Results, Conversions, Inbound, Dlq];
+    /// <summary>The topics that keep only the latest record per key.</summary>
+    public IReadOnlyList<string> Compacted => [Campaigns, Segments, Memberships];
+
+    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Memberships, Requests, Scheduled, Results, Conversions, Inbound, Dlq];
 
     public static Topics Default { get; } = new();
 }

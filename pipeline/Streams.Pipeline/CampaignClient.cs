@@ -28,6 +28,19 @@ public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider
         if (unsupported.Count > 0) throw new CampaignException("not supported yet: " + string.Join(", ", unsupported));
         if (configuration is not null && CampaignChecks.AgainstConfiguration(parsed.Spec!, configuration) is { Count: > 0 } problems)
             throw new CampaignException(string.Join("; ", problems));
+        if (SegmentClient.HasRefs(parsed.Spec!.Who.Segment))
+        {
+            // A ref must name a saved segment (the segment job evaluates it for the live path), without cycles.
+            var saved = new SegmentClient(bootstrap, topics, time, logger).List();
+            try
+            {
+                SegmentClient.CheckRefs(parsed.Spec.Who.Segment!, SegmentClient.Resolver(saved), "who.segment");
+            }
+            catch (Analytics.Segments.SegmentException e)
+            {
+                throw new CampaignException(e.Message);
+            }
+        }
         var json = parsed.ToJson();
         var current = await GetAsync(parsed.Spec!.Id);
         if (current is { Record.Status: CampaignStatus.Active } && current.Record.SpecJson == json)

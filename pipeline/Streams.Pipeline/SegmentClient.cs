@@ -43,8 +43,8 @@ public sealed class SegmentClient(string bootstrap, Topics topics, TimeProvider 
     };
 
     /// <summary>Every ref in <paramref name="segment"/> names a saved segment and none leads back to where it started.</summary>
-    public static void CheckRefs(SegmentNode segment, Func<string, SegmentNode?> resolve) =>
-        SegmentSql.Users(segment, SqlDialect.DuckDb, DateTimeOffset.UnixEpoch, "", resolve);
+    public static void CheckRefs(SegmentNode segment, Func<string, SegmentNode?> resolve, string path = "segment") =>
+        SegmentSql.Users(segment, SqlDialect.DuckDb, DateTimeOffset.UnixEpoch, "", resolve, path);
 
     /// <summary>Validates (refs included, against the saved segments and the new one itself) and writes a new version when it changed.</summary>
     public async Task<(CampaignRecord Record, bool Changed)> ApplyAsync(string text)

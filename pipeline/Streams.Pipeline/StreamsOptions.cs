@@ -48,6 +48,16 @@ public sealed class StreamsOptions
     [ConfigurationKeyName("opt_out")]
     public OptOutOptions OptOut { get; set; } = new();
 
+    public SegmentsOptions Segments { get; set; } = new();
+
+    public sealed class SegmentsOptions
+    {
+        /// <summary>How often the segment job evaluates the saved segments live campaigns name (a duration like 5m).</summary>
+        public string Refresh { get; set; } = "5m";
+
+        public TimeSpan RefreshSpan => Core.Campaigns.Durations.TryParse(Refresh, out var t) ? t : TimeSpan.FromMinutes(5);
+    }
+
     public sealed class OptOutOptions
     {
         [ConfigurationKeyName("help_reply")]
@@ -119,7 +129,7 @@ public sealed class StreamsOptions
 
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = ["segments", "alerts", "control"];
+    private static readonly string[] NotYet = ["alerts", "control"];
 
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {
@@ -152,6 +162,8 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
         options.Dnd?.ToWindow();
+        if (!Core.Campaigns.Durations.TryParse(options.Segments.Refresh, out var refresh) || refresh < TimeSpan.FromSeconds(10))
+            throw new ConfigException($"segments.refresh: '{options.Segments.Refresh}' is not a duration of at least 10s (like 5m)");
         if (!Core.Campaigns.Durations.TryParse(options.ShutdownGrace, out var grace) || grace <= TimeSpan.Zero)
             throw new ConfigException($"shutdown_grace: '{options.ShutdownGrace}' is not a duration like 20s");
         if (options.Kafka.GroupProtocol is { } protocol && protocol is not ("classic" or "consumer"))

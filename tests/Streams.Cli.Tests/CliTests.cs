@@ -202,7 +202,7 @@ public sealed class CliTests : IDisposable
     [InlineData("bad-line", "streams: {events}:2: bad_json")]
     [InlineData("bad-from", "streams: --from yesterday: not an ISO-8601 time with an offset")]
     [InlineData("impossible-from", "streams: --from 2026-02-30T10:00:00Z: no such date 2026-02-30 (February 2026 has 28 days)")]
-    [InlineData("unsupported", "streams: {spec}: not supported yet: who.segment.ref")]
+    [InlineData("unsupported", "streams: {spec}: not supported yet: who.segment.ref in simulate")]
     [InlineData("bad-inbound", "streams: {inbound}:1: missing_field")]
     [InlineData("unknown-provider", "streams: {spec}: what.provider: no provider or group named 'nosuchprovider' is configured (configured: sandbox)")]
     public async Task Simulate_refuses_bad_input_with_one_line(string kind, string expected)

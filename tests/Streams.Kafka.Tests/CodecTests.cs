@@ -15,9 +15,19 @@ public sealed class CodecTests
     [Fact]
     public void Every_schema_file_parses_and_has_a_distinct_fingerprint()
     {
-        Assert.Equal(8, Schemas.All.Count);
-        Assert.Equal(8, Schemas.All.Select(s => Convert.ToHexString(Schemas.Fingerprint(s))).Distinct().Count());
+        Assert.Equal(9, Schemas.All.Count);
+        Assert.Equal(9, Schemas.All.Select(s => Convert.ToHexString(Schemas.Fingerprint(s))).Distinct().Count());
         Assert.Equal("streams.SmsRequest", ((Avro.RecordSchema)Schemas.ScheduledRequest["request"].Schema).Fullname);
+    }
+
+    [Fact]
+    public void A_membership_round_trips_through_avro_and_json_and_an_empty_set_stays_empty()
+    {
+        var m = new Membership("u1", ["big-buyers", "mumbai"], At);
+        Assert.Equal(m, Codecs.Membership.Decode(Codecs.Membership.Encode(m)));
+        var none = new Membership("u2", [], At);
+        Assert.Equal(none, Codecs.Membership.Decode(Codecs.Membership.Encode(none)));
+        Assert.Equal(m, Codecs.Membership.Decode(Utf8("""{"user_id":"u1","segments":["big-buyers","mumbai"],"evaluated_at":"2026-12-01T10:00:00Z"}""")));
     }
 
     [Fact]

@@ -39,10 +39,12 @@ public sealed class SegmentSql
 
     /// <param name="tables">How table names are written: "db." for ClickHouse, "" for DuckDB.</param>
     /// <param name="resolve">Saved segments by id, for <c>ref</c>; an unknown id or a cycle is a <see cref="SegmentException"/>.</param>
-    public static string Users(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null)
+    /// <param name="path">Where the segment sits, for the path a problem names (a campaign's is who.segment).</param>
+    public static string Users(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null,
+        string path = "segment")
     {
         var sql = new SegmentSql(dialect, now, resolve);
-        var where = sql.Node(segment, "segment", []);
+        var where = sql.Node(segment, path, []);
         return sql.Query(where, tables);
     }
 

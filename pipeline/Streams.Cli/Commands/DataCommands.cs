@@ -119,7 +119,7 @@ public static class DataCommands
 
     public static Command Topics(TextWriter output)
     {
-        var partitions = new Option<int>("--partitions") { Description = "Partitions per topic (sms.campaigns is compacted)", DefaultValueFactory = _ => 12 };
+        var partitions = new Option<int>("--partitions") { Description = "Partitions per topic (sms.campaigns, sms.segments and sms.memberships are compacted)", DefaultValueFactory = _ => 12 };
         var replication = new Option<short>("--replication-factor") { DefaultValueFactory = _ => 3 };
         var create = new Command("create", "Create every topic on the configured cluster") { partitions, replication };
         create.SetAction(async (parse, ct) =>
@@ -132,7 +132,7 @@ public static class DataCommands
                 Name = t,
                 NumPartitions = parse.GetValue(partitions),
                 ReplicationFactor = parse.GetValue(replication),
-                Configs = t == context.Options.Topics.Campaigns ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+                Configs = context.Options.Topics.Compacted.Contains(t) ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
             }).ToList();
             try
             {

@@ -38,6 +38,9 @@ public static class SimulateCommand
                 var parsed = CampaignSpecParser.Parse(text);
                 var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
                 if (unsupported.Count > 0) throw new CliException($"{file}: not supported yet: {string.Join(", ", unsupported)}");
+                // The live pipeline judges a ref from the segment job's memberships; a simulation has no analytics history.
+                if (Pipeline.SegmentClient.HasRefs(parsed.Spec!.Who.Segment))
+                    throw new CliException($"{file}: not supported yet: who.segment.ref in simulate (memberships come from the segment job over the analytics store; inline the conditions to simulate)");
                 // A campaign live would refuse at apply is refused here too, rather than simulated as sent.
                 if (CampaignChecks.AgainstConfiguration(parsed.Spec!, options) is { Count: > 0 } problems)
                     throw new CliException($"{file}: {string.Join("; ", problems)}");

@@ -4,20 +4,24 @@ namespace Streams.Core.Segments;
 
 /// <summary>
 /// A live campaign's <c>segment</c> at trigger time: profile conditions against the merged profile,
-/// <c>did</c> against the behaviour summary as it was before the triggering event (past behaviour).
+/// <c>did</c> against the behaviour summary as it was before the triggering event (past behaviour), <c>ref</c>
+/// against the memberships the segment job last published (any condition, over history; at most two refresh
+/// periods old).
 /// <c>within: Nd</c> covers the UTC days from the day of (now − N) to today, both included;
 /// without <c>within</c>, a count covers the horizon and a bare <c>did</c> means "ever".
 /// A <c>did</c> without <c>count</c> means at least once.
 /// </summary>
 public static class SegmentEvaluator
 {
+    /// <param name="memberships">The saved segments the user is in (the segment job's last evaluation), for <c>ref</c>.</param>
     public static bool Matches(SegmentNode? segment, IReadOnlyDictionary<string, object?> profileProps, BehaviourSummary behaviour,
-        DateTimeOffset now, int horizonDays = BehaviourSummary.DefaultHorizonDays) => segment switch
+        DateTimeOffset now, int horizonDays = BehaviourSummary.DefaultHorizonDays, IReadOnlySet<string>? memberships = null) => segment switch
     {
         null => true,
-        AllOf all => all.Items.All(i => Matches(i, profileProps, behaviour, now, horizonDays)),
-        AnyOf any => any.Items.Any(i => Matches(i, profileProps, behaviour, now, horizonDays)),
-        NotOf not => !Matches(not.Item, profileProps, behaviour, now, horizonDays),
+        AllOf all => all.Items.All(i => Matches(i, profileProps, behaviour, now, horizonDays, memberships)),
+        AnyOf any => any.Items.Any(i => Matches(i, profileProps, behaviour, now, horizonDays, memberships)),
+        NotOf not => !Matches(not.Item, profileProps, behaviour, now, horizonDays, memberships),
+        SegmentRef r => memberships?.Contains(r.Ref) == true,
         ProfileCondition p => ConditionEvaluator.Matches(p.Condition, profileProps, now),
         DidCondition did => Did(did, behaviour, now, horizonDays),
         _ => throw new NotSupportedException($"segment {segment.GetType().Name} cannot be evaluated on the live path"),
@@ -59,9 +63,6 @@ public static class SegmentEvaluator
                     break;
                 case NotOf not:
                     Walk(not.Item, path + ".not");
-                    break;
-                case SegmentRef:
-                    problems.Add($"{path}.ref: saved segments are not evaluated on the live path; write the conditions inline");
                     break;
                 case DidCondition did:
                     if (did.Where.Count > 0)

@@ -28,7 +28,8 @@ public sealed record LiveTriggerOptions
 /// Events whose name matches an active live campaign's trigger become SmsRequests; with
 /// <c>inaction</c>, only when the follow-up event does not come within the window. Profiles
 /// are merged into a table co-partitioned with events (both keyed by user id), so each request
-/// carries the profile as it was when the event was processed; campaigns come from a global
+/// carries the profile as it was when the event was processed; the segment job's memberships (sms.memberships, the
+/// same key) are kept beside the profile for <c>ref</c>; campaigns come from a global
 /// table over the compacted sms.campaigns topic, so a change reaches every instance.
 /// </summary>
 public static class LiveTriggerTopology
@@ -44,6 +45,9 @@ public static class LiveTriggerTopology
         var profiles = IngestStream
             .Decode(builder, topics.Profiles, topics.Dlq, Codecs.ProfileUpdate, options.MaxInputBytes, p => p.UserId)
             .MapValues((_, p, _) => new UserInput(null, p), "profile-input");
+        var memberships = IngestStream
+            .Decode(builder, topics.Memberships, topics.Dlq, Codecs.Membership, options.MaxInputBytes, m => m.UserId)
+            .MapValues((_, m, _) => new UserInput(null, null, m), "membership-input");
 
         // One per-user processor owns the profile store and sees both topics (co-partitioned by user id).
         // Streamiz 1.8.2's KStream-KTable join cannot be used here: its aggregate value-getter supplier
@@ -52,6 +56,7 @@ public static class LiveTriggerTopology
             .Decode(builder, topics.Events, topics.Dlq, Codecs.UserEvent, options.MaxInputBytes, e => e.UserId)
             .MapValues((_, e, _) => new UserInput(e, null), "event-input")
             .Merge(profiles, "user-inputs")
+            .Merge(memberships, "user-memberships")
             .Transform(TransformerBuilder.New<string, UserInput, string, SmsRequest>()
                 .Transformer<TriggerMatcher>(options.Time, options.ScanEvery, options.HorizonDays)
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
@@ -61,5 +66,5 @@ public static class LiveTriggerTopology
     }
 }
 
-/// <summary>Either an event or a profile update for one user.</summary>
-public sealed record UserInput(UserEvent? Event, ProfileUpdate? Profile);
+/// <summary>An event, a profile update or the saved-segment memberships of one user.</summary>
+public sealed record UserInput(UserEvent? Event, ProfileUpdate? Profile, Membership? Membership = null);

@@ -55,17 +55,23 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
             _users.Merge(record.Key, update);
             return null!;
         }
+        if (record.Value.Membership is { } membership)
+        {
+            _users.PutMemberships(record.Key, membership);
+            return null!;
+        }
         var ev = record.Value.Event!;
         var profile = _users.Profile(record.Key);
         // Segments see past behaviour: the summary as it was before this event.
         var behaviour = _users.Behaviour(record.Key);
+        var memberships = _users.Memberships(record.Key);
         foreach (var (campaign, spec, trigger) in _campaigns.Active())
         {
             if (trigger.Inaction is { } inaction && string.Equals(inaction.Event, ev.Name, StringComparison.Ordinal)
                 && ConditionEvaluator.All(inaction.Where, ev.Props))
                 _users.Timers.Cancel(UserState.TimerId(campaign.Id, ev.UserId));
             if (!Matches(spec, trigger, ev)) continue;
-            if (!SegmentEvaluator.Matches(spec.Who.Segment, profile?.Props ?? Props.Empty, behaviour, ev.Ts, _horizonDays)) continue;
+            if (!SegmentEvaluator.Matches(spec.Who.Segment, profile?.Props ?? Props.Empty, behaviour, ev.Ts, _horizonDays, memberships)) continue;
             var request = Request(campaign, ev, profile);
             if (trigger.Inaction is { } wait) Schedule(request, ev.Ts + wait.Within);
             else if (trigger.Date is { } reminder) Remind(spec, reminder, request, ev, profile);

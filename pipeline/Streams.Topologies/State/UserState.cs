@@ -7,7 +7,7 @@ namespace Streams.Topologies.State;
 
 /// <summary>
 /// The live topology's per-user store, co-partitioned with events: each user's merged profile, their behaviour
-/// summary, and the campaign timers (inaction, date reminders) waiting for them. The only code that knows its key
+/// summary, their saved-segment memberships, and the campaign timers (inaction, date reminders) waiting for them. The only code that knows its key
 /// layout.
 /// </summary>
 public sealed class UserState(IKeyValueStore<string, byte[]> store)
@@ -15,6 +15,7 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
     public const string StoreName = StoreNames.UserState;
     private const string ProfilePrefix = "p|";
     private const string BehaviourPrefix = "b|";
+    private const string MembershipPrefix = "m|";
     private const string TimerPrefix = "t|";
     private const string TimerIndexPrefix = "i|";
 
@@ -33,6 +34,17 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
         store.Get(BehaviourPrefix + userId) is { } bytes ? BehaviourSummary.Decode(bytes) : new BehaviourSummary();
 
     public void Put(string userId, BehaviourSummary behaviour) => store.Put(BehaviourPrefix + userId, behaviour.Encode());
+
+    /// <summary>The saved segments the user is in, as the segment job last published them (empty before it has).</summary>
+    public IReadOnlySet<string> Memberships(string userId) =>
+        store.Get(MembershipPrefix + userId) is { } bytes ? Codecs.Membership.DecodeOwn(bytes).Segments.ToHashSet(StringComparer.Ordinal) : new HashSet<string>();
+
+    /// <summary>Keeps the newer evaluation: a record older than the one kept (a redelivery) changes nothing.</summary>
+    public void PutMemberships(string userId, Membership membership)
+    {
+        if (store.Get(MembershipPrefix + userId) is { } bytes && Codecs.Membership.DecodeOwn(bytes).EvaluatedAt > membership.EvaluatedAt) return;
+        store.Put(MembershipPrefix + userId, Codecs.Membership.Encode(membership));
+    }
 
     /// <summary>Where a user's profile is kept, for a lookup from outside the topology (an interactive query).</summary>
     public static string ProfileKey(string userId) => ProfilePrefix + userId;
