@@ -108,6 +108,10 @@ public sealed class SegmentCliTests : IDisposable
         // 2 triggers a day, of which the reachable share (2 of 4 qualified) sends.
         Assert.Contains("live:         2 trigger events a day over the last 7 days, about 1 sends a day", r.Out);
 
+        // validate gives the same reach in one line.
+        r = await _cli.RunAsync("campaign", "validate", "-f", spec, "--config", config);
+        Assert.Contains($"{spec}: estimate: 4 qualified, 2 reachable, 2 cost units", r.Out);
+
         r = await _cli.RunAsync("campaign", "estimate", "-f", spec, "--format", "json", "--config", config);
         Assert.Contains("\"qualified\":4", r.Out);
         Assert.Contains("\"reachable\":2", r.Out);
@@ -135,5 +139,18 @@ public sealed class SegmentCliTests : IDisposable
         await _cli.RunAsync("generate", "--users", "300", "--days", "20", "--events-per-user", "10", "--config", again);
         r = await _cli.RunAsync("segment", "count", "-f", mumbai, "--config", again);
         Assert.Equal(buyers, long.Parse(r.Out.Trim().Split('\n')[^1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Generate_to_kafka_produces_the_profiles_and_events_the_pipeline_reads()
+    {
+        using var kafka = new EmbeddedKafka();
+        EmbeddedKafka.EnsureTopics(kafka.Bootstrap, Topics.Default);
+        var config = _cli.File("streams.yaml", $"kafka: {{bootstrap: \"{kafka.Bootstrap}\"}}\n");
+        var r = await _cli.RunAsync("generate", "--users", "50", "--days", "5", "--events-per-user", "4", "--to", "kafka", "--config", config);
+        Assert.True(r.ExitCode == 0, r.Err);
+        var events = long.Parse(r.Out.Split(" and ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(50, KafkaTest.ReadAll(kafka.Bootstrap, Topics.Default.Profiles).Select(m => Topics.Default.Profiles.Decode(m.Message.Value).UserId).Distinct().Count());
+        Assert.Equal(events, KafkaTest.ReadAll(kafka.Bootstrap, Topics.Default.Events).Count);
     }
 }

@@ -45,9 +45,10 @@ public static class CampaignCommands
     {
         var files = Files();
         var command = new Command("validate", "Check spec files; list every problem with its path and reason") { files };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
-            var options = CliContext.From(parse).Options;
+            var context = CliContext.From(parse);
+            var options = context.Options;
             var failed = 0;
             foreach (var file in parse.GetValue(files)!)
             {
@@ -65,6 +66,7 @@ public static class CampaignCommands
                 // validate may run without the deployment's configuration: what depends on it is a warning here, an error at apply.
                 foreach (var problem in CampaignChecks.AgainstConfiguration(result.Spec, options))
                     output.WriteLine($"warning: {file}: {problem} (apply with this configuration refuses it)");
+                await EstimateLineAsync(context, file, result.Spec, result.ToJson(), output, ct);
             }
             if (failed > 0) throw new CliException($"{failed} of {parse.GetValue(files)!.Length} spec file(s) invalid");
             return 0;
@@ -99,6 +101,8 @@ public static class CampaignCommands
                 output.WriteLine(outcome.Changed
                     ? $"applied {outcome.Record.Id} v{outcome.Record.Version}"
                     : $"unchanged {outcome.Record.Id} v{outcome.Record.Version}");
+                var parsed = CampaignSpecParser.Parse(text);
+                await EstimateLineAsync(context, file, parsed.Spec!, parsed.ToJson(), output, ct);
             }
             return 0;
         });
@@ -184,6 +188,26 @@ public static class CampaignCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The reach in one line, when an analytics store can be read (ClickHouse, the running embedded stack, or its
+    /// file); nothing without one, and a note instead of a failure when the estimate cannot be made.
+    /// </summary>
+    private static async Task EstimateLineAsync(CliContext context, string file, CampaignSpec spec, string json, TextWriter output, CancellationToken ct)
+    {
+        try
+        {
+            await using var reader = AnalyticsReader.Open(context);
+            if (reader is null) return;
+            var saved = SegmentClient.HasRefs(spec.Who.Segment) ? context.Segments().List() : [];
+            var e = await reader.EstimateAsync(context, spec, json, saved, TimeProvider.System.GetUtcNow(), ct);
+            output.WriteLine($"{file}: estimate: {e.Qualified} qualified, {e.Reachable} reachable, {e.CostUnits} cost units (campaign estimate -f {file} for the breakdown)");
+        }
+        catch (Exception ex) when (CliErrors.IsExpected(ex) || ex is Analytics.Segments.SegmentException)
+        {
+            output.WriteLine($"{file}: estimate: not available ({CliErrors.OneLine(ex)})");
+        }
     }
 
     public static string EstimateTable(Pipeline.Estimates.ReachEstimate e)

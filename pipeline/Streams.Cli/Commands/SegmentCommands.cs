@@ -114,14 +114,18 @@ public static class SegmentCommands
         return (parsed.Segment!, parsed.ToJson(), SegmentClient.HasRefs(parsed.Segment!.Segment) ? context.Segments().List() : []);
     }
 
-    private static Analytics.Segments.SegmentException? RefProblem(SegmentNode segment, IReadOnlyList<SegmentClient.Saved> saved)
+    /// <summary>The segment (its refs checked) and the analytics store to judge it over.</summary>
+    private static (SavedSegment Segment, string Json, IReadOnlyList<SegmentClient.Saved> Saved, AnalyticsReader Reader) Open(CliContext context, string? id, string? file)
     {
+        var (segment, json, saved) = Target(context, id, file);
         try
         {
-            SegmentClient.CheckRefs(segment, SegmentClient.Resolver(saved));
-            return null;
+            SegmentClient.CheckRefs(segment.Segment, SegmentClient.Resolver(saved));
         }
-        catch (SegmentException e) { return e; }
+        catch (SegmentException e) { throw new CliException(e.Message); }
+        var reader = AnalyticsReader.Open(context)
+            ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
+        return (segment, json, saved, reader);
     }
 
     private static Command Count(TextWriter output)
@@ -131,11 +135,8 @@ public static class SegmentCommands
         var command = new Command("count", "How many users a segment holds now, over the analytics store (the number is the last line)") { id, file };
         command.SetAction(async (parse, ct) =>
         {
-            var context = CliContext.From(parse);
-            var (segment, json, saved) = Target(context, parse.GetValue(id), parse.GetValue(file));
-            if (RefProblem(segment.Segment, saved) is { } problem) throw new CliException(problem.Message);
-            await using var reader = AnalyticsReader.Open(context)
-                ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
+            var (segment, json, saved, reader) = Open(CliContext.From(parse), parse.GetValue(id), parse.GetValue(file));
+            await using var _ = reader;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var n = await reader.SegmentCountAsync(segment, json, saved, TimeProvider.System.GetUtcNow(), ct);
             output.WriteLine($"segment {segment.Id}: counted in {clock.Elapsed.TotalMilliseconds:0} ms");
@@ -155,11 +156,8 @@ public static class SegmentCommands
         var command = new Command("export", "The segment's members now, over the analytics store") { id, file, format, to };
         command.SetAction(async (parse, ct) =>
         {
-            var context = CliContext.From(parse);
-            var (segment, json, saved) = Target(context, parse.GetValue(id), parse.GetValue(file));
-            if (RefProblem(segment.Segment, saved) is { } problem) throw new CliException(problem.Message);
-            await using var reader = AnalyticsReader.Open(context)
-                ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
+            var (segment, json, saved, reader) = Open(CliContext.From(parse), parse.GetValue(id), parse.GetValue(file));
+            await using var _ = reader;
             var members = await reader.SegmentAsync(segment, json, saved, TimeProvider.System.GetUtcNow(), ct);
             var text = new StringBuilder();
             if (parse.GetValue(format) == "csv")
