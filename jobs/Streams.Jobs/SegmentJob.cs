@@ -87,8 +87,11 @@ public sealed class SegmentJob(
             if (before.Length > 0 && !current.ContainsKey(user)) changes.Add(new Membership(user, [], now));
         }
         foreach (var change in changes)
+        {
+            // Recorded as published only once Kafka has it: a failure midway leaves the rest to be found changed again.
             await topics.Memberships.ProduceAsync(producer, change.UserId, change, ct);
-        foreach (var change in changes) _published[change.UserId] = [.. change.Segments];
+            _published[change.UserId] = [.. change.Segments];
+        }
         if (changes.Count > 0) logger.LogInformation("segment job: {Changes} users' memberships changed", changes.Count);
         return changes.Count;
     }

@@ -91,8 +91,9 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
 
     internal static bool? OptInOf(string text) => text switch { "1" => true, "0" => false, _ => null };
 
-    public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default) =>
-        Num((await QueryAsync(Segments.SegmentSql.EventCount(name, where, from, to, Segments.SqlDialect.ClickHouse, _db + "."), ct))[0], "n");
+    public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
+        Core.Campaigns.SegmentNode? members = null, Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        Num((await QueryAsync(Segments.SegmentSql.EventCount(name, where, from, to, Segments.SqlDialect.ClickHouse, _db + ".", members, resolve), ct))[0], "n");
 
     public async Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>

@@ -63,9 +63,10 @@ public sealed class DuckDbStore : IAnalyticsStore
         return contacts;
     }
 
-    public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
+    public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
+        Core.Campaigns.SegmentNode? members = null, Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
     {
-        var sql = Segments.SegmentSql.EventCount(name, where, from, to, Segments.SqlDialect.DuckDb);
+        var sql = Segments.SegmentSql.EventCount(name, where, from, to, Segments.SqlDialect.DuckDb, "", members, resolve);
         long n = 0;
         await Locked(() => n = ScalarLong(sql));
         return n;
@@ -89,6 +90,8 @@ public sealed class DuckDbStore : IAnalyticsStore
     /// <summary>The batch lands in events and its counts in the daily rollup, in one transaction.</summary>
     public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) => Locked(() =>
     {
+        // A batch whose transaction failed leaves its rows here; the retry must not add them twice.
+        Execute("DELETE FROM events_batch");
         using (var appender = _connection.CreateAppender("events_batch"))
         {
             foreach (var e in events)

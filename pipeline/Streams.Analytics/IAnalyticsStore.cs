@@ -50,7 +50,9 @@ public interface IAnalyticsStore : IAsyncDisposable
         CancellationToken ct = default);
 
     /// <summary>Events of one name matching the conditions between two instants (both included).</summary>
-    Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default);
+    /// <param name="members">Only the events of this segment's members (null: everyone's).</param>
+    Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
+        Core.Campaigns.SegmentNode? members = null, Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default);
 
     /// <summary>How many users a segment holds at <paramref name="now"/>.</summary>
     Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,

@@ -89,8 +89,11 @@ public interface ICounterStore : IAsyncDisposable
     /// <summary>Gives back the places each refused request holds and turns its claim (this owner's) into its outcome, in one round trip.</summary>
     Task ReleaseAsync(IReadOnlyList<Release> releases, string owner);
 
-    /// <summary>For each request id, the detail recorded when it was sent, else null. One round trip.</summary>
-    Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds);
+    /// <summary>
+    /// For each request id, the outcome recorded for it — sent (with its detail), ambiguous (with its reason) or ended
+    /// (status|reason) — else null (never handed over, or only claimed). One round trip.
+    /// </summary>
+    Task<IReadOnlyList<HandOverResult?>> RecordedAsync(IReadOnlyList<string> requestIds);
 
     /// <summary>Pending reports due by <paramref name="now"/>; each is leased for <paramref name="lease"/> so another process does not take it meanwhile.</summary>
     Task<IReadOnlyList<DueReport>> DueReportsAsync(DateTimeOffset now, TimeSpan lease, int max);

@@ -304,11 +304,17 @@ public sealed class RedisCounterStore : ICounterStore
         return _db.ScriptEvaluateAsync(ReleaseScript, [.. keys], [.. args]);
     }
 
-    public async Task<IReadOnlyList<string?>> SentDetailsAsync(IReadOnlyList<string> requestIds)
+    public async Task<IReadOnlyList<HandOverResult?>> RecordedAsync(IReadOnlyList<string> requestIds)
     {
         if (requestIds.Count == 0) return [];
         var values = await _db.StringGetAsync([.. requestIds.Select(SendKey)]);
-        return [.. values.Select(v => v.HasValue && ((string)v!).StartsWith("sent|", StringComparison.Ordinal) ? ((string)v!)[5..] : null)];
+        return [.. values.Select(v => (string?)v switch
+        {
+            { } s when s.StartsWith("sent|", StringComparison.Ordinal) => new HandOverResult(HandOverState.Sent, s[5..]),
+            { } s when s.StartsWith("ambiguous|", StringComparison.Ordinal) => new HandOverResult(HandOverState.Ambiguous, s[10..]),
+            { } s when s.StartsWith("done|", StringComparison.Ordinal) => new HandOverResult(HandOverState.Outcome, s[5..]),
+            _ => (HandOverResult?)null,
+        })];
     }
 
     public async Task<IReadOnlyList<DueReport>> DueReportsAsync(DateTimeOffset now, TimeSpan lease, int max)

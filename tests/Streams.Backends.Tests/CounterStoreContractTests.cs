@@ -126,7 +126,7 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
             var sent = (await HandOver(owner, 1, new HandOver("c1", "u1", [])))[0];
             Assert.Equal((HandOverState.Sent, "m-1|1|GSM-7|sandbox"), (sent.State, sent.Detail));
         }
-        Assert.Equal(["m-1|1|GSM-7|sandbox", null], await Store.SentDetailsAsync(["c1", "never"]));
+        Assert.Equal([new HandOverResult(HandOverState.Sent, "m-1|1|GSM-7|sandbox"), null], await Store.RecordedAsync(["c1", "never"]));
         Assert.Equal("note", await Store.RecallAsync("msg:sandbox:m-1"));
         Assert.Equal(1, (await Store.CampaignCountsAsync("cart"))["sent"]);
     }

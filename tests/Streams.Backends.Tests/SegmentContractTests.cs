@@ -39,7 +39,7 @@ public abstract class SegmentContractTests : IAsyncLifetime
 
     private static readonly Dictionary<string, History> Hand = new()
     {
-        ["u1"] = new([Build.Profile("u1", Now.AddDays(-50), "+919876543210", props: [("city", "Mumbai"), ("age", 31L), ("renewal", "2026-12-05"), ("vip", true)])],
+        ["u1"] = new([Build.Profile("u1", Now.AddDays(-50), "+919876543210", props: [("city", "Mumbai"), ("age", 31L), ("renewal", "2026-12-05"), ("vip", true), ("città", "Roma")])],
             [Build.Event("u1", "App Launched", Now.AddDays(-1)), Build.Event("u1", "App Launched", Now.AddDays(-2)), Build.Event("u1", "App Launched", Now.AddDays(-40)),
              Build.Event("u1", "Charged", Now.AddHours(-3), new Dictionary<string, object?> { ["amount"] = 500L })]),
         ["u2"] = new([Build.Profile("u2", Now.AddDays(-50), props: [("city", "Pune"), ("age", "25")])],
@@ -58,6 +58,7 @@ public abstract class SegmentContractTests : IAsyncLifetime
         { "{profile: {prop: age, op: lt, value: 30}}", ["u2"] },
         { "{profile: {prop: age, op: exists, value: false}}", ["u3", "u4", "u5"] },
         { "{profile: {prop: vip, op: eq, value: true}}", ["u1"] },
+        { "{profile: {prop: città, op: eq, value: Roma}}", ["u1"] },
         { "{profile: {prop: renewal, op: within_next, value: 7d}}", ["u1"] },
         { "{profile: {prop: renewal, op: within_last, value: 30d}}", ["u5"] },
         { "{did: {event: App Launched, count: {gte: 2}, within: 30d}}", ["u1"] },

@@ -31,13 +31,22 @@ public sealed class SegmentJobTests : IAsyncLifetime
         _dir.Dispose();
     }
 
+    /// <summary>Kafka refuses the membership of this user (once), as if it went away midway through a run.</summary>
+    private string? _refuse;
+
     private SegmentJob Job(params (string Campaign, string Segment)[] live)
     {
         var producer = new TestProducer
         {
             Before = (topic, message) =>
             {
-                lock (_published) _published.Add(Topics.Default.Memberships.Decode(message.Value));
+                var m = Topics.Default.Memberships.Decode(message.Value);
+                if (m.UserId == _refuse)
+                {
+                    _refuse = null;
+                    throw new Confluent.Kafka.KafkaException(Confluent.Kafka.ErrorCode.Local_Transport);
+                }
+                lock (_published) _published.Add(m);
             },
         };
         var campaigns = live.Select(c => (Build.Campaign($"id: {c.Campaign}\nname: C\ntype: live\nwho: {{trigger: {{event: E}}, segment: {c.Segment}}}\nwhat: {{provider: sandbox, text: Hi}}", at: T0),
@@ -111,5 +120,21 @@ public sealed class SegmentJobTests : IAsyncLifetime
 
         Assert.Equal(1, await job.RunOnceAsync(CancellationToken.None));
         Assert.Equal([new Membership("u9", [], T0)], Published());
+    }
+
+    [Fact]
+    public async Task A_run_that_fails_midway_publishes_what_it_missed_at_the_next_one_and_a_user_who_left_is_cleared()
+    {
+        await Charged("u1", T0.AddHours(-1));
+        await Charged("u2", T0.AddHours(-1));
+        var job = Job(("a", "{ref: buyers}"));
+        _refuse = "u2";
+        await Assert.ThrowsAsync<Confluent.Kafka.KafkaException>(() => job.RunOnceAsync(CancellationToken.None));
+        Assert.Equal([new Membership("u1", ["buyers"], T0)], Published());
+
+        // By the next run both charges are out of the window: u1 (published) leaves; u2 was never published, so nothing to clear.
+        _time.Advance(TimeSpan.FromDays(3));
+        Assert.Equal(1, await job.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(new Membership("u1", [], T0.AddDays(3)), Published()[^1]);
     }
 }

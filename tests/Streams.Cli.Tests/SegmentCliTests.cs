@@ -88,8 +88,9 @@ public sealed class SegmentCliTests : IDisposable
                 Build.Profile("u4", now.AddDays(-30), "+12124567890", "America/New_York", props: ("city", "Mumbai")),
                 Build.Profile("u5", now.AddDays(-30), "+447911123456", "Europe/London", props: ("city", "Pune")),
             ]);
-            // 14 trigger events over the last 7 days: 2 a day.
-            await store.InsertEventsAsync([.. Enumerable.Range(0, 14).Select(i => Build.Event("u1", "Browsed", now.AddHours(-1 - 11 * i)))]);
+            // 14 trigger events of a member over the last 7 days: 2 a day (u5's, outside the segment, do not count).
+            await store.InsertEventsAsync([.. Enumerable.Range(0, 14).Select(i => Build.Event("u1", "Browsed", now.AddHours(-1 - 11 * i))),
+                .. Enumerable.Range(0, 14).Select(i => Build.Event("u5", "Browsed", now.AddHours(-2 - 11 * i)))]);
         }
         var config = _cli.File("streams.yaml",
             $"kafka: {{bootstrap: \"{kafka.Bootstrap}\"}}\nclickhouse: {{url: \"{Services.ClickHouse}\", database: {database}}}\nproviders: {{sandbox: {{type: sandbox, rate: 1}}}}\n");

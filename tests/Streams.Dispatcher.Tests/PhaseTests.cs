@@ -176,4 +176,19 @@ public sealed class PhaseTests
 
         Assert.Equal((ResultStatus.Sent, "m-1"), (fresh.Result!.Status, fresh.Result.MessageId));
     }
+
+    [Fact]
+    public async Task A_redelivered_request_that_ended_ambiguous_stays_ambiguous_when_its_campaign_has_stopped_since()
+    {
+        var counters = TestCounters.Create();
+        await counters.HandOverAsync([new HandOver("r7", "u1", [])], "a", 1, Now, RequestHandler.KeepSendKeys);
+        await counters.RecordAmbiguousAsync([("r7", "provider_error: gw timed out")], RequestHandler.KeepSendKeys);
+        var paused = new FixedCampaigns(Build.Entry(Build.LiveYaml("{provider: fake, text: Hi}"), CampaignStatus.Paused, at: Now));
+        var decide = new DecidePhase(counters, paused, new DispatchSettings(), _time, _outcomes, NullLogger.Instance);
+
+        var again = new BatchItem(Item("r7").Request);
+        await decide.RunAsync([again]);
+
+        Assert.Equal((ResultStatus.Ambiguous, "provider_error: gw timed out"), (again.Result!.Status, again.Result.Reason));
+    }
 }

@@ -55,12 +55,15 @@ public sealed class SegmentSql
     public static SegmentNode Everyone { get; } = new AllOf([]);
 
     /// <summary>How many events of this name matching <paramref name="where"/> fell between two instants (both included).</summary>
-    public static string EventCount(string name, IReadOnlyList<Condition> where, DateTimeOffset from, DateTimeOffset to, SqlDialect dialect, string tables = "")
+    /// <param name="members">Count only the events of this segment's members.</param>
+    public static string EventCount(string name, IReadOnlyList<Condition> where, DateTimeOffset from, DateTimeOffset to, SqlDialect dialect, string tables = "",
+        SegmentNode? members = null, Func<string, SegmentNode?>? resolve = null)
     {
         var sql = new SegmentSql(dialect, to, null);
-        var t = sql.Ch ? "toUnixTimestamp(ts)" : "epoch(ts)";
+        var t = sql.Ch ? "toUnixTimestamp(ts)" : "floor(epoch(ts))";
         var filters = string.Concat(where.Select(c => " AND " + sql.Predicate(c, sql.RawOf("props", c.Prop), sql.StrOf("props", c.Prop))));
-        return $"SELECT count(*) AS n FROM {tables}events WHERE name = {sql.Literal(name)}{filters} AND {t} >= {Seconds(from)} AND {t} <= {Seconds(to)}";
+        var among = members is null ? "" : $" AND user_id IN ({Users(members, dialect, to, tables, resolve)})";
+        return $"SELECT count(*) AS n FROM {tables}events WHERE name = {sql.Literal(name)}{filters} AND {t} >= {Seconds(from)} AND {t} <= {Seconds(to)}{among}";
     }
 
     /// <summary>Each member with the phone, time zone and opt-in ('1', '0', '' when none) of their latest profile updates that have one.</summary>
@@ -172,7 +175,7 @@ public sealed class SegmentSql
     {
         _aggregates.Add(Ch
             ? $"{fn}If(toUnixTimestamp(ts), src = 1 AND {matches}) AS {column}"
-            : $"{fn}(epoch(ts)) FILTER (WHERE src = 1 AND {matches}) AS {column}");
+            : $"{fn}(floor(epoch(ts))) FILTER (WHERE src = 1 AND {matches}) AS {column}");
         var terms = new List<string>();
         if (bound.Before is { } b) terms.Add($"{column} < {Seconds(b.Resolve(_now))}");
         if (bound.After is { } a) terms.Add($"{column} >= {Seconds(a.Resolve(_now))}");
@@ -205,7 +208,7 @@ public sealed class SegmentSql
             var day = Ch ? "toDate(ts)" : "CAST(ts AS DATE)";
             return $"{day} >= {Date(from)} AND {day} <= {Date(to)}";
         }
-        var t = Ch ? "toUnixTimestamp(ts)" : "epoch(ts)";
+        var t = Ch ? "toUnixTimestamp(ts)" : "floor(epoch(ts))";
         return $"{t} >= {Seconds(_now - within)} AND {t} <= {Seconds(_now)}";
     }
 
@@ -299,16 +302,22 @@ public sealed class SegmentSql
 
     private string Lower(string x) => Ch ? $"lowerUTF8({x})" : $"lower({x})";
 
+    /// <summary>
+    /// The key as the stored JSON spells it: props are written with System.Text.Json's default escaping (città is
+    /// "citt\u00E0"), and ClickHouse's visitParam functions match the key's bytes without decoding escapes.
+    /// </summary>
+    private static string StoredKey(string prop) => System.Text.Json.JsonSerializer.Serialize(prop)[1..^1];
+
     private string RawOf(string json, string prop) => Ch
-        ? $"visitParamExtractRaw({json}, {Literal(prop)})"
+        ? $"visitParamExtractRaw({json}, {Literal(StoredKey(prop))})"
         : $"coalesce(CAST(json_extract({json}, {Literal(JsonPath(prop))}) AS VARCHAR), '')";
 
     private string StrOf(string json, string prop) => Ch
-        ? $"visitParamExtractString({json}, {Literal(prop)})"
+        ? $"visitParamExtractString({json}, {Literal(StoredKey(prop))})"
         : $"coalesce(json_extract_string({json}, {Literal(JsonPath(prop))}), '')";
 
     private string HasOf(string json, string prop) => Ch
-        ? $"visitParamHas({json}, {Literal(prop)})"
+        ? $"visitParamHas({json}, {Literal(StoredKey(prop))})"
         : $"json_extract({json}, {Literal(JsonPath(prop))}) IS NOT NULL";
 
     private static string JsonPath(string prop) => "$.\"" + prop.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

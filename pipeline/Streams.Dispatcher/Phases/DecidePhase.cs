@@ -6,8 +6,9 @@ namespace Streams.Dispatcher.Phases;
 
 /// <summary>
 /// The first phase: each request's consent is read (one round trip for the batch) and the pure decision made —
-/// send, wait, or stop. A request stopped here may be a redelivery of one already sent (its campaign completed or
-/// was paused since, or the user opted out): it keeps its one outcome, sent, instead of gaining a second one.
+/// send, wait, or stop. A request stopped here may be a redelivery of one that already ended (its campaign completed
+/// or was paused since, or the user opted out): it keeps its one outcome — sent, ambiguous, or the provider's
+/// refusal — instead of gaining a second one.
 /// </summary>
 public sealed class DecidePhase(ICounterStore counters, ICampaignView campaigns, DispatchSettings settings, TimeProvider time, Outcomes outcomes, ILogger logger)
 {
@@ -34,10 +35,23 @@ public sealed class DecidePhase(ICounterStore counters, ICampaignView campaigns,
         }
         var early = items.Where(i => i.Result is { Status: ResultStatus.Suppressed }).ToList();
         if (early.Count == 0) return;
-        var sent = await counters.SentDetailsAsync([.. early.Select(i => i.Request.RequestId)]);
+        var recorded = await counters.RecordedAsync([.. early.Select(i => i.Request.RequestId)]);
         for (var n = 0; n < early.Count; n++)
         {
-            if (sent[n] is { } detail) early[n].Result = outcomes.SentBefore(early[n].Request, detail);
+            var request = early[n].Request;
+            switch (recorded[n])
+            {
+                case { State: HandOverState.Sent, Detail: { } detail }:
+                    early[n].Result = outcomes.SentBefore(request, detail);
+                    break;
+                case { State: HandOverState.Ambiguous } ambiguous:
+                    early[n].Result = outcomes.Of(request, ResultStatus.Ambiguous, ambiguous.Detail is { Length: > 0 } why ? why : Reasons.InterruptedAttempt, null, null, null);
+                    break;
+                case { State: HandOverState.Outcome, Detail: { } ended } when ended.Contains('|'):
+                    var bar = ended.IndexOf('|');
+                    early[n].Result = outcomes.Of(request, ended[..bar], ended[(bar + 1)..] is { Length: > 0 } reason ? reason : null, null, null, null);
+                    break;
+            }
         }
     }
 }

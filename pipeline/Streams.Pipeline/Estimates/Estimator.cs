@@ -32,11 +32,15 @@ public static class Estimator
         var estimate = ReachEstimate.Of(spec, members, optedOut, rate, options.Dnd?.ToWindow(), now);
         if (spec.Type == CampaignType.Live && spec.Who.Trigger is { } trigger)
         {
-            var events = await store.EventCountAsync(trigger.Event, trigger.Where, now - TriggerWindow, now, ct);
+            // The members' own triggers: each is judged like the members are, so the share of them a send reaches (before
+            // the lifetime limit, which caps a total, not a rate) sends, at most daily_limit a day.
+            var events = await store.EventCountAsync(trigger.Event, trigger.Where, now - TriggerWindow, now, spec.Who.Segment, resolve, ct);
             var perDay = events / TriggerWindow.TotalDays;
-            // Each trigger is judged like the qualified users are: the reachable share of them sends.
-            var share = members.Count == 0 ? 0 : estimate.Reachable / (double)members.Count;
-            estimate = estimate with { TriggersPerDay = perDay, ExpectedSendsPerDay = Math.Round(perDay * share, 1) };
+            var beforeLimit = estimate.Funnel.LastOrDefault(f => f.Step is not (Reasons.LimitReached or Reasons.RunLimitReached))?.Left ?? members.Count;
+            var share = members.Count == 0 ? 0 : beforeLimit / (double)members.Count;
+            var sends = perDay * share;
+            if (spec.Who.Reach?.DailyLimit is { } daily) sends = Math.Min(sends, daily);
+            estimate = estimate with { TriggersPerDay = perDay, ExpectedSendsPerDay = Math.Round(sends, 1) };
         }
         return estimate;
     }

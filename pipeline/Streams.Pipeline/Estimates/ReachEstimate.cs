@@ -80,7 +80,7 @@ public sealed record ReachEstimate(
             time = open >= 1 || sending <= TimeSpan.Zero ? sending : TimeSpan.FromSeconds(sending.TotalSeconds / open);
             if (dnd is not null && sending > TimeSpan.FromHours(24) - Quiet(dnd))
                 warnings.Add($"sending takes {Describe(sending)} at {rate}/s: longer than the {Describe(TimeSpan.FromHours(24) - Quiet(dnd))} outside DND ({dnd.From:HH\\:mm}–{dnd.To:HH\\:mm}), so it runs into the next day");
-            if (spec.When?.End is { } end && spec.When.At is null && spec.When.Every is null && now + time > end)
+            if (spec.When?.End is { } end && spec.When.At.Count == 0 && spec.When.Every is null && now + time > end)
                 warnings.Add($"sending would run past when.end ({end:yyyy-MM-dd HH:mm}Z)");
         }
         else warnings.Add($"provider '{spec.What.Provider}' has no rate: no time to send");
