@@ -35,27 +35,9 @@ public sealed class SegmentJob(
     }
 
     /// <summary>The saved segments active live campaigns name (directly; refs inside them are expanded by the compiler).</summary>
-    public static IReadOnlySet<string> Tracked(IEnumerable<(CampaignRecord Record, CampaignSpec Spec)> campaigns)
-    {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (record, spec) in campaigns)
-        {
-            if (record.Status != CampaignStatus.Active || spec.Type != CampaignType.Live) continue;
-            Collect(spec.Who.Segment);
-        }
-        return ids;
-
-        void Collect(SegmentNode? node)
-        {
-            switch (node)
-            {
-                case SegmentRef r: ids.Add(r.Ref); break;
-                case AllOf all: foreach (var n in all.Items) Collect(n); break;
-                case AnyOf any: foreach (var n in any.Items) Collect(n); break;
-                case NotOf not: Collect(not.Item); break;
-            }
-        }
-    }
+    public static IReadOnlySet<string> Tracked(IEnumerable<(CampaignRecord Record, CampaignSpec Spec)> campaigns) =>
+        campaigns.Where(c => c.Record.Status == CampaignStatus.Active && c.Spec.Type == CampaignType.Live)
+            .SelectMany(c => Core.Segments.SegmentTree.Refs(c.Spec.Who.Segment)).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>One evaluation: returns how many users' memberships changed (and were published).</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)

@@ -87,9 +87,7 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
     public async Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
         (await QueryAsync(Segments.SegmentSql.Contacts(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct))
-            .Select(r => new Contact(Str(r, "user_id"), Str(r, "phone"), Str(r, "timezone"), OptInOf(Str(r, "opt_in")))).ToList();
-
-    internal static bool? OptInOf(string text) => text switch { "1" => true, "0" => false, _ => null };
+            .Select(r => new Contact(Str(r, "user_id"), Str(r, "phone"), Str(r, "timezone"), Contact.OptInOf(Str(r, "opt_in")))).ToList();
 
     public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
         Core.Campaigns.SegmentNode? members = null, Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>

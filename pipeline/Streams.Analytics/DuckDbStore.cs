@@ -58,7 +58,7 @@ public sealed class DuckDbStore : IAnalyticsStore
         {
             using var cmd = Command(sql, null);
             using var reader = cmd.ExecuteReader();
-            while (reader.Read()) contacts.Add(new Contact(reader.GetString(0), reader.GetString(1), reader.GetString(2), ClickHouseStore.OptInOf(reader.GetString(3))));
+            while (reader.Read()) contacts.Add(new Contact(reader.GetString(0), reader.GetString(1), reader.GetString(2), Contact.OptInOf(reader.GetString(3))));
         });
         return contacts;
     }

@@ -60,7 +60,11 @@ public interface IAnalyticsStore : IAsyncDisposable
 }
 
 /// <summary>A user with the phone, time zone and SMS opt-in of their latest profile updates that have one ('' or null when none).</summary>
-public sealed record Contact(string UserId, string Phone, string Timezone, bool? OptIn = null);
+public sealed record Contact(string UserId, string Phone, string Timezone, bool? OptIn = null)
+{
+    /// <summary>The opt-in as the contacts query spells it: '1', '0', or '' when no update set one.</summary>
+    public static bool? OptInOf(string text) => text switch { "1" => true, "0" => false, _ => null };
+}
 
 /// <summary>A property name seen in the data: kind "profile" (event empty) or "event" with the event's name.</summary>
 public sealed record PropertyKey(string Kind, string Event, string Name)

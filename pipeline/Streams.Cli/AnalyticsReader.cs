@@ -44,20 +44,16 @@ public sealed class AnalyticsReader : IAsyncDisposable
     {
         if (_store is not null)
             return await _store.SegmentContactsAsync(segment.Segment, now, Pipeline.SegmentClient.Resolver(saved), ct);
-        using var response = await _http!.PostAsJsonAsync("segments",
-            new AnalyticsJson.SegmentQuery(segmentJson, [.. saved.Select(s => s.Record.SpecJson)], now, "contacts"), AnalyticsJson.Options, ct);
-        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-        return await response.Content.ReadFromJsonAsync<List<Contact>>(AnalyticsJson.Options, ct) ?? [];
+        return await PostAsync<List<Contact>>("segments",
+            new AnalyticsJson.SegmentQuery(segmentJson, [.. saved.Select(s => s.Record.SpecJson)], now, "contacts"), ct) ?? [];
     }
 
     public async Task<long> SegmentCountAsync(Core.Campaigns.SavedSegment segment, string segmentJson, IReadOnlyList<Pipeline.SegmentClient.Saved> saved,
         DateTimeOffset now, CancellationToken ct)
     {
         if (_store is not null) return await _store.SegmentCountAsync(segment.Segment, now, Pipeline.SegmentClient.Resolver(saved), ct);
-        using var response = await _http!.PostAsJsonAsync("segments",
-            new AnalyticsJson.SegmentQuery(segmentJson, [.. saved.Select(s => s.Record.SpecJson)], now, "count"), AnalyticsJson.Options, ct);
-        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-        return await response.Content.ReadFromJsonAsync<long>(AnalyticsJson.Options, ct);
+        return await PostAsync<long>("segments",
+            new AnalyticsJson.SegmentQuery(segmentJson, [.. saved.Select(s => s.Record.SpecJson)], now, "count"), ct);
     }
 
     /// <summary>A campaign's reach estimate: computed here over a store this process opens, else by the running pipeline.</summary>
@@ -69,11 +65,17 @@ public sealed class AnalyticsReader : IAsyncDisposable
             await using var counters = context.Options.Redis is { } redis ? await Counters.RedisCounterStore.ConnectAsync(redis, context.Options.RedisPrefix) : null;
             return await Pipeline.Estimates.Estimator.RunAsync(_store, spec, Pipeline.SegmentClient.Resolver(saved), counters, context.Options, now, ct);
         }
-        using var response = await _http!.PostAsJsonAsync("estimate",
-            new AnalyticsJson.EstimateQuery(specJson, [.. saved.Select(s => s.Record.SpecJson)], now), AnalyticsJson.Options, ct);
-        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-        return await response.Content.ReadFromJsonAsync<Pipeline.Estimates.ReachEstimate>(AnalyticsJson.Options, ct)
+        return await PostAsync<Pipeline.Estimates.ReachEstimate>("estimate",
+            new AnalyticsJson.EstimateQuery(specJson, [.. saved.Select(s => s.Record.SpecJson)], now), ct)
             ?? throw new CliException("the running pipeline answered no estimate");
+    }
+
+    /// <summary>Asks the running pipeline; an answer that is not a success is one error line with its body.</summary>
+    private async Task<T?> PostAsync<T>(string path, object query, CancellationToken ct)
+    {
+        using var response = await _http!.PostAsJsonAsync(path, query, AnalyticsJson.Options, ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        return await response.Content.ReadFromJsonAsync<T>(AnalyticsJson.Options, ct);
     }
 
     /// <summary>The user's merged profile, or null when no update for the user has been stored.</summary>

@@ -33,14 +33,7 @@ public sealed class SegmentClient(string bootstrap, Topics topics, TimeProvider 
     }
 
     /// <summary>Whether a segment names saved segments (then they must be read from sms.segments to judge it).</summary>
-    public static bool HasRefs(SegmentNode? node) => node switch
-    {
-        SegmentRef => true,
-        AllOf all => all.Items.Any(HasRefs),
-        AnyOf any => any.Items.Any(HasRefs),
-        NotOf not => HasRefs(not.Item),
-        _ => false,
-    };
+    public static bool HasRefs(SegmentNode? node) => Core.Segments.SegmentTree.HasRefs(node);
 
     /// <summary>Every ref in <paramref name="segment"/> names a saved segment and none leads back to where it started.</summary>
     public static void CheckRefs(SegmentNode segment, Func<string, SegmentNode?> resolve, string path = "segment") =>

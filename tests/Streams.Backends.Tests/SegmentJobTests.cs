@@ -31,6 +31,12 @@ public sealed class SegmentJobTests : IAsyncLifetime
         _dir.Dispose();
     }
 
+    private static (CampaignRecord Record, CampaignSpec Spec) Live(string id, string segment)
+    {
+        var yaml = $"id: {id}\nname: C\ntype: live\nwho: {{trigger: {{event: E}}, segment: {segment}}}\nwhat: {{provider: sandbox, text: Hi}}";
+        return (Build.Campaign(yaml, at: T0), CampaignSpecParser.ParseValid(yaml));
+    }
+
     /// <summary>Kafka refuses the membership of this user (once), as if it went away midway through a run.</summary>
     private string? _refuse;
 
@@ -49,8 +55,7 @@ public sealed class SegmentJobTests : IAsyncLifetime
                 lock (_published) _published.Add(m);
             },
         };
-        var campaigns = live.Select(c => (Build.Campaign($"id: {c.Campaign}\nname: C\ntype: live\nwho: {{trigger: {{event: E}}, segment: {c.Segment}}}\nwhat: {{provider: sandbox, text: Hi}}", at: T0),
-            CampaignSpecParser.ParseValid($"id: {c.Campaign}\nname: C\ntype: live\nwho: {{trigger: {{event: E}}, segment: {c.Segment}}}\nwhat: {{provider: sandbox, text: Hi}}"))).ToList();
+        var campaigns = live.Select(c => Live(c.Campaign, c.Segment)).ToList();
         SavedSegment[] saved =
         [
             CampaignSpecParser.ParseSegment("id: buyers\nname: Buyers\nsegment: {did: {event: Charged, within: 1d, where: [{prop: amount, op: gte, value: 100}]}}").Segment!,
@@ -79,9 +84,7 @@ public sealed class SegmentJobTests : IAsyncLifetime
         Assert.Equal(1, await job.RunOnceAsync(CancellationToken.None));
         Assert.Equal([new Membership("u1", ["buyers", "mumbai-buyers"], T0)], Published());
         Assert.Equal(0, await job.RunOnceAsync(CancellationToken.None)); // nothing changed, nothing published
-        Assert.Equal(["buyers", "mumbai-buyers"], SegmentJob.Tracked(new[] { ("a", "{ref: mumbai-buyers}"), ("b", "{not: {ref: buyers}}") }
-            .Select(c => (Build.Campaign($"id: {c.Item1}\nname: C\ntype: live\nwho: {{trigger: {{event: E}}, segment: {c.Item2}}}\nwhat: {{provider: sandbox, text: Hi}}", at: T0),
-                CampaignSpecParser.ParseValid($"id: {c.Item1}\nname: C\ntype: live\nwho: {{trigger: {{event: E}}, segment: {c.Item2}}}\nwhat: {{provider: sandbox, text: Hi}}")))).Order());
+        Assert.Equal(["buyers", "mumbai-buyers"], SegmentJob.Tracked([Live("a", "{ref: mumbai-buyers}"), Live("b", "{not: {ref: buyers}}")]).Order());
     }
 
     [Fact]

@@ -335,19 +335,11 @@ public sealed class SegmentSql
         _ => throw new ArgumentException("not a number"),
     };
 
+    /// <summary>A literal the compiled query takes as an instant: the filters' own reading, of the text the SQL side also reads.</summary>
     private static DateTimeOffset? InstantOf(string s) =>
-        System.Text.RegularExpressions.Regex.IsMatch(s, InstantPattern)
-            ? Core.Timestamps.TryParseInstant(s, out var t) ? t
-            : DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
-            : null
-            : null;
+        System.Text.RegularExpressions.Regex.IsMatch(s, InstantPattern) ? ConditionEvaluator.InstantOf(s) : null;
 
-    private static string Text(object v) => v switch
-    {
-        double d => d.ToString(CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => v.ToString() ?? "",
-    };
+    private static string Text(object v) => ConditionEvaluator.Text(v);
 
     /// <summary>The saved segments being expanded, innermost first, to refuse a cycle with its path.</summary>
     private sealed class ImmutableStack : List<string>

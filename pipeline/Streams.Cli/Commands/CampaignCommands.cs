@@ -229,12 +229,9 @@ public static class CampaignCommands
     /// <summary>The text rendered for a sample user (each variable as [name]) with its encoding and segments.</summary>
     private static string Preview(CampaignSpec spec)
     {
-        var template = MessageTemplate.ParseValid(spec.What.Text);
-        var rendered = template.Render(template.SampleValues(null, spec.Id, spec.Name));
-        if (!rendered.Ok) return $"cannot render for a sample user: missing {rendered.Missing}";
-        var text = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
-        var info = SmsEncoding.Analyze(text);
-        return $"\"{text}\" ({info.Encoding}, {text.EnumerateRunes().Count()} characters, {info.Segments} segment{(info.Segments == 1 ? "" : "s")})";
+        var (text, info, missing) = SampleMessage.Of(spec);
+        if (text is null) return $"cannot render for a sample user: missing {missing}";
+        return $"\"{text}\" ({info!.Encoding}, {text.EnumerateRunes().Count()} characters, {info.Segments} segment{(info.Segments == 1 ? "" : "s")})";
     }
 
     private static async Task WarnUnknownVariablesAsync(CliContext context, List<(string File, string Text)> texts, TextWriter output, CancellationToken ct)

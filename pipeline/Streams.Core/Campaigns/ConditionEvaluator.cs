@@ -73,7 +73,8 @@ public static class ConditionEvaluator
         _ => null,
     };
 
-    private static DateTimeOffset? InstantOf(object v) => v switch
+    /// <summary>An ISO-8601 time with an offset, or a date (midnight UTC), as an instant; else null.</summary>
+    public static DateTimeOffset? InstantOf(object v) => v switch
     {
         string s when Timestamps.TryParseInstant(s, out var t) => t,
         string s when DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) =>
@@ -81,7 +82,8 @@ public static class ConditionEvaluator
         _ => null,
     };
 
-    private static string Text(object v) => v switch
+    /// <summary>A value as the filters compare it as text (numbers in invariant culture).</summary>
+    public static string Text(object v) => v switch
     {
         double d => d.ToString(CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),

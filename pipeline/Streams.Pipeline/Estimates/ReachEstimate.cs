@@ -98,12 +98,5 @@ public sealed record ReachEstimate(
         t.TotalDays >= 1 ? $"{t.TotalDays:0.#} d" : t.TotalHours >= 1 ? $"{t.TotalHours:0.#} h" : t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.#} min" : $"{t.TotalSeconds:0} s";
 
     /// <summary>Segments of the text rendered for a sample user (0 when it cannot render).</summary>
-    public static int SegmentsOf(CampaignSpec spec)
-    {
-        var template = MessageTemplate.ParseValid(spec.What.Text);
-        var rendered = template.Render(template.SampleValues(null, spec.Id, spec.Name));
-        if (!rendered.Ok) return 0;
-        var text = spec.What.SmartEncoding == true ? SmsEncoding.SmartEncode(rendered.Text!) : rendered.Text!;
-        return SmsEncoding.Analyze(text).Segments;
-    }
+    public static int SegmentsOf(CampaignSpec spec) => SampleMessage.Of(spec).Info?.Segments ?? 0;
 }

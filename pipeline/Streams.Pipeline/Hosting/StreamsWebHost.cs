@@ -105,15 +105,13 @@ public static class StreamsWebHost
             if (access.Store is not { } analytics) return NoAnalytics();
             var parsed = Core.Campaigns.CampaignSpecParser.ParseSegment(query.Segment);
             if (!parsed.IsValid) return Results.Problem(statusCode: 400, title: "invalid segment", detail: string.Join("; ", parsed.Problems));
-            var saved = query.Saved.Select(Core.Campaigns.CampaignSpecParser.ParseSegment).Where(p => p.IsValid)
-                .ToDictionary(p => p.Segment!.Id, p => p.Segment!.Segment, StringComparer.Ordinal);
-            Core.Campaigns.SegmentNode? Resolve(string id) => saved.GetValueOrDefault(id);
+            var resolve = SavedResolver(query.Saved);
             try
             {
                 return query.Answer switch
                 {
-                    "count" => Results.Json(await analytics.SegmentCountAsync(parsed.Segment!.Segment, query.Now, Resolve, token), AnalyticsJson.Options),
-                    "contacts" => Results.Json(await analytics.SegmentContactsAsync(parsed.Segment!.Segment, query.Now, Resolve, token), AnalyticsJson.Options),
+                    "count" => Results.Json(await analytics.SegmentCountAsync(parsed.Segment!.Segment, query.Now, resolve, token), AnalyticsJson.Options),
+                    "contacts" => Results.Json(await analytics.SegmentContactsAsync(parsed.Segment!.Segment, query.Now, resolve, token), AnalyticsJson.Options),
                     _ => Results.Problem(statusCode: 400, title: "unknown answer", detail: "answer is count or contacts"),
                 };
             }
@@ -130,11 +128,9 @@ public static class StreamsWebHost
             if (access.Store is not { } analytics) return NoAnalytics();
             var parsed = Core.Campaigns.CampaignSpecParser.Parse(query.Spec);
             if (!parsed.IsValid) return Results.Problem(statusCode: 400, title: "invalid campaign spec", detail: string.Join("; ", parsed.Problems));
-            var saved = query.Saved.Select(Core.Campaigns.CampaignSpecParser.ParseSegment).Where(p => p.IsValid)
-                .ToDictionary(p => p.Segment!.Id, p => p.Segment!.Segment, StringComparer.Ordinal);
             try
             {
-                return Results.Json(await Estimates.Estimator.RunAsync(analytics, parsed.Spec!, id => saved.GetValueOrDefault(id), counters, options, query.Now, token),
+                return Results.Json(await Estimates.Estimator.RunAsync(analytics, parsed.Spec!, SavedResolver(query.Saved), counters, options, query.Now, token),
                     AnalyticsJson.Options);
             }
             catch (Analytics.Segments.SegmentException e)
@@ -142,6 +138,14 @@ public static class StreamsWebHost
                 return Results.Problem(statusCode: 400, title: "bad segment reference", detail: e.Message);
             }
         });
+
+    /// <summary>The saved segments the CLI sent (their files' JSON), by id, for <c>ref</c>.</summary>
+    private static Func<string, Core.Campaigns.SegmentNode?> SavedResolver(IEnumerable<string> saved)
+    {
+        var byId = saved.Select(Core.Campaigns.CampaignSpecParser.ParseSegment).Where(p => p.IsValid)
+            .ToDictionary(p => p.Segment!.Id, p => p.Segment!.Segment, StringComparer.Ordinal);
+        return id => byId.GetValueOrDefault(id);
+    }
 
     private static IResult NoAnalytics() =>
         Results.Problem(statusCode: 503, title: "no analytics here", detail: "this process runs no analytics sink (the embedded DuckDB file is held by the process that does)");

@@ -64,13 +64,15 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         var profile = _users.Profile(record.Key);
         // Segments see past behaviour: the summary as it was before this event.
         var behaviour = _users.Behaviour(record.Key);
-        var memberships = _users.Memberships(record.Key);
+        // Read only when a campaign names saved segments: most events judge none, and this is a store read per event.
+        IReadOnlySet<string>? memberships = null;
         foreach (var (campaign, spec, trigger) in _campaigns.Active())
         {
             if (trigger.Inaction is { } inaction && string.Equals(inaction.Event, ev.Name, StringComparison.Ordinal)
                 && ConditionEvaluator.All(inaction.Where, ev.Props))
                 _users.Timers.Cancel(UserState.TimerId(campaign.Id, ev.UserId));
             if (!Matches(spec, trigger, ev)) continue;
+            if (memberships is null && SegmentTree.HasRefs(spec.Who.Segment)) memberships = _users.Memberships(record.Key);
             if (!SegmentEvaluator.Matches(spec.Who.Segment, profile?.Props ?? Props.Empty, behaviour, ev.Ts, _horizonDays, memberships)) continue;
             var request = Request(campaign, ev, profile);
             if (trigger.Inaction is { } wait) Schedule(request, ev.Ts + wait.Within);
