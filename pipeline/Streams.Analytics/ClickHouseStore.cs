@@ -97,6 +97,50 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
         Num((await QueryAsync(Segments.SegmentSql.Count(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct))[0], "n");
 
+    public IAsyncEnumerable<Profile> SegmentProfilesAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        ProfileFold.Fold(ProfileRowsAsync(Segments.SegmentSql.Profiles(segment, Segments.SqlDialect.ClickHouse, now, _db + ".", resolve), ct));
+
+    private async IAsyncEnumerable<ProfileUpdate> ProfileRowsAsync(string sql, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var r in StreamAsync(sql, ct))
+        {
+            yield return new ProfileUpdate(Str(r, "user_id"), DateTimeOffset.FromUnixTimeSeconds(Num(r, "t")),
+                NullIfEmpty(Str(r, "phone")), NullIfEmpty(Str(r, "timezone")),
+                Num(r, "opt_in") switch { 1 => true, 0 => false, _ => null }, Funnel.PropsFromJson(Str(r, "props")));
+        }
+    }
+
+    public async Task<IReadOnlyList<Activity>> ActivityAsync(Core.Campaigns.SegmentNode segment, IReadOnlyList<string> events, DateTimeOffset from, DateTimeOffset to,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        (await QueryAsync(Segments.SegmentSql.Activity(segment, events, from, to, Segments.SqlDialect.ClickHouse, _db + ".", resolve), ct))
+            .Select(r => new Activity(Str(r, "user_id"), (int)Num(r, "q"), Num(r, "n"))).ToList();
+
+    public async Task<IReadOnlyDictionary<string, RunCounts>> RunCountsAsync(string campaignId, CancellationToken ct = default) =>
+        (await QueryAsync(Segments.SegmentSql.RunCounts(campaignId, Segments.SqlDialect.ClickHouse, _db + "."), ct))
+            .ToDictionary(r => Str(r, "run"), r => new RunCounts(Num(r, "sent"), Num(r, "delivered")), StringComparer.Ordinal);
+
+    /// <summary>A query's rows read one line at a time as ClickHouse sends them (JSONEachRow), never the whole answer at once.</summary>
+    private async IAsyncEnumerable<JsonObject> StreamAsync(string sql, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var content = new StringContent(sql + " FORMAT JSONEachRow", Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "") { Content = content };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            throw new ClickHouseException($"ClickHouse answered {(int)response.StatusCode}: {text.Trim().Split('\n')[0]}");
+        }
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct), Encoding.UTF8);
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length == 0) continue;
+            // An error midway comes as plain text after the rows sent so far.
+            if (JsonNode.Parse(line) is JsonObject row) yield return row;
+        }
+    }
+
     public Task InsertEventsAsync(IReadOnlyList<UserEvent> events, CancellationToken ct = default) =>
         InsertAsync("events", events.Select(e => new JsonObject
         {

@@ -63,6 +63,80 @@ public sealed class DuckDbStore : IAnalyticsStore
         return contacts;
     }
 
+    public IAsyncEnumerable<Profile> SegmentProfilesAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>
+        ProfileFold.Fold(ProfileRowsAsync(Segments.SegmentSql.Profiles(segment, Segments.SqlDialect.DuckDb, now, "", resolve), ct));
+
+    /// <summary>
+    /// Rows stream through a bounded channel from a reader that holds the connection until it ends (DuckDB has one
+    /// connection here): the consumer never holds more than a few thousand rows.
+    /// </summary>
+    private async IAsyncEnumerable<ProfileUpdate> ProfileRowsAsync(string sql, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var channel = System.Threading.Channels.Channel.CreateBounded<ProfileUpdate>(4096);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await Locked(() =>
+                {
+                    using var cmd = Command(sql, null);
+                    using var reader = cmd.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        string? Text(int i) => reader.GetString(i) is { Length: > 0 } s ? s : null;
+                        var row = new ProfileUpdate(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), Text(2), Text(3),
+                            reader.GetInt64(4) switch { 1 => true, 0 => false, _ => null }, Funnel.PropsFromJson(reader.GetString(5)));
+                        while (!channel.Writer.TryWrite(row))
+                            channel.Writer.WaitToWriteAsync(stop.Token).AsTask().GetAwaiter().GetResult();
+                    }
+                });
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var row in channel.Reader.ReadAllAsync(ct)) yield return row;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await reading; }
+            catch (OperationCanceledException) { }
+        }
+    }
+
+    public async Task<IReadOnlyList<Activity>> ActivityAsync(Core.Campaigns.SegmentNode segment, IReadOnlyList<string> events, DateTimeOffset from, DateTimeOffset to,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
+    {
+        var sql = Segments.SegmentSql.Activity(segment, events, from, to, Segments.SqlDialect.DuckDb, "", resolve);
+        var rows = new List<Activity>();
+        await Locked(() =>
+        {
+            using var cmd = Command(sql, null);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) rows.Add(new Activity(reader.GetString(0), (int)reader.GetInt64(1), reader.GetInt64(2)));
+        });
+        return rows;
+    }
+
+    public async Task<IReadOnlyDictionary<string, RunCounts>> RunCountsAsync(string campaignId, CancellationToken ct = default)
+    {
+        var counts = new Dictionary<string, RunCounts>(StringComparer.Ordinal);
+        await Locked(() =>
+        {
+            using var cmd = Command(Segments.SegmentSql.RunCounts(campaignId, Segments.SqlDialect.DuckDb), null);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) counts[reader.GetString(0)] = new RunCounts(reader.GetInt64(1), reader.GetInt64(2));
+        });
+        return counts;
+    }
+
     public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
         Core.Campaigns.SegmentNode? members = null, Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
     {

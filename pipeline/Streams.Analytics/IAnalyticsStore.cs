@@ -54,6 +54,20 @@ public interface IAnalyticsStore : IAsyncDisposable
     Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
         Core.Campaigns.SegmentNode? members = null, Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default);
 
+    /// <summary>
+    /// Each member's profile, every update folded in time order as the live topology folds them, in user id order
+    /// (members with no profile update are left out). Streamed: a run over a million users never holds them all.
+    /// </summary>
+    IAsyncEnumerable<Profile> SegmentProfilesAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
+        CancellationToken ct = default);
+
+    /// <summary>The members' events (of these names; every event when none) between two instants, counted per user and UTC quarter-hour of the day (0-95).</summary>
+    Task<IReadOnlyList<Activity>> ActivityAsync(Core.Campaigns.SegmentNode segment, IReadOnlyList<string> events, DateTimeOffset from, DateTimeOffset to,
+        Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default);
+
+    /// <summary>Sent and delivered requests of a campaign's runs, by run key (<see cref="RequestIds.RunKey"/>).</summary>
+    Task<IReadOnlyDictionary<string, RunCounts>> RunCountsAsync(string campaignId, CancellationToken ct = default);
+
     /// <summary>How many users a segment holds at <paramref name="now"/>.</summary>
     Task<long> SegmentCountAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now, Func<string, Core.Campaigns.SegmentNode?>? resolve = null,
         CancellationToken ct = default);
@@ -64,6 +78,29 @@ public sealed record Contact(string UserId, string Phone, string Timezone, bool?
 {
     /// <summary>The opt-in as the contacts query spells it: '1', '0', or '' when no update set one.</summary>
     public static bool? OptInOf(string text) => text switch { "1" => true, "0" => false, _ => null };
+}
+
+public sealed record Activity(string UserId, int Quarter, long Count);
+
+public sealed record RunCounts(long Sent, long Delivered);
+
+/// <summary>Folds a user's profile rows (in time order) into profiles, one per user, for stores that read rows in user order.</summary>
+public static class ProfileFold
+{
+    public static async IAsyncEnumerable<Profile> Fold(IAsyncEnumerable<ProfileUpdate> rows)
+    {
+        Profile? current = null;
+        await foreach (var row in rows)
+        {
+            if (current is not null && current.UserId != row.UserId)
+            {
+                yield return current;
+                current = null;
+            }
+            current = (current ?? Profile.Empty(row.UserId)).Merge(row);
+        }
+        if (current is not null) yield return current;
+    }
 }
 
 /// <summary>A property name seen in the data: kind "profile" (event empty) or "event" with the event's name.</summary>

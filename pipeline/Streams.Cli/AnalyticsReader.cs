@@ -33,6 +33,12 @@ public sealed class AnalyticsReader : IAsyncDisposable
         return FunnelJson.Deserialize(await _http!.GetStringAsync(url, ct));
     }
 
+    /// <summary>Sent and delivered requests of a campaign's runs, by run key.</summary>
+    public async Task<IReadOnlyDictionary<string, RunCounts>> RunCountsAsync(string campaign, CancellationToken ct) =>
+        _store is not null
+            ? await _store.RunCountsAsync(campaign, ct)
+            : await _http!.GetFromJsonAsync<Dictionary<string, RunCounts>>("runs/" + Uri.EscapeDataString(campaign), AnalyticsJson.Options, ct) ?? [];
+
     public async Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct) =>
         _store is not null
             ? await _store.KnownPropertiesAsync(ct)

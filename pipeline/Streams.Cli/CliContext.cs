@@ -57,6 +57,8 @@ public sealed class CliContext
     public CampaignClient Campaigns() =>
         new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Options);
 
+    public RunClient Runs() => new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
     public SegmentClient Segments() =>
         new(Bootstrap, Options.Topics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 

@@ -13,6 +13,17 @@ public static class RequestIds
     public static string ForTrigger(string campaignId, string userId, string eventName, DateTimeOffset eventTs) =>
         Hash($"{campaignId}\n{userId}\n{eventName}\n{eventTs.ToUnixTimeMilliseconds()}");
 
+    /// <summary>
+    /// One request per run and user: a run planned twice (a resumed or a second scheduler) never sends twice. The id
+    /// starts with the run's key and a dash, so results can be counted per run (<see cref="RunKey"/>).
+    /// </summary>
+    public static string ForRun(string runId, string userId) => $"{RunKey(runId)}-{Hash($"run\n{runId}\n{userId}")[..21]}";
+
+    /// <summary>The first <see cref="RunKeyLength"/> characters of every request id of a run.</summary>
+    public static string RunKey(string runId) => Hash("runkey\n" + runId)[..RunKeyLength];
+
+    public const int RunKeyLength = 10;
+
     public static string Hash(string input)
     {
         Span<byte> digest = stackalloc byte[32];

@@ -10,7 +10,10 @@ public abstract record Decision;
 /// documented order (dnd_discarded, render_failed, too_many_segments): reported only when the
 /// counters let the request through, and then its slots are given back.
 /// </summary>
-public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider, IReadOnlyList<Slot> Slots, Suppress? After = null) : Decision;
+public sealed record Send(string To, string? From, string Text, SmsInfo Info, string Provider, IReadOnlyList<Slot> Slots, Suppress? After = null) : Decision
+{
+    public string? MessagingService { get; init; }
+}
 public sealed record Suppress(string Reason, string Detail) : Decision;
 /// <summary>Inside DND hours with action delay: the request waits in sms.scheduled until the window's end.</summary>
 public sealed record Delay(DateTimeOffset Until, string Cause) : Decision;
@@ -76,25 +79,17 @@ public static class SendDecision
         var tooLong = spec.What.MaxSegments is { } max && info.Segments > max
             ? new Suppress(Reasons.TooManySegments, $"{info.Segments} {info.Encoding} segments, max_segments is {max}")
             : null;
-        return new Send(to, spec.What.From, text, info, spec.What.Provider, slots, tooLong);
+        return new Send(to, spec.What.From, text, info, spec.What.Provider, slots, tooLong) { MessagingService = spec.What.MessagingService };
     }
 
     /// <summary>A stable portion of users per campaign: the same user is always in or always out.</summary>
-    public static bool Sampled(string campaignId, string userId, double percent) => Bucket($"{campaignId}\n{userId}") < percent * 100;
+    public static bool Sampled(string campaignId, string userId, double percent) => Sampling.Sampled(campaignId, userId, percent);
 
     /// <summary>
     /// The hold-out of <c>goal.control_group</c>: stable per campaign and user, and drawn with its own salt so it
     /// is independent of the percent sample (a control group is a share of those who would be sent to).
     /// </summary>
-    public static bool InControlGroup(string campaignId, string userId, double percent) => Bucket($"control\n{campaignId}\n{userId}") < percent * 100;
-
-    /// <summary>A stable bucket in [0, 10000) for a key: the sample, the control group and a random N share it.</summary>
-    public static uint Bucket(string key)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), hash);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % 10_000;
-    }
+    public static bool InControlGroup(string campaignId, string userId, double percent) => Sampling.Bucket($"control\n{campaignId}\n{userId}") < percent * 100;
 
     public static TemplateValues Values(SmsRequest request, Core.Campaigns.CampaignSpec spec) => new(
         request.Context.ProfileProps,

@@ -1,5 +1,6 @@
 using Avro.Generic;
 using Streams.Core;
+using Streams.Core.Schedules;
 
 namespace Streams.Kafka;
 
@@ -13,6 +14,75 @@ public static class Codecs
     public static InboundMessageCodec InboundMessage { get; } = new();
     public static ScheduledRequestCodec ScheduledRequest { get; } = new();
     public static MembershipCodec Membership { get; } = new();
+    public static RunRecordCodec RunRecord { get; } = new();
+    public static AlertCodec Alert { get; } = new();
+}
+
+/// <summary>sms.runs: a scheduled campaign's run and its state.</summary>
+public sealed class RunRecordCodec() : RecordCodec<RunRecord>(Schemas.RunRecord)
+{
+    protected override GenericRecord ToRecord(RunRecord v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("run_id", v.RunId);
+        r.Add("campaign_id", v.CampaignId);
+        r.Add("campaign_version", v.CampaignVersion);
+        r.Add("occurrence", Utc(v.Occurrence));
+        r.Add("status", v.Status);
+        r.Add("updated_at", Utc(v.UpdatedAt));
+        r.Add("qualified", v.Qualified);
+        r.Add("planned", v.Planned);
+        r.Add("not_sampled", v.NotSampled);
+        r.Add("over_limit", v.OverLimit);
+        r.Add("late_skipped", v.LateSkipped);
+        r.Add("cursor", v.Cursor);
+        r.Add("reason", v.Reason);
+        r.Add("zones", (v.Zones ?? new Dictionary<string, long>()).ToDictionary(z => z.Key, z => (object)z.Value));
+        return r;
+    }
+
+    protected override RunRecord FromRecord(GenericRecord r) => new(
+        Get<string>(r, "run_id")!, Get<string>(r, "campaign_id")!, r["campaign_version"] is int v ? v : 0, Instant(r["occurrence"]),
+        Get<string>(r, "status")!, Instant(r["updated_at"]),
+        Get<long>(r, "qualified"), Get<long>(r, "planned"), Get<long>(r, "not_sampled"), Get<long>(r, "over_limit"), Get<long>(r, "late_skipped"),
+        Get<string>(r, "cursor"), Get<string>(r, "reason"),
+        r.TryGetValue("zones", out var z) && z is IDictionary<string, object> zones ? zones.ToDictionary(kv => kv.Key, kv => Convert.ToInt64(kv.Value, System.Globalization.CultureInfo.InvariantCulture)) : null);
+
+    protected override RunRecord FromJson(JsonFields j)
+    {
+        j.Only("run_id", "campaign_id", "campaign_version", "occurrence", "status", "updated_at", "qualified", "planned", "not_sampled", "over_limit",
+            "late_skipped", "cursor", "reason", "zones");
+        var zones = j.Props("zones").ToDictionary(kv => kv.Key, kv => kv.Value is long l ? l
+            : throw new DecodeException(DecodeReasons.WrongType, $"'zones.{kv.Key}' must be a whole number"));
+        return new RunRecord(j.String("run_id"), j.String("campaign_id"), (int)(j.OptionalLong("campaign_version") ?? 0), j.Instant("occurrence"),
+            j.String("status"), j.Instant("updated_at"), j.OptionalLong("qualified") ?? 0, j.OptionalLong("planned") ?? 0,
+            j.OptionalLong("not_sampled") ?? 0, j.OptionalLong("over_limit") ?? 0, j.OptionalLong("late_skipped") ?? 0,
+            j.OptionalString("cursor"), j.OptionalString("reason"), zones);
+    }
+}
+
+/// <summary>sms.alerts.</summary>
+public sealed class AlertCodec() : RecordCodec<Alert>(Schemas.Alert)
+{
+    protected override GenericRecord ToRecord(Alert v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("kind", v.Kind);
+        r.Add("campaign_id", v.CampaignId);
+        r.Add("run_id", v.RunId);
+        r.Add("message", v.Message);
+        r.Add("ts", Utc(v.Ts));
+        return r;
+    }
+
+    protected override Alert FromRecord(GenericRecord r) =>
+        new(Get<string>(r, "kind")!, Get<string>(r, "campaign_id")!, Get<string>(r, "run_id"), Get<string>(r, "message")!, Instant(r["ts"]));
+
+    protected override Alert FromJson(JsonFields j)
+    {
+        j.Only("kind", "campaign_id", "run_id", "message", "ts");
+        return new Alert(j.String("kind"), j.String("campaign_id"), j.OptionalString("run_id"), j.String("message"), j.Instant("ts"));
+    }
 }
 
 /// <summary>sms.memberships: a user's tracked saved-segment memberships.</summary>

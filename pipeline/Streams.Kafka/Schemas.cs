@@ -14,10 +14,12 @@ public static class Schemas
     public static RecordSchema Conversion { get; } = Load("Conversion");
     public static RecordSchema InboundMessage { get; } = Load("InboundMessage");
     public static RecordSchema Membership { get; } = Load("Membership");
+    public static RecordSchema RunRecord { get; } = Load("RunRecord");
+    public static RecordSchema Alert { get; } = Load("Alert");
     public static RecordSchema ScheduledRequest { get; } = Load("ScheduledRequest", ("\"streams.SmsRequest\"", Text("SmsRequest")));
 
     public static IReadOnlyList<RecordSchema> All =>
-        [UserEvent, ProfileUpdate, CampaignRecord, SmsRequest, SmsResult, Conversion, InboundMessage, ScheduledRequest, Membership];
+        [UserEvent, ProfileUpdate, CampaignRecord, SmsRequest, SmsResult, Conversion, InboundMessage, ScheduledRequest, Membership, RunRecord, Alert];
 
     /// <summary>CRC-64-AVRO of the parsing canonical form, as the single-object header carries it (little-endian).</summary>
     public static byte[] Fingerprint(Schema schema)

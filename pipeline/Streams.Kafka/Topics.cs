@@ -45,6 +45,10 @@ public sealed record Topics(string Prefix = "sms.")
     public Topic<SmsResult> Results => new(Prefix + "results", Codecs.SmsResult);
     public Topic<InboundMessage> Inbound => new(Prefix + "inbound", Codecs.InboundMessage);
 
+    /// <summary>Scheduled campaigns' runs, compacted, keyed by run id; one partition: its owner in the scheduler group plans runs.</summary>
+    public Topic<Core.Schedules.RunRecord> Runs => new(Prefix + "runs", Codecs.RunRecord);
+    public Topic<Core.Schedules.Alert> Alerts => new(Prefix + "alerts", Codecs.Alert);
+
     /// <summary>Not produced by this pipeline yet (conversions are attributed in the analytics store).</summary>
     public Topic Conversions => new(Prefix + "conversions");
 
@@ -52,9 +56,9 @@ public sealed record Topics(string Prefix = "sms.")
     public Topic Dlq => new(Prefix + "dlq");
 
     /// <summary>The topics that keep only the latest record per key.</summary>
-    public IReadOnlyList<string> Compacted => [Campaigns, Segments, Memberships];
+    public IReadOnlyList<string> Compacted => [Campaigns, Segments, Memberships, Runs];
 
-    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Memberships, Requests, Scheduled, Results, Conversions, Inbound, Dlq];
+    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Memberships, Requests, Scheduled, Results, Conversions, Inbound, Runs, Alerts, Dlq];
 
     public static Topics Default { get; } = new();
 }

@@ -19,6 +19,17 @@ public static class CampaignChecks
         {
             problems.Add(new SpecProblem("what.provider", $"no provider or group named '{provider}' is configured (configured: {string.Join(", ", names.Order(StringComparer.Ordinal))})"));
         }
+        else if (spec.What.MessagingService is { } service)
+        {
+            // A Messaging Service is Twilio's: every provider the campaign may send through must be Twilio.
+            foreach (var member in Members(options, provider))
+            {
+                if (options.Providers.GetValueOrDefault(member)?.Type is not "twilio")
+                    problems.Add(new SpecProblem("what.messaging_service", $"provider '{member}' is not twilio: a Messaging Service ({service}) is Twilio's"));
+            }
+            if (!service.StartsWith("MG", StringComparison.Ordinal) || service.Length != 34)
+                problems.Add(new SpecProblem("what.messaging_service", $"'{service}' is not a Twilio Messaging Service SID (MG followed by 32 hex digits)"));
+        }
         else if (spec.What.From is null)
         {
             foreach (var member in Members(options, provider))

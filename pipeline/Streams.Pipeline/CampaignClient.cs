@@ -26,6 +26,8 @@ public sealed class CampaignClient(string bootstrap, Topics topics, TimeProvider
         if (!parsed.IsValid) throw new CampaignException("invalid campaign spec: " + string.Join("; ", parsed.Problems));
         var unsupported = SupportCheck.UnsupportedPaths(parsed.Spec!, parsed.Document);
         if (unsupported.Count > 0) throw new CampaignException("not supported yet: " + string.Join(", ", unsupported));
+        if (Core.Schedules.Schedule.PastProblems(parsed.Spec!, time.GetUtcNow()) is { Count: > 0 } past)
+            throw new CampaignException(string.Join("; ", past));
         if (configuration is not null && CampaignChecks.AgainstConfiguration(parsed.Spec!, configuration) is { Count: > 0 } problems)
             throw new CampaignException(string.Join("; ", problems));
         if (SegmentClient.HasRefs(parsed.Spec!.Who.Segment))

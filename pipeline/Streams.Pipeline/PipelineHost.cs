@@ -16,7 +16,8 @@ public enum PipelineRoles
     Topology = 1,
     Dispatcher = 2,
     Sink = 4,
-    All = Topology | Dispatcher | Sink,
+    Scheduler = 8,
+    All = Topology | Dispatcher | Sink | Scheduler,
 }
 
 public sealed record PipelineHostOptions
@@ -166,6 +167,7 @@ public sealed class PipelineHost : IAsyncDisposable
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher))
             _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new SinkRole(this));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Scheduler)) _roles.Add(new SchedulerRole(this));
     }
 
     /// <summary>

@@ -50,6 +50,16 @@ public sealed class StreamsOptions
 
     public SegmentsOptions Segments { get; set; } = new();
 
+    public AlertsOptions Alerts { get; set; } = new();
+
+    public sealed class AlertsOptions
+    {
+        /// <summary>Where alerts (safety holds) are POSTed as JSON; absent: the log, metrics and sms.alerts only.</summary>
+        public string? Webhook { get; set; }
+
+        public Uri? WebhookUri => Webhook is { Length: > 0 } w ? new Uri(w) : null;
+    }
+
     public sealed class SegmentsOptions
     {
         /// <summary>How often the segment job evaluates the saved segments live campaigns name (a duration like 5m).</summary>
@@ -129,7 +139,7 @@ public sealed class StreamsOptions
 
 
     // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = ["alerts", "control"];
+    private static readonly string[] NotYet = ["control"];
 
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {
@@ -162,6 +172,8 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
         options.Dnd?.ToWindow();
+        if (options.Alerts.Webhook is { Length: > 0 } hook && !(Uri.TryCreate(hook, UriKind.Absolute, out var hookUri) && hookUri.Scheme is "http" or "https"))
+            throw new ConfigException($"alerts.webhook: '{hook}' is not an http(s) URL");
         if (!Core.Campaigns.Durations.TryParse(options.Segments.Refresh, out var refresh) || refresh < TimeSpan.FromSeconds(10))
             throw new ConfigException($"segments.refresh: '{options.Segments.Refresh}' is not a duration of at least 10s (like 5m)");
         if (!Core.Campaigns.Durations.TryParse(options.ShutdownGrace, out var grace) || grace <= TimeSpan.Zero)

@@ -98,10 +98,24 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Apply_refuses_fields_not_supported_yet_before_touching_kafka()
     {
-        var spec = _cli.File("best.yaml", Good + "\nwhen: {best_time: {from: \"09:00\", to: \"21:00\"}}\n");
+        var spec = _cli.File("goal.yaml", Good + "\ngoal: {conversion: {event: Charged, within: 24h}}\n");
         var r = await _cli.RunAsync("campaign", "apply", "-f", spec);
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal([$"streams: {spec}: not supported yet: when.best_time"], r.ErrLines);
+        Assert.Equal([$"streams: {spec}: not supported yet: goal.conversion"], r.ErrLines);
+    }
+
+    [Theory]
+    [InlineData("when: {at: \"2020-01-01T10:00\", timezone: Asia/Kolkata}", "when.at[0]: 2020-01-01T10:00 in Asia/Kolkata is in the past")]
+    [InlineData("when: {at: \"2026-12-01T10:00\", timezone: Mars/Olympus}", "when.timezone: unknown time zone 'Mars/Olympus' (use an IANA name like Asia/Kolkata)")]
+    [InlineData("when: {every: {cron: \"61 10 * * *\"}}", "when.every.cron: invalid cron expression")]
+    [InlineData("when: {every: {cron: \"0 10 * * *\", until: \"2020-03-01\"}}", "when.every.until: 2020-03-01: no occurrence of '0 10 * * *' is left before it")]
+    [InlineData("when: {at: now}\nwho: {reach: {safety_limit: 0}}", "who.reach.safety_limit: must be at least 1")]
+    public async Task Apply_refuses_a_schedule_that_cannot_run_with_one_line(string when, string error)
+    {
+        var spec = _cli.File("s.yaml", $"id: s\nname: S\ntype: scheduled\nwhat: {{provider: sandbox, text: Hi}}\n{when}\n");
+        var r = await _cli.RunAsync("campaign", "apply", "-f", spec);
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith($"streams: {spec}: {error}", Assert.Single(r.ErrLines));
     }
 
     private const string CartSpec = """

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Streams.Core;
 using Streams.Counters;
 using Streams.Dispatcher.Providers;
+using Streams.Tests;
 
 namespace Streams.Dispatcher.Tests;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Streams.Core;
 using Streams.Core.Campaigns;
 using Streams.Core.Segments;
 
@@ -73,6 +74,38 @@ public sealed class SegmentSql
         return dialect == SqlDialect.ClickHouse
             ? $"SELECT user_id, phone, timezone, opt_in FROM ({members}) ANY LEFT JOIN (SELECT user_id, argMaxIf(phone, ts, phone != '') AS phone, argMaxIf(timezone, ts, timezone != '') AS timezone, if(countIf(sms_opt_in != -1) = 0, '', toString(argMaxIf(sms_opt_in, ts, sms_opt_in != -1))) AS opt_in FROM {tables}profiles GROUP BY user_id) USING user_id ORDER BY user_id"
             : $"SELECT m.user_id, coalesce(p.phone, '') AS phone, coalesce(p.timezone, '') AS timezone, coalesce(CAST(p.opt_in AS VARCHAR), '') AS opt_in FROM ({members}) AS m LEFT JOIN (SELECT user_id, arg_max(phone, ts) FILTER (WHERE phone <> '') AS phone, arg_max(timezone, ts) FILTER (WHERE timezone <> '') AS timezone, arg_max(sms_opt_in, ts) FILTER (WHERE sms_opt_in <> -1) AS opt_in FROM {tables}profiles GROUP BY user_id) AS p ON m.user_id = p.user_id ORDER BY m.user_id";
+    }
+
+    /// <summary>Every profile update of the members, in user id and then time order (ts as epoch seconds).</summary>
+    public static string Profiles(SegmentNode segment, SqlDialect dialect, DateTimeOffset now, string tables = "", Func<string, SegmentNode?>? resolve = null)
+    {
+        var members = Users(segment, dialect, now, tables, resolve);
+        var t = dialect == SqlDialect.ClickHouse ? "toUnixTimestamp(ts)" : "CAST(floor(epoch(ts)) AS BIGINT)";
+        var optIn = dialect == SqlDialect.ClickHouse ? "toInt64(sms_opt_in)" : "CAST(sms_opt_in AS BIGINT)";
+        return $"SELECT user_id, {t} AS t, phone, timezone, {optIn} AS opt_in, props FROM {tables}profiles WHERE user_id IN ({members}) ORDER BY user_id, ts";
+    }
+
+    /// <summary>The members' events per user and UTC quarter-hour of the day, between two instants (both included).</summary>
+    public static string Activity(SegmentNode segment, IReadOnlyList<string> events, DateTimeOffset from, DateTimeOffset to, SqlDialect dialect,
+        string tables = "", Func<string, SegmentNode?>? resolve = null)
+    {
+        var sql = new SegmentSql(dialect, to, null);
+        var members = Users(segment, dialect, to, tables, resolve);
+        var t = sql.Ch ? "toUnixTimestamp(ts)" : "CAST(floor(epoch(ts)) AS BIGINT)";
+        var quarter = sql.Ch ? $"toInt64(intDiv({t} % 86400, 900))" : $"CAST(({t} % 86400) // 900 AS BIGINT)";
+        var names = events.Count == 0 ? "" : $" AND name IN ({string.Join(", ", events.Select(sql.Literal))})";
+        var count = sql.Ch ? "toInt64(count())" : "CAST(count(*) AS BIGINT)";
+        return $"SELECT user_id, {quarter} AS q, {count} AS n FROM {tables}events WHERE {t} >= {Seconds(from)} AND {t} <= {Seconds(to)}{names} AND user_id IN ({members}) GROUP BY user_id, q ORDER BY user_id, q";
+    }
+
+    /// <summary>Sent and delivered requests of one campaign per run key (the request id's prefix before its dash).</summary>
+    public static string RunCounts(string campaignId, SqlDialect dialect, string tables = "")
+    {
+        var sql = new SegmentSql(dialect, DateTimeOffset.UnixEpoch, null);
+        var k = RequestIds.RunKeyLength;
+        return sql.Ch
+            ? $"SELECT substring(request_id, 1, {k}) AS run, toInt64(uniqExactIf(request_id, status = 'sent')) AS sent, toInt64(uniqExactIf(request_id, status = 'delivered')) AS delivered FROM {tables}results WHERE campaign_id = {sql.Literal(campaignId)} AND position(request_id, '-') = {k + 1} GROUP BY run"
+            : $"SELECT substr(request_id, 1, {k}) AS run, CAST(count(DISTINCT request_id) FILTER (WHERE status = 'sent') AS BIGINT) AS sent, CAST(count(DISTINCT request_id) FILTER (WHERE status = 'delivered') AS BIGINT) AS delivered FROM {tables}results WHERE campaign_id = {sql.Literal(campaignId)} AND strpos(request_id, '-') = {k + 1} GROUP BY run";
     }
 
     private bool Ch => _dialect == SqlDialect.ClickHouse;

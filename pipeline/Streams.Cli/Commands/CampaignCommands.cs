@@ -14,7 +14,7 @@ public static class CampaignCommands
 {
     public static Command Build(TextWriter output)
     {
-        var campaign = new Command("campaign", "Campaigns as code: validate, apply, list, get, pause, resume, stop");
+        var campaign = new Command("campaign", "Campaigns as code: validate, apply, list, get, pause, resume, stop; a scheduled campaign's runs and approve");
         campaign.Subcommands.Add(Validate(output));
         campaign.Subcommands.Add(Apply(output));
         campaign.Subcommands.Add(Estimate(output));
@@ -23,7 +23,9 @@ public static class CampaignCommands
         campaign.Subcommands.Add(Get(output));
         campaign.Subcommands.Add(Status("pause", "Pause a campaign: its pending requests are suppressed as campaign_inactive", CampaignStatus.Paused, output));
         campaign.Subcommands.Add(Status("resume", "Resume a paused campaign (a completed one reached its reach limit, a stopped one ended: apply again instead)", CampaignStatus.Active, output));
-        campaign.Subcommands.Add(Status("stop", "Stop a campaign for good (apply it again to start a new version)", CampaignStatus.Stopped, output));
+        campaign.Subcommands.Add(Status("stop", "Stop a campaign for good (apply it again to start a new version); with --run, end that run only", CampaignStatus.Stopped, output));
+        campaign.Subcommands.Add(CampaignRunCommands.Runs(output));
+        campaign.Subcommands.Add(CampaignRunCommands.Approve(output));
         return campaign;
     }
 
@@ -90,6 +92,8 @@ public static class CampaignCommands
                 if (unsupported.Count > 0) throw new CliException($"{file}: not supported yet: {string.Join(", ", unsupported)}");
                 if (CampaignChecks.AgainstConfiguration(parsed.Spec!, context.Options) is { Count: > 0 } problems)
                     throw new CliException($"{file}: {string.Join("; ", problems)}");
+                if (Core.Schedules.Schedule.PastProblems(parsed.Spec!, TimeProvider.System.GetUtcNow()) is { Count: > 0 } past)
+                    throw new CliException($"{file}: {string.Join("; ", past)}");
             }
             await WarnUnknownVariablesAsync(context, texts, output, ct);
             var client = context.Campaigns();
@@ -150,8 +154,12 @@ public static class CampaignCommands
     {
         var id = new Argument<string>("id") { Description = "Campaign id" };
         var command = new Command(name, description) { id };
+        var run = CampaignRunCommands.RunOption(required: false);
+        if (status == CampaignStatus.Stopped) command.Options.Add(run);
         command.SetAction(async (parse, ct) =>
         {
+            if (status == CampaignStatus.Stopped && parse.GetValue(run) is { } runId)
+                return await CampaignRunCommands.StopRunAsync(CliContext.From(parse), parse.GetValue(id)!, runId, output);
             var record = await CliContext.From(parse).Campaigns().SetStatusAsync(parse.GetValue(id)!, status);
             output.WriteLine($"{record.Id} v{record.Version} {Lower(record.Status)}");
             return 0;

@@ -119,7 +119,7 @@ public static class DataCommands
 
     public static Command Topics(TextWriter output)
     {
-        var partitions = new Option<int>("--partitions") { Description = "Partitions per topic (sms.campaigns, sms.segments and sms.memberships are compacted)", DefaultValueFactory = _ => 12 };
+        var partitions = new Option<int>("--partitions") { Description = "Partitions per topic (sms.runs always has one; sms.campaigns, sms.segments, sms.memberships and sms.runs are compacted)", DefaultValueFactory = _ => 12 };
         var replication = new Option<short>("--replication-factor") { DefaultValueFactory = _ => 3 };
         var create = new Command("create", "Create every topic on the configured cluster") { partitions, replication };
         create.SetAction(async (parse, ct) =>
@@ -130,7 +130,8 @@ public static class DataCommands
             var specs = context.Options.Topics.All.Select(t => new TopicSpecification
             {
                 Name = t,
-                NumPartitions = parse.GetValue(partitions),
+                // One partition: the scheduler that owns it is the one that plans runs.
+                NumPartitions = t == context.Options.Topics.Runs.Name ? 1 : parse.GetValue(partitions),
                 ReplicationFactor = parse.GetValue(replication),
                 Configs = context.Options.Topics.Compacted.Contains(t) ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
             }).ToList();

@@ -82,11 +82,21 @@ public sealed record Reach
 
 public sealed record When
 {
+    /// <summary>Local times in <see cref="Timezone"/> (each user's own zone with user_timezone or best_time).</summary>
     public IReadOnlyList<DateTime> At { get; init; } = [];
+
+    /// <summary><c>at: now</c>: one run as soon as the campaign is applied (its run id does not change with later versions).</summary>
+    public bool AtNow { get; init; }
     public Recurrence? Every { get; init; }
     public string? Timezone { get; init; }
     public DeliverIn? DeliverIn { get; init; }
-    public TimeWindow? BestTime { get; init; }
+    public BestTime? BestTime { get; init; }
+
+    /// <summary>User-zone and best-time runs: what becomes of a user whose local send time has already passed when the run is planned.</summary>
+    public Late? Late { get; init; }
+
+    /// <summary>An occurrence missed while no scheduler ran is planned late only this long after its time (default 1h).</summary>
+    public TimeSpan? MaxLateness { get; init; }
     public DateTimeOffset? Start { get; init; }
     public DateTimeOffset? End { get; init; }
     public Dnd? Dnd { get; init; }
@@ -95,7 +105,11 @@ public sealed record When
 
 public sealed record Recurrence(string Cron, DateOnly? Until);
 public enum DeliverIn { UserTimezone, CampaignTimezone }
-public sealed record TimeWindow(TimeOnly From, TimeOnly To);
+/// <summary>Each user at the local hour in [From, To) where their history of <see cref="Events"/> (empty: every event) is densest.</summary>
+public sealed record BestTime(TimeOnly From, TimeOnly To, IReadOnlyList<string> Events);
+
+public sealed record Late(TimeSpan Grace, LateAction Then);
+public enum LateAction { Skip, NextDay, SendNow }
 public sealed record Dnd(TimeOnly From, TimeOnly To, DndAction Action);
 public enum DndAction { Delay, Discard }
 public enum GlobalLimits { Apply, Ignore }

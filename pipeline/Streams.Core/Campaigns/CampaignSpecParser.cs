@@ -119,7 +119,7 @@ public static partial class CampaignSpecParser
             };
             var who = ReadWho(Obj(o["who"], "who", required: false, "trigger", "segment", "reach"));
             var when = ReadWhen(Obj(o["when"], "when", required: false,
-                "at", "every", "timezone", "deliver_in", "best_time", "start", "end", "dnd", "global_limits"));
+                "at", "every", "timezone", "deliver_in", "best_time", "late", "max_lateness", "start", "end", "dnd", "global_limits"));
             var what = ReadWhat(Obj(o["what"], "what", required: true,
                 "provider", "from", "messaging_service", "text", "max_segments", "smart_encoding"));
             var goal = ReadGoal(Obj(o["goal"], "goal", required: false, "conversion", "control_group"));
@@ -129,10 +129,12 @@ public static partial class CampaignSpecParser
             if (type == CampaignType.Scheduled)
             {
                 if (who.Trigger is not null) Problem("who.trigger", "only live campaigns have a trigger");
-                if (when is null || (when.At.Count == 0 && when.Every is null)) Problem("when", "a scheduled campaign needs when.at or when.every");
+                if (when is null || (when.At.Count == 0 && !when.AtNow && when.Every is null)) Problem("when", "a scheduled campaign needs when.at or when.every");
             }
-            if (type == CampaignType.Live && when is not null && (when.At.Count > 0 || when.Every is not null))
+            if (type == CampaignType.Live && when is not null && (when.At.Count > 0 || when.AtNow || when.Every is not null))
                 Problem("when", "when.at and when.every are for scheduled campaigns");
+            if (when?.BestTime is not null && when.DeliverIn == Campaigns.DeliverIn.CampaignTimezone)
+                Problem("when.best_time", "best_time sends at each user's local hour: it cannot go with deliver_in: campaign_timezone");
             if (when?.Start is { } s && when.End is { } e && e <= s) Problem("when.end", "must be after when.start", o["when"]?["end"]);
 
             if (id is null || name is null || type is null || what is null) return null;
@@ -372,6 +374,12 @@ public static partial class CampaignSpecParser
             if (o is null) return null;
             var at = new List<DateTime>();
             var atNode = o["at"];
+            var atNow = false;
+            if (atNode is JsonValue nowValue && nowValue.GetValueKind() == JsonValueKind.String && nowValue.GetValue<string>() == "now")
+            {
+                atNow = true;
+                atNode = null;
+            }
             if (atNode is JsonValue) atNode = new JsonArray(atNode.DeepClone());
             if (atNode is JsonArray atList)
             {
@@ -418,17 +426,43 @@ public static partial class CampaignSpecParser
                 _ => Invalid<DeliverIn>("when.deliver_in", "must be one of: user_timezone, campaign_timezone", o["deliver_in"]),
             };
 
-            TimeWindow? best = null;
-            if (Obj(o["best_time"], "when.best_time", required: false, "from", "to") is { } b)
+            BestTime? best = null;
+            if (Obj(o["best_time"], "when.best_time", required: false, "from", "to", "events") is { } b)
             {
                 var from = Time(b, "from", "when.best_time.from", required: true);
                 var to = Time(b, "to", "when.best_time.to", required: true);
+                var events = new List<string>();
+                if (b["events"] is JsonArray list)
+                {
+                    for (var i = 0; i < list.Count; i++)
+                    {
+                        if (list[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() is { Length: > 0 } name) events.Add(name);
+                        else Problem($"when.best_time.events[{i}]", "must be an event name", list[i] ?? b["events"]);
+                    }
+                }
+                else if (b["events"] is not null) Problem("when.best_time.events", "must be a list of event names", b["events"]);
                 if (from is not null && to is not null)
                 {
                     if (to <= from) Problem("when.best_time.to", "must be after from", b["to"]);
-                    best = new TimeWindow(from.Value, to.Value);
+                    else if (from.Value.Minute != 0 || to.Value.Minute != 0) Problem("when.best_time", "from and to must be whole hours (the best time is an hour)", b);
+                    best = new BestTime(from.Value, to.Value, events);
                 }
             }
+
+            Late? late = null;
+            if (Obj(o["late"], "when.late", required: false, "grace", "then") is { } l)
+            {
+                var grace = Duration(l, "grace", "when.late.grace", required: false, positive: false) ?? TimeSpan.FromHours(1);
+                var then = Str(l, "then", "when.late.then", required: false) switch
+                {
+                    null or "skip" => LateAction.Skip,
+                    "next_day" => LateAction.NextDay,
+                    "send_now" => LateAction.SendNow,
+                    _ => Invalid<LateAction>("when.late.then", "must be one of: skip, next_day, send_now", l["then"]) ?? LateAction.Skip,
+                };
+                late = new Late(grace, then);
+            }
+            var maxLateness = Duration(o, "max_lateness", "when.max_lateness", required: false, positive: false);
 
             Dnd? dnd = null;
             if (Obj(o["dnd"], "when.dnd", required: false, "from", "to", "action") is { } d)
@@ -456,10 +490,13 @@ public static partial class CampaignSpecParser
             return new When
             {
                 At = at,
+                AtNow = atNow,
                 Every = every,
                 Timezone = tz,
                 DeliverIn = deliverIn,
                 BestTime = best,
+                Late = late,
+                MaxLateness = maxLateness,
                 Start = Instant(o, "start", "when.start"),
                 End = Instant(o, "end", "when.end"),
                 Dnd = dnd,

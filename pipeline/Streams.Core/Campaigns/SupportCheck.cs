@@ -10,17 +10,26 @@ public static class SupportCheck
 {
     private static readonly string[] Unsupported =
     [
-        "who.reach.run_limit", "who.reach.safety_limit",
-        "when.at", "when.every", "when.deliver_in", "when.best_time",
-        "what.messaging_service",
         "goal.conversion",
+    ];
+
+    private static readonly string[] LiveUnsupported =
+    [
+        "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in", "when.best_time", "when.late", "when.max_lateness",
     ];
 
     public static IReadOnlyList<string> UnsupportedPaths(CampaignSpec spec, JsonNode? document)
     {
         var found = new List<string>();
-        if (spec.Type == CampaignType.Scheduled) found.Add("type: scheduled");
-        else found.AddRange(Segments.SegmentEvaluator.LiveProblems(spec.Who.Segment));
+        if (spec.Type == CampaignType.Live)
+        {
+            // Runs, user-zone delivery and best time are what scheduled campaigns do; a live send goes when it triggers.
+            foreach (var path in LiveUnsupported)
+            {
+                if (Find(document, path) is { } node && !(path == "when.deliver_in" && node.ToString() == "campaign_timezone")) found.Add(path);
+            }
+            found.AddRange(Segments.SegmentEvaluator.LiveProblems(spec.Who.Segment));
+        }
         foreach (var path in Unsupported)
         {
             if (Find(document, path) is not null) found.Add(path);

@@ -28,7 +28,7 @@ public sealed class BatchItem(SmsRequest request)
     /// <summary>Goes to the counters only to learn whether a stop that ranks after them applies (it is never sent).</summary>
     public bool Probe => Send?.After is not null;
 
-    public OutboundSms Outbound => new(Request, Send!.To, Send.From, Send.Text, Send.Info);
+    public OutboundSms Outbound => new(Request, Send!.To, Send.From, Send.Text, Send.Info, Send.MessagingService);
 
     public static List<BatchItem> Of(IEnumerable<SmsRequest> batch) => [.. batch.DistinctBy(r => r.RequestId).Select(r => new BatchItem(r))];
 }

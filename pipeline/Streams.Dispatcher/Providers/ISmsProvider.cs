@@ -2,7 +2,8 @@ using Streams.Core;
 
 namespace Streams.Dispatcher.Providers;
 
-public sealed record OutboundSms(SmsRequest Request, string To, string? From, string Text, SmsInfo Info);
+/// <param name="MessagingService">The campaign's Twilio Messaging Service (what.messaging_service), sent instead of a From.</param>
+public sealed record OutboundSms(SmsRequest Request, string To, string? From, string Text, SmsInfo Info, string? MessagingService = null);
 
 public abstract record SendOutcome;
 /// <summary>Taken by the provider; <paramref name="Via"/> names the member of a failover group that took it.</summary>

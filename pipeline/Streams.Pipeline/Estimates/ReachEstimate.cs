@@ -57,7 +57,7 @@ public sealed record ReachEstimate(
         if ((spec.Who.Reach?.RunLimit ?? spec.Who.Reach?.Limit) is { } limit && left.Count > limit)
         {
             // A random N of the qualified: the same stable order the sample uses.
-            var kept = left.OrderBy(c => SendDecision.Bucket($"limit\n{spec.Id}\n{c.UserId}")).ThenBy(c => c.UserId, StringComparer.Ordinal).Take((int)limit).ToHashSet();
+            var kept = left.OrderBy(c => Sampling.LimitRank(spec.Id, c.UserId)).ThenBy(c => c.UserId, StringComparer.Ordinal).Take((int)limit).ToHashSet();
             Step(spec.Who.Reach?.RunLimit is not null ? Reasons.RunLimitReached : Reasons.LimitReached, kept.Contains);
         }
         else if (spec.Who.Reach?.RunLimit is not null || spec.Who.Reach?.Limit is not null)

@@ -90,6 +90,9 @@ public static class StreamsWebHost
         app.MapGet("/report", async (string? campaign, AnalyticsAccess access, CancellationToken token) => access.Store is { } analytics
             ? Results.Text(FunnelJson.Serialize(await analytics.FunnelAsync(campaign, token)), "application/json")
             : NoAnalytics());
+        app.MapGet("/runs/{campaign}", async (string campaign, AnalyticsAccess access, CancellationToken token) => access.Store is { } analytics
+            ? Results.Json(await analytics.RunCountsAsync(campaign, token), AnalyticsJson.Options)
+            : NoAnalytics());
         app.MapGet("/properties", async (AnalyticsAccess access, CancellationToken token) => access.Store is { } analytics
             ? Results.Json(await analytics.KnownPropertiesAsync(token), AnalyticsJson.Options)
             : NoAnalytics());

@@ -20,7 +20,7 @@ public sealed record TwilioSettings
 
 /// <summary>
 /// Twilio Programmable Messaging: one form POST per message (Basic auth AccountSid:AuthToken), From or
-/// MessagingServiceSid, StatusCallback carrying our request id, campaign and user in its query so a callback
+/// MessagingServiceSid (the campaign's what.from or what.messaging_service, else the provider's), StatusCallback carrying our request id, campaign and user in its query so a callback
 /// needs no lookup. Error codes: 21610 (the number sent STOP to Twilio) → opted_out, and the number is marked
 /// opted out; 21211 / 21614 → invalid_phone; 429 / 20429 are retried by the resilience pipeline.
 /// Twilio cannot be asked for a message by our reference, so a send interrupted before its record is not repeated.
@@ -39,7 +39,10 @@ public sealed class TwilioProvider(string name, TwilioSettings settings, HttpCli
     public async Task<SendOutcome> SendAsync(OutboundSms sms, CancellationToken ct)
     {
         var fields = new List<KeyValuePair<string, string>> { new("To", sms.To), new("Body", sms.Text) };
-        if ((sms.From ?? settings.From) is { } from) fields.Add(new("From", from));
+        // The campaign's own sender (a number, or a Messaging Service) wins over the provider's default.
+        if (sms.From is { } own) fields.Add(new("From", own));
+        else if (sms.MessagingService is { } campaignService) fields.Add(new("MessagingServiceSid", campaignService));
+        else if (settings.From is { } from) fields.Add(new("From", from));
         else if (settings.MessagingServiceSid is { } service) fields.Add(new("MessagingServiceSid", service));
         else return new Refused($"{Reasons.ProviderError}: {name} has neither a from number nor a messaging service", Final: true);
         if (settings.StatusCallback is { } callback) fields.Add(new("StatusCallback", CallbackUrl(callback, sms.Request, name)));

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Streams.Dispatcher.Tests;
+namespace Streams.Tests;
 
 /// <summary>A received request, as the fake provider saw it.</summary>
 public sealed record Received(string Method, string PathAndQuery, string? Authorization, string? ContentType, string Body);

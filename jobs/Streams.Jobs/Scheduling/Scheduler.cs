@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+using Streams.Analytics;
+using Streams.Core;
+using Streams.Core.Campaigns;
+using Streams.Core.Schedules;
+
+namespace Streams.Jobs.Scheduling;
+
+/// <summary>
+/// The scheduler role's work at each tick, when this scheduler owns sms.runs: for every active scheduled campaign,
+/// runs released or left half-planned are planned (resumed after their cursor), and each occurrence come due
+/// becomes a run: planned, or held past the safety limit, or skipped when it was missed by more than max_lateness.
+/// Runs are planned one at a time, in occurrence order.
+/// </summary>
+public sealed class Scheduler(
+    IAnalyticsStore store,
+    Func<IReadOnlyList<(CampaignRecord Record, CampaignSpec Spec)>> campaigns,
+    Func<IReadOnlyList<SavedSegment>> saved,
+    IRunLog runs,
+    IRunOutput output,
+    IAlerts alerts,
+    TimeProvider time,
+    ILogger logger)
+{
+    public static readonly TimeSpan DefaultTick = TimeSpan.FromSeconds(1);
+
+    public int CheckpointEvery { get; init; } = 10_000;
+
+    /// <summary>Plans whatever is due now; returns the runs it acted on.</summary>
+    public async Task<IReadOnlyList<RunRecord>> TickAsync(CancellationToken ct)
+    {
+        var acted = new List<RunRecord>();
+        if (!runs.IsOwner) return acted;
+        // Saved segments are read only when a run is to be planned (a tick with nothing due reads nothing).
+        var segments = new Lazy<Dictionary<string, SegmentNode>>(() => saved().ToDictionary(s => s.Id, s => s.Segment, StringComparer.Ordinal));
+        SegmentNode? Resolve(string id) => segments.Value.GetValueOrDefault(id);
+        foreach (var (record, spec) in campaigns().Where(c => c.Spec.Type == CampaignType.Scheduled && c.Record.Status == CampaignStatus.Active))
+        {
+            var schedule = new Schedule(spec, record.UpdatedAt);
+            var now = time.GetUtcNow();
+            var work = new List<(Occurrence, RunRecord, bool Released)>();
+            foreach (var run in runs.Runs.Where(r => r.CampaignId == spec.Id && r.Status is RunStatus.Releasing or RunStatus.Planned).OrderBy(r => r.Occurrence))
+                work.Add((new Occurrence(run.RunId, run.Occurrence, schedule.LocalOf(run)), run, run.Status == RunStatus.Releasing || run.Reason == RunStatus.Approved));
+            foreach (var o in schedule.Between(schedule.LookFrom, now))
+            {
+                if (runs.Get(o.RunId) is not null) continue;
+                var fresh = new RunRecord(o.RunId, spec.Id, record.Version, o.At, RunStatus.Planned, now);
+                if (now - schedule.LastStart(o) > schedule.MaxLateness)
+                {
+                    var skipped = fresh with { Status = RunStatus.Skipped, Reason = $"missed: no scheduler ran within max_lateness {Durations.Format(schedule.MaxLateness)} of {o.At.UtcDateTime:yyyy-MM-dd HH:mm}Z" };
+                    logger.LogWarning("run {Run} skipped: {Reason}", o.RunId, skipped.Reason);
+                    if (!await runs.SaveAsync(skipped, ct)) return acted;
+                    acted.Add(skipped);
+                    continue;
+                }
+                work.Add((o, fresh, false));
+            }
+            foreach (var (occurrence, run, released) in work)
+            {
+                if (ct.IsCancellationRequested || !runs.IsOwner) return acted;
+                var planner = new RunPlanner(store, output, time, logger) { CheckpointEvery = CheckpointEvery };
+                var plan = new RunPlan(record, spec, schedule, occurrence, run, released);
+                var result = await planner.PlanAsync(plan, Resolve, r => SaveUnlessStoppedAsync(r, ct), ct);
+                if (result.Status == RunStatus.Held)
+                {
+                    if (!await runs.SaveAsync(result, ct)) return acted;
+                    await alerts.RaiseAsync(new Alert(Alert.SafetyHold, spec.Id, result.RunId, result.Reason!, time.GetUtcNow()),
+                        new Dictionary<string, object?> { ["audience"] = result.Qualified, ["limit"] = spec.Who.Reach!.SafetyLimit }, ct);
+                }
+                acted.Add(result);
+            }
+        }
+        return acted;
+    }
+
+    /// <summary>A run stopped by an operator (skipped) while planned stops its planner at the next checkpoint.</summary>
+    private async Task<bool> SaveUnlessStoppedAsync(RunRecord run, CancellationToken ct)
+    {
+        if (runs.Get(run.RunId) is { Status: RunStatus.Skipped }) return false;
+        return await runs.SaveAsync(run, ct);
+    }
+
+    /// <summary>Ticks until stopped.</summary>
+    public async Task RunAsync(TimeSpan tick, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await TickAsync(ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("scheduler: a tick failed ({Error}); trying again at the next", e.Message);
+            }
+            try { await Task.Delay(tick, time, ct); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+}
