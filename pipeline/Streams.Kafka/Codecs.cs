@@ -38,6 +38,8 @@ public sealed class RunRecordCodec() : RecordCodec<RunRecord>(Schemas.RunRecord)
         r.Add("cursor", v.Cursor);
         r.Add("reason", v.Reason);
         r.Add("zones", (v.Zones ?? new Dictionary<string, long>()).ToDictionary(z => z.Key, z => (object)z.Value));
+        r.Add("marks", (v.Marks ?? new Dictionary<string, long>()).ToDictionary(z => z.Key, z => (object)z.Value));
+        r.Add("planner", v.Planner);
         return r;
     }
 
@@ -45,19 +47,27 @@ public sealed class RunRecordCodec() : RecordCodec<RunRecord>(Schemas.RunRecord)
         Get<string>(r, "run_id")!, Get<string>(r, "campaign_id")!, r["campaign_version"] is int v ? v : 0, Instant(r["occurrence"]),
         Get<string>(r, "status")!, Instant(r["updated_at"]),
         Get<long>(r, "qualified"), Get<long>(r, "planned"), Get<long>(r, "not_sampled"), Get<long>(r, "over_limit"), Get<long>(r, "late_skipped"),
-        Get<string>(r, "cursor"), Get<string>(r, "reason"),
-        r.TryGetValue("zones", out var z) && z is IDictionary<string, object> zones ? zones.ToDictionary(kv => kv.Key, kv => Convert.ToInt64(kv.Value, System.Globalization.CultureInfo.InvariantCulture)) : null);
+        Get<string>(r, "cursor"), Get<string>(r, "reason"), Longs(r, "zones"), Longs(r, "marks"), Get<string>(r, "planner"));
+
+    private static Dictionary<string, long>? Longs(GenericRecord r, string field) =>
+        r.TryGetValue(field, out var v) && v is IDictionary<string, object> map && map.Count > 0
+            ? map.ToDictionary(kv => kv.Key, kv => Convert.ToInt64(kv.Value, System.Globalization.CultureInfo.InvariantCulture))
+            : null;
 
     protected override RunRecord FromJson(JsonFields j)
     {
         j.Only("run_id", "campaign_id", "campaign_version", "occurrence", "status", "updated_at", "qualified", "planned", "not_sampled", "over_limit",
-            "late_skipped", "cursor", "reason", "zones");
-        var zones = j.Props("zones").ToDictionary(kv => kv.Key, kv => kv.Value is long l ? l
-            : throw new DecodeException(DecodeReasons.WrongType, $"'zones.{kv.Key}' must be a whole number"));
+            "late_skipped", "cursor", "reason", "zones", "marks", "planner");
+        Dictionary<string, long>? Longs(string field)
+        {
+            var map = j.Props(field).ToDictionary(kv => kv.Key, kv => kv.Value is long l ? l
+                : throw new DecodeException(DecodeReasons.WrongType, $"'{field}.{kv.Key}' must be a whole number"));
+            return map.Count > 0 ? map : null;
+        }
         return new RunRecord(j.String("run_id"), j.String("campaign_id"), (int)(j.OptionalLong("campaign_version") ?? 0), j.Instant("occurrence"),
             j.String("status"), j.Instant("updated_at"), j.OptionalLong("qualified") ?? 0, j.OptionalLong("planned") ?? 0,
             j.OptionalLong("not_sampled") ?? 0, j.OptionalLong("over_limit") ?? 0, j.OptionalLong("late_skipped") ?? 0,
-            j.OptionalString("cursor"), j.OptionalString("reason"), zones);
+            j.OptionalString("cursor"), j.OptionalString("reason"), Longs("zones"), Longs("marks"), j.OptionalString("planner"));
     }
 }
 

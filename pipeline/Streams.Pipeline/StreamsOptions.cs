@@ -52,6 +52,15 @@ public sealed class StreamsOptions
 
     public AlertsOptions Alerts { get; set; } = new();
 
+    public SchedulerOptions Scheduler { get; set; } = new();
+
+    public sealed class SchedulerOptions
+    {
+        /// <summary>Users planned between two checkpoints of a run's cursor (what a new scheduler re-reads after a crash).</summary>
+        [ConfigurationKeyName("checkpoint_every")]
+        public int CheckpointEvery { get; set; } = 10_000;
+    }
+
     public sealed class AlertsOptions
     {
         /// <summary>Where alerts (safety holds) are POSTed as JSON; absent: the log, metrics and sms.alerts only.</summary>
@@ -172,6 +181,8 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
         options.Dnd?.ToWindow();
+        if (options.Scheduler.CheckpointEvery < 100)
+            throw new ConfigException($"scheduler.checkpoint_every: {options.Scheduler.CheckpointEvery} is below 100");
         if (options.Alerts.Webhook is { Length: > 0 } hook && !(Uri.TryCreate(hook, UriKind.Absolute, out var hookUri) && hookUri.Scheme is "http" or "https"))
             throw new ConfigException($"alerts.webhook: '{hook}' is not an http(s) URL");
         if (!Core.Campaigns.Durations.TryParse(options.Segments.Refresh, out var refresh) || refresh < TimeSpan.FromSeconds(10))

@@ -63,7 +63,7 @@ public sealed class StreamsOptionsTests : IDisposable
     [InlineData("limits: {per_user: 3}", "limits.per_user: must be a section with keys day, week")]
     [InlineData("redis: {host: r}", "redis: must be a single value, not a section")]
     [InlineData("providers: {g: {type: group, members: {a: b}}}", "providers.g.members: must be a list (found key 'a')")]
-    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, segments, alerts, instance_id, shutdown_grace, state_dir, max_input_bytes)")]
+    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, segments, alerts, scheduler, instance_id, shutdown_grace, state_dir, max_input_bytes)")]
     [InlineData("segments: {refersh: 5m}", "unknown configuration key 'segments.refersh' (expected one of: refresh)")]
     [InlineData("segments: {refresh: 2s}", "segments.refresh: '2s' is not a duration of at least 10s (like 5m)")]
     [InlineData("alerts: {to: ops}", "unknown configuration key 'alerts.to' (expected one of: webhook)")]

@@ -48,9 +48,13 @@ public sealed class KafkaRunLog : IRunLog, IAsyncDisposable
         lock (_lock) return _runs.GetValueOrDefault(runId);
     }
 
+    /// <summary>This scheduler, as the records it writes name it.</summary>
+    public static string Name { get; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+
     public async Task<bool> SaveAsync(RunRecord run, CancellationToken ct)
     {
         if (!_owner) return false;
+        run = run with { Planner = Name };
         lock (_lock)
         {
             _runs[run.RunId] = run;

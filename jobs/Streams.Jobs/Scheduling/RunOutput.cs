@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Streams.Core;
 using Streams.Kafka;
 
@@ -13,12 +14,19 @@ public interface IRunOutput
 
     /// <summary>Returns once everything given so far is in Kafka (throws if any of it could not be).</summary>
     Task FlushAsync(CancellationToken ct);
+
+    /// <summary>After a flush: where each partition written to ended ("topic:partition" → next offset).</summary>
+    IReadOnlyDictionary<string, long> Marks { get; }
+
+    /// <summary>The users a run (by its request ids' key) already has requests for, written after these marks.</summary>
+    Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct);
 }
 
 /// <summary>Produces without waiting per record (the producer batches); a flush waits for every acknowledgement.</summary>
-public sealed class KafkaRunOutput(IProducer<string, byte[]> producer, Topics topics) : IRunOutput
+public sealed class KafkaRunOutput(IProducer<string, byte[]> producer, Topics topics, string bootstrap, ILogger logger) : IRunOutput
 {
     private volatile Error? _failed;
+    private readonly Dictionary<string, long> _marks = [];
 
     public void Request(SmsRequest request) => Produce(topics.Requests.Name, request.UserId, topics.Requests.Codec.Encode(request));
 
@@ -42,8 +50,44 @@ public sealed class KafkaRunOutput(IProducer<string, byte[]> producer, Topics to
 
     private void Report(DeliveryReport<string, byte[]> r)
     {
-        if (r.Error.IsError) _failed ??= r.Error;
+        if (r.Error.IsError)
+        {
+            _failed ??= r.Error;
+            return;
+        }
+        var key = $"{r.Topic}:{r.Partition.Value}";
+        lock (_marks) _marks[key] = Math.Max(_marks.GetValueOrDefault(key), r.Offset.Value + 1);
     }
+
+    public IReadOnlyDictionary<string, long> Marks
+    {
+        get { lock (_marks) return new Dictionary<string, long>(_marks); }
+    }
+
+    /// <summary>Reads each partition the run wrote to from its mark (and every other partition of those topics from its start) to its end.</summary>
+    public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) => Task.Run<IReadOnlySet<string>>(() =>
+    {
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        using var consumer = KafkaClients.Reader(bootstrap, "scheduler-resume", logger);
+        foreach (var topic in new Topic[] { topics.Requests, topics.Scheduled })
+        {
+            var ends = TopicReader.Ends(consumer, topic);
+            var from = ends.Keys.Select(p => new TopicPartitionOffset(p, marks.TryGetValue($"{p.Topic}:{p.Partition.Value}", out var m) ? m : ends[p])).ToList();
+            var remaining = from.Where(p => p.Offset.Value < ends[p.TopicPartition]).ToDictionary(p => p.TopicPartition, p => ends[p.TopicPartition]);
+            if (remaining.Count == 0) continue;
+            consumer.Assign(from.Where(p => remaining.ContainsKey(p.TopicPartition)));
+            while (remaining.Count > 0 && !ct.IsCancellationRequested)
+            {
+                var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (r is null) continue;
+                if (r.Offset.Value + 1 >= remaining[r.TopicPartition]) remaining.Remove(r.TopicPartition);
+                var request = topic == topics.Requests ? topics.Requests.TryDecode(r.Message.Value).Value : topics.Scheduled.TryDecode(r.Message.Value).Value?.Request;
+                if (request?.RequestId.StartsWith(runKey + "-", StringComparison.Ordinal) == true) users.Add(request.UserId);
+            }
+            consumer.Unassign();
+        }
+        return users;
+    }, ct);
 
     public Task FlushAsync(CancellationToken ct) => Task.Run(() =>
     {

@@ -50,6 +50,10 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
         if (!await save(run)) return run;
 
         var resumeAfter = run.Cursor;
+        // What the planner before this one produced after its last checkpoint is already in Kafka: not again.
+        var already = run.Cursor is not null && run.Marks is { } marks
+            ? await output.ProducedSinceAsync(marks, RequestIds.RunKey(run.RunId), ct)
+            : (IReadOnlySet<string>)new HashSet<string>();
         var sinceCheckpoint = 0;
         string? last = null;
         await using var profiles = store.SegmentProfilesAsync(segment, now, resolve, ct).GetAsyncEnumerator(ct);
@@ -59,12 +63,13 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
             // Profiles come in the same order: move to this user's, if they have one.
             while (hasProfile && string.CompareOrdinal(profiles.Current.UserId, user) < 0) hasProfile = await profiles.MoveNextAsync();
             if (!selection.Chosen.Contains(user) || (resumeAfter is not null && string.CompareOrdinal(user, resumeAfter) <= 0)) continue;
+            var produce = !already.Contains(user);
             var profile = hasProfile && profiles.Current.UserId == user ? profiles.Current : null;
             var request = new SmsRequest(RequestIds.ForRun(run.RunId, user), spec.Id, campaign.Version, user, now,
                 new RequestContext(null, null, Props.Empty, profile?.Phone, profile?.Timezone, profile?.SmsOptIn, profile?.Props ?? Props.Empty));
             if (!schedule.PerUser)
             {
-                output.Request(request);
+                if (produce) output.Request(request);
                 run = run with { Planned = run.Planned + 1 };
             }
             else
@@ -86,8 +91,8 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
                 }
                 else
                 {
-                    if (due <= now) output.Request(request);
-                    else output.Scheduled(new ScheduledRequest(request, due, spec.When?.BestTime is not null ? "best_time" : "user_timezone"));
+                    if (produce && due <= now) output.Request(request);
+                    else if (produce) output.Scheduled(new ScheduledRequest(request, due, spec.When?.BestTime is not null ? "best_time" : "user_timezone"));
                     zones[zone.Id] = zones.GetValueOrDefault(zone.Id) + 1;
                     run = run with { Planned = run.Planned + 1 };
                 }
@@ -102,7 +107,7 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
             }
         }
         await output.FlushAsync(CancellationToken.None);
-        run = run with { Status = RunStatus.Done, UpdatedAt = time.GetUtcNow(), Cursor = null, Zones = zones.Count > 0 ? zones : null };
+        run = run with { Status = RunStatus.Done, UpdatedAt = time.GetUtcNow(), Cursor = null, Marks = null, Zones = zones.Count > 0 ? zones : null };
         await save(run);
         logger.LogInformation("run {Run}: done: {Qualified} qualified, {Planned} planned, {NotSampled} not sampled, {Over} over limits, {Late} late zones skipped",
             run.RunId, run.Qualified, run.Planned, run.NotSampled, run.OverLimit, run.LateSkipped);
@@ -113,7 +118,7 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
             // Stopping or not, what was produced is made durable and recorded before anything else happens.
             await output.FlushAsync(CancellationToken.None);
             sinceCheckpoint = 0;
-            run = run with { UpdatedAt = time.GetUtcNow(), Cursor = last, Zones = zones.Count > 0 ? new Dictionary<string, long>(zones) : null };
+            run = run with { UpdatedAt = time.GetUtcNow(), Cursor = last, Zones = zones.Count > 0 ? new Dictionary<string, long>(zones) : null, Marks = output.Marks };
             return await save(run);
         }
     }

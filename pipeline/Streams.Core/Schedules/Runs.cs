@@ -22,6 +22,9 @@ public static class RunStatus
 /// were in the segment when it was planned; of those <see cref="NotSampled"/> fell outside <c>percent</c>,
 /// <see cref="OverLimit"/> past <c>run_limit</c> or <c>limit</c>, <see cref="LateSkipped"/> in zones already past
 /// (late policy skip); <see cref="Planned"/> got a request. <see cref="Zones"/>: requests per user zone (per-user runs).
+/// <see cref="Marks"/>: at the cursor's checkpoint, where each partition the run writes to ended ("topic:partition" →
+/// next offset): a resumed plan reads from there what was produced after the checkpoint and does not produce it again.
+/// <see cref="Planner"/>: the scheduler (host/pid) that wrote the record.
 /// </summary>
 public sealed record RunRecord(
     string RunId,
@@ -37,7 +40,9 @@ public sealed record RunRecord(
     long LateSkipped = 0,
     string? Cursor = null,
     string? Reason = null,
-    IReadOnlyDictionary<string, long>? Zones = null)
+    IReadOnlyDictionary<string, long>? Zones = null,
+    IReadOnlyDictionary<string, long>? Marks = null,
+    string? Planner = null)
 {
     public bool Equals(RunRecord? other) =>
         other is not null && RunId == other.RunId && Status == other.Status && UpdatedAt == other.UpdatedAt && Planned == other.Planned && Cursor == other.Cursor;

@@ -25,7 +25,10 @@ public sealed class SchedulerRole(PipelineHost host) : PipelineRole
         var scheduler = new Scheduler(host.Analytics,
             () => [.. host.Campaigns.All().Where(c => c.Spec is not null).Select(c => (c.Record, c.Spec!))],
             () => [.. segments.List().Select(s => s.Segment)],
-            _runs, new KafkaRunOutput(host.Producer, host.Topics), alerts, host.Time, logger);
+            _runs, new KafkaRunOutput(host.Producer, host.Topics, host.Bootstrap, logger), alerts, host.Time, logger)
+        {
+            CheckpointEvery = host.Options.Scheduler.CheckpointEvery,
+        };
         Run(async () =>
         {
             await host.Campaigns.CaughtUp.WaitAsync(Stopping.Token);
