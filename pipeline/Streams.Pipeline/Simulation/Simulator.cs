@@ -58,19 +58,30 @@ public sealed class Simulator
         var start = Min(from, ordered.FirstOrDefault()?.Ts) ?? campaigns.Select(c => c.UpdatedAt).DefaultIfEmpty(DateTimeOffset.UnixEpoch).Min();
         var end = Max(to, ordered.LastOrDefault()?.Ts) ?? start;
 
+        // A scheduled campaign is as if applied at --from (else when the simulation starts): its runs are the
+        // occurrences from then on, each over the history given up to it.
+        var applied = from ?? start;
+        campaigns = [.. campaigns.Select(c => IsScheduled(c) ? c with { UpdatedAt = applied } : c)];
+        var occurrences = campaigns.Where(IsScheduled)
+            .SelectMany(c => new Core.Schedules.Schedule(Core.Campaigns.CampaignSpecParser.Parse(c.SpecJson).Spec!, applied) is var s ? s.Between(s.LookFrom, end) : [])
+            .Select(o => o.At).Distinct().Order().ToList();
         var stateDir = Path.Combine(Path.GetTempPath(), "streams-simulate", Guid.NewGuid().ToString("N"));
         try
         {
-            var run = new Run(_options, _logger, new FakeTimeProvider(start), stateDir, campaigns);
+            var run = new Run(_options, _logger, new FakeTimeProvider(start), stateDir, campaigns, occurrences.Count > 0);
             using (run)
             {
+                var next = 0;
                 foreach (var input in ordered)
                 {
                     ct.ThrowIfCancellationRequested();
+                    // Runs due before this input are planned over the history up to them.
+                    for (; next < occurrences.Count && occurrences[next] < input.Ts; next++) await run.PlanAtAsync(occurrences[next]);
                     await run.AdvanceToAsync(input.Ts);
                     await run.PipeAsync(input);
                     await run.DrainAsync();
                 }
+                for (; next < occurrences.Count && occurrences[next] <= end; next++) await run.PlanAtAsync(occurrences[next]);
                 await run.AdvanceToAsync(end);
                 run.ReportWaiting();
                 return run.Outcomes;
@@ -82,6 +93,8 @@ public sealed class Simulator
             catch (IOException) { }
         }
     }
+
+    private static bool IsScheduled(CampaignRecord c) => Core.Campaigns.CampaignSpecParser.Parse(c.SpecJson).Spec?.Type == Core.Campaigns.CampaignType.Scheduled;
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
     private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
@@ -103,9 +116,16 @@ public sealed class Simulator
         private readonly EmbeddedRedis _redis = EmbeddedRedis.Start(dataDir: null);
         private readonly RedisCounterStore _counters;
 
+        // Scheduled campaigns: the history piped so far in an embedded analytics store, and a scheduler over it.
+        private readonly Analytics.DuckDbStore? _history;
+        private readonly List<UserEvent> _newEvents = [];
+        private readonly List<ProfileUpdate> _newProfiles = [];
+        private readonly Jobs.Scheduling.Scheduler? _scheduler;
+        private readonly SimulatedRunOutput _runOutput = new();
+
         public List<SimulatedOutcome> Outcomes { get; } = [];
 
-        public Run(StreamsOptions options, ILogger logger, FakeTimeProvider time, string stateDir, IReadOnlyList<CampaignRecord> campaigns)
+        public Run(StreamsOptions options, ILogger logger, FakeTimeProvider time, string stateDir, IReadOnlyList<CampaignRecord> campaigns, bool scheduled)
         {
             _topics = options.Topics;
             _time = time;
@@ -131,6 +151,28 @@ public sealed class Simulator
             _provider = new RecordingProvider();
             _handler = new RequestHandler(_counters, new FixedProviders(_provider, anyName: true), new FixedCampaigns(_campaigns), time, logger,
                 "simulate", options.Limits.Caps, options.Dnd?.ToWindow());
+            if (!scheduled) return;
+            _history = Analytics.DuckDbStore.Open(Path.Combine(stateDir, "history.duckdb"));
+            _history.MigrateAsync().GetAwaiter().GetResult();
+            _scheduler = new Jobs.Scheduling.Scheduler(_history,
+                () => [.. _campaigns.Values.Where(c => c.Spec is not null).Select(c => (c.Record, c.Spec!))], () => [],
+                new Jobs.Scheduling.MemoryRunLog(), _runOutput, new LoggedAlerts(logger), time, logger);
+        }
+
+        /// <summary>Moves the clock to a run's time and plans it over the history piped so far; its requests go to the dispatcher or wait in sms.scheduled.</summary>
+        public async Task PlanAtAsync(DateTimeOffset at)
+        {
+            await AdvanceToAsync(at);
+            if (_newEvents.Count > 0) await _history!.InsertEventsAsync([.. _newEvents]);
+            if (_newProfiles.Count > 0) await _history!.InsertProfilesAsync([.. _newProfiles]);
+            _newEvents.Clear();
+            _newProfiles.Clear();
+            await _scheduler!.TickAsync(CancellationToken.None);
+            foreach (var waiting in _runOutput.Waiting) _scheduled.PipeInput(waiting.Request.UserId, Codecs.ScheduledRequest.Encode(waiting));
+            var due = _runOutput.Requests.ToList();
+            _runOutput.Clear();
+            if (due.Count > 0) await HandleAsync(due);
+            await DrainAsync();
         }
 
         /// <summary>Events and profiles go to the topology; consent (profile sms_opt_in, STOP/START) to the counters, as the consent loop does.</summary>
@@ -144,10 +186,12 @@ public sealed class Simulator
             if (input.Topic == _topics.Profiles)
             {
                 _profiles.PipeInput(input.Key, input.Value);
+                if (_history is not null) _newProfiles.Add(Codecs.ProfileUpdate.DecodeOwn(input.Value));
                 await Consent.ApplyAsync(_counters, Codecs.ProfileUpdate.DecodeOwn(input.Value));
                 return;
             }
             _events.PipeInput(input.Key, input.Value);
+            if (_history is not null) _newEvents.Add(Codecs.UserEvent.DecodeOwn(input.Value));
         }
 
         /// <summary>Moves the clock to <paramref name="target"/>, stopping at every timer due on the way.</summary>
@@ -171,21 +215,26 @@ public sealed class Simulator
             {
                 var batch = _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.DecodeOwn(r.Message.Value)).ToList();
                 if (batch.Count == 0) return;
-                var output = await _handler.HandleBatchAsync(batch, CancellationToken.None);
-                foreach (var r in output.Results)
-                {
-                    var sms = _provider.Sent.GetValueOrDefault(r.RequestId);
-                    Outcomes.Add(new SimulatedOutcome(r.CampaignId, r.UserId, r.RequestId, r.Status, r.Reason, r.Ts,
-                        r.Status == ResultStatus.Sent ? sms?.Text : null, r.Status == ResultStatus.Sent ? sms?.To : null));
-                }
-                foreach (var record in output.Completed)
-                {
-                    _campaigns[record.Id] = CampaignEntry.From(record);
-                    _campaignTopic.PipeInput(record.Id, Codecs.CampaignRecord.Encode(record));
-                }
-                foreach (var waiting in output.Delayed)
-                    _scheduled.PipeInput(waiting.Request.UserId, Codecs.ScheduledRequest.Encode(waiting));
+                await HandleAsync(batch);
             }
+        }
+
+        private async Task HandleAsync(List<SmsRequest> batch)
+        {
+            var output = await _handler.HandleBatchAsync(batch, CancellationToken.None);
+            foreach (var r in output.Results)
+            {
+                var sms = _provider.Sent.GetValueOrDefault(r.RequestId);
+                Outcomes.Add(new SimulatedOutcome(r.CampaignId, r.UserId, r.RequestId, r.Status, r.Reason, r.Ts,
+                    r.Status == ResultStatus.Sent ? sms?.Text : null, r.Status == ResultStatus.Sent ? sms?.To : null));
+            }
+            foreach (var record in output.Completed)
+            {
+                _campaigns[record.Id] = CampaignEntry.From(record);
+                _campaignTopic.PipeInput(record.Id, Codecs.CampaignRecord.Encode(record));
+            }
+            foreach (var waiting in output.Delayed)
+                _scheduled.PipeInput(waiting.Request.UserId, Codecs.ScheduledRequest.Encode(waiting));
         }
 
         private DateTimeOffset? NextDue()
@@ -224,9 +273,43 @@ public sealed class Simulator
 
         public void Dispose()
         {
+            _history?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _driver.Dispose();
             _counters.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _redis.Dispose();
+        }
+    }
+
+    private sealed class SimulatedRunOutput : Jobs.Scheduling.IRunOutput
+    {
+        public List<SmsRequest> Requests { get; } = [];
+        public List<ScheduledRequest> Waiting { get; } = [];
+
+        public void Request(SmsRequest request) => Requests.Add(request);
+
+        public void Scheduled(ScheduledRequest scheduled) => Waiting.Add(scheduled);
+
+        public Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
+
+        public IReadOnlyDictionary<string, long> Marks => new Dictionary<string, long>();
+
+        public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) =>
+            Task.FromResult<IReadOnlySet<string>>(new HashSet<string>());
+
+        public void Clear()
+        {
+            Requests.Clear();
+            Waiting.Clear();
+        }
+    }
+
+    /// <summary>A simulated safety hold is a warning on stderr: nothing goes anywhere.</summary>
+    private sealed class LoggedAlerts(ILogger logger) : Jobs.Scheduling.IAlerts
+    {
+        public Task RaiseAsync(Core.Schedules.Alert alert, IReadOnlyDictionary<string, object?> details, CancellationToken ct)
+        {
+            logger.LogWarning("run {Run} held: {Message}", alert.RunId, alert.Message);
+            return Task.CompletedTask;
         }
     }
 
