@@ -115,11 +115,12 @@ public sealed class RequestHandler
             return;
         }
         // Calls overlap, up to the provider's concurrency: one slow call does not hold the turns behind it.
-        using var gate = new SemaphoreSlim(Math.Max(1, _providers.ConcurrencyFor(name)));
+        var concurrency = Math.Max(1, _providers.ConcurrencyFor(name));
+        using var gate = new SemaphoreSlim(concurrency);
         var inFlight = new List<Task>();
         try
         {
-            await TakeTurnsAsync(name, provider, items, run, gate, inFlight, stop, abandon);
+            await TakeTurnsAsync(name, provider, items, run, gate, concurrency, inFlight, stop, abandon);
         }
         finally
         {
@@ -129,13 +130,15 @@ public sealed class RequestHandler
     }
 
     private async Task TakeTurnsAsync(string name, ISmsProvider provider, List<BatchItem> items, Run run,
-        SemaphoreSlim gate, List<Task> inFlight, CancellationToken stop, CancellationToken abandon)
+        SemaphoreSlim gate, int concurrency, List<Task> inFlight, CancellationToken stop, CancellationToken abandon)
     {
         var pacer = _providers.PacerFor(name);
         var position = 0;
         while (position < items.Count)
         {
-            var sends = items.Skip(position).Count(i => !i.Probe);
+            // A turn is at most as many calls as may be in flight: each holds a permit, and a turn asking for more
+            // permits than the gate has would wait for ever (a burst larger than the concurrency stalled the dispatcher).
+            var sends = Math.Min(items.Skip(position).Count(i => !i.Probe), provider.PrefersBatches ? int.MaxValue : concurrency);
             int turns;
             try
             {
