@@ -55,6 +55,19 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
           text: "Welcome to Acme, {{ profile.first_name }}! Reply STOP to opt out."
         """;
 
+    /// <summary>A one-time scheduled run, now, to the saved segment above.</summary>
+    public const string WinBackSpec = """
+        id: win-back
+        name: Win back big carts
+        type: scheduled
+        who: {segment: {ref: big-carters}, reach: {safety_limit: 5000}}
+        when: {at: now}
+        what:
+          provider: sandbox
+          from: "+14155550100"
+          text: "{{ profile.first_name | default: 'Hi' }}, your cart is saved: 10% off today with code BACK10."
+        """;
+
     private static readonly string[] FirstNames = ["Asha", "Ravi", "Meera", "Arjun", "Priya", "Kabir", "Anaya", "Vihaan", "Diya", "Rohan"];
     private static readonly string[] Cities = ["Mumbai", "Delhi", "Pune", "Bengaluru", "Chennai"];
     private static readonly string[] Products = ["Shoes", "Headphones", "Backpack", "Watch", "Jacket", "Sunglasses"];
@@ -131,7 +144,35 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         output.WriteLine($"demo: segment '{carters.Name}': {await host.Analytics!.SegmentCountAsync(carters.Segment, now, null, ct)} users");
         var estimate = await Estimator.RunAsync(host.Analytics, CampaignSpecParser.ParseValid(CartSpec), _ => null, host.Counters, options, now, ct);
         output.Write(CampaignCommands.EstimateTable(estimate));
+
+        await ScheduledRunAsync(host, client, ct);
         return 0;
+    }
+
+    /// <summary>The segment saved, a scheduled campaign applied with at: now; the scheduler plans the run and the dispatcher sends it.</summary>
+    private async Task ScheduledRunAsync(PipelineHost host, CampaignClient client, CancellationToken ct)
+    {
+        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        await new SegmentClient(host.Bootstrap, host.Topics, TimeProvider.System, logger).ApplyAsync(CartersSegment);
+        var applied = await client.ApplyAsync(WinBackSpec);
+        output.WriteLine($"demo: applied scheduled campaign {applied.Record.Id} v{applied.Record.Version} (at: now, to segment big-carters)");
+        var runs = new RunClient(host.Bootstrap, host.Topics, TimeProvider.System, logger);
+        var waited = Stopwatch.StartNew();
+        Core.Schedules.RunRecord? run = null;
+        Analytics.FunnelRow? row = null;
+        while (waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(500, ct);
+            run = runs.List(applied.Record.Id).SingleOrDefault();
+            if (run?.Status is not (Core.Schedules.RunStatus.Done or Core.Schedules.RunStatus.Held or Core.Schedules.RunStatus.Skipped)) continue;
+            row = (await host.Analytics!.FunnelAsync(applied.Record.Id, ct)).SingleOrDefault();
+            if (run.Status != Core.Schedules.RunStatus.Done || (row is { Pending: 0 } && row.Qualified == run.Planned)) break;
+        }
+        if (run is null) throw new CliException("the scheduled demo campaign was not planned within 60s");
+        var counts = await host.Analytics!.RunCountsAsync(applied.Record.Id, ct);
+        var c = counts.GetValueOrDefault(RequestIds.RunKey(run.RunId)) ?? new Analytics.RunCounts(0, 0);
+        output.WriteLine($"demo: run {run.RunId} {run.Status}: {run.Qualified} qualified, {run.Planned} planned, {c.Sent} sent, {c.Delivered} delivered (streams campaign runs {applied.Record.Id})");
+        if (row is not null) output.Write(DataCommands.FunnelTable([row]));
     }
 
     private static async Task<string> Progress(PipelineHost host)
