@@ -8,6 +8,8 @@ if (args is ["providers", ..])
     return await ProviderBench.RunAsync(args[1..]);
 if (args is ["segments", ..])
     return await SegmentBench.RunAsync(args[1..]);
+if (args is ["schedule", ..])
+    return await ScheduleBench.RunAsync(args[1..]);
 if (args is ["live", ..])
     return await LiveBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

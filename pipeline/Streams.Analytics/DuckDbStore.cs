@@ -68,40 +68,59 @@ public sealed class DuckDbStore : IAnalyticsStore
         ProfileFold.Fold(ProfileRowsAsync(Segments.SegmentSql.Profiles(segment, Segments.SqlDialect.DuckDb, now, "", resolve), ct));
 
     /// <summary>
-    /// Rows stream through a bounded channel from a reader that holds the connection until it ends (DuckDB has one
-    /// connection here): the consumer never holds more than a few thousand rows.
+    /// Rows stream through a bounded channel, a few hundred at a time, from a reader that holds the connection until it
+    /// ends (DuckDB has one connection here): the consumer never holds more than a few thousand rows, and the two
+    /// threads hand over once per chunk rather than per row. Few rows are ever in flight, so they die young (a
+    /// deeper channel promoted them out of gen0 and made the run pay for gen2 collections).
     /// </summary>
     private async IAsyncEnumerable<ProfileUpdate> ProfileRowsAsync(string sql, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        var channel = System.Threading.Channels.Channel.CreateBounded<ProfileUpdate>(4096);
+        const int Chunk = 256;
+        var channel = System.Threading.Channels.Channel.CreateBounded<List<ProfileUpdate>>(2);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reading = Task.Run(async () =>
+        // Its own thread: it blocks while the consumer catches up, and must not hold a pool thread the consumer needs.
+        var reading = Task.Factory.StartNew(() =>
         {
             try
             {
-                await Locked(() =>
+                _lock.Wait(stop.Token);
+                try
                 {
                     using var cmd = Command(sql, null);
                     using var reader = cmd.ExecuteReader();
+                    var chunk = new List<ProfileUpdate>(Chunk);
+                    void Hand()
+                    {
+                        while (!channel.Writer.TryWrite(chunk))
+                            channel.Writer.WaitToWriteAsync(stop.Token).AsTask().GetAwaiter().GetResult();
+                        chunk = new List<ProfileUpdate>(Chunk);
+                    }
                     while (reader.Read())
                     {
                         string? Text(int i) => reader.GetString(i) is { Length: > 0 } s ? s : null;
-                        var row = new ProfileUpdate(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), Text(2), Text(3),
-                            reader.GetInt64(4) switch { 1 => true, 0 => false, _ => null }, Funnel.PropsFromJson(reader.GetString(5)));
-                        while (!channel.Writer.TryWrite(row))
-                            channel.Writer.WaitToWriteAsync(stop.Token).AsTask().GetAwaiter().GetResult();
+                        chunk.Add(new ProfileUpdate(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), Text(2), Text(3),
+                            reader.GetInt64(4) switch { 1 => true, 0 => false, _ => null }, Funnel.PropsFromJson(reader.GetString(5))));
+                        if (chunk.Count == Chunk) Hand();
                     }
-                });
+                    if (chunk.Count > 0) Hand();
+                }
+                finally
+                {
+                    _lock.Release();
+                }
                 channel.Writer.TryComplete();
             }
             catch (Exception e)
             {
                 channel.Writer.TryComplete(e);
             }
-        }, CancellationToken.None);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
-            await foreach (var row in channel.Reader.ReadAllAsync(ct)) yield return row;
+            await foreach (var chunk in channel.Reader.ReadAllAsync(ct))
+            {
+                foreach (var row in chunk) yield return row;
+            }
         }
         finally
         {

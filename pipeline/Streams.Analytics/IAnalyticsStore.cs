@@ -137,16 +137,42 @@ public static class Funnel
     public static string PropsJson(IReadOnlyDictionary<string, object?> props) =>
         System.Text.Json.JsonSerializer.Serialize(props);
 
+    /// <summary>
+    /// A stored property bag back as values (string, long, double, bool; nested values as null). Read with a
+    /// Utf8JsonReader, not a JsonDocument: a scheduled run reads a million of these.
+    /// </summary>
     public static IReadOnlyDictionary<string, object?> PropsFromJson(string json)
     {
-        using var doc = System.Text.Json.JsonDocument.Parse(json.Length == 0 ? "{}" : json);
-        return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
+        if (json.Length == 0 || json == "{}") return Props.Empty;
+        var max = System.Text.Encoding.UTF8.GetMaxByteCount(json.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        try
         {
-            System.Text.Json.JsonValueKind.String => p.Value.GetString(),
-            System.Text.Json.JsonValueKind.Number => p.Value.TryGetInt64(out var l) ? (object?)l : p.Value.GetDouble(),
-            System.Text.Json.JsonValueKind.True => true,
-            System.Text.Json.JsonValueKind.False => false,
-            _ => null,
-        });
+            var reader = new System.Text.Json.Utf8JsonReader(buffer[..System.Text.Encoding.UTF8.GetBytes(json, buffer)]);
+            var map = new Dictionary<string, object?>();
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject) return map;
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                reader.Read();
+                switch (reader.TokenType)
+                {
+                    case System.Text.Json.JsonTokenType.String: map[name] = reader.GetString(); break;
+                    case System.Text.Json.JsonTokenType.Number: map[name] = reader.TryGetInt64(out var l) ? l : reader.GetDouble(); break;
+                    case System.Text.Json.JsonTokenType.True: map[name] = true; break;
+                    case System.Text.Json.JsonTokenType.False: map[name] = false; break;
+                    default:
+                        reader.Skip();
+                        map[name] = null;
+                        break;
+                }
+            }
+            return map;
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }

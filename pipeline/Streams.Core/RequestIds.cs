@@ -17,7 +17,10 @@ public static class RequestIds
     /// One request per run and user: a run planned twice (a resumed or a second scheduler) never sends twice. The id
     /// starts with the run's key and a dash, so results can be counted per run (<see cref="RunKey"/>).
     /// </summary>
-    public static string ForRun(string runId, string userId) => $"{RunKey(runId)}-{Hash($"run\n{runId}\n{userId}")[..21]}";
+    public static string ForRun(string runId, string userId) => ForRun(RunKey(runId), runId, userId);
+
+    /// <summary><see cref="ForRun(string, string)"/> with the run's key computed once for all its users.</summary>
+    public static string ForRun(string runKey, string runId, string userId) => $"{runKey}-{Hash($"run\n{runId}\n{userId}")[..21]}";
 
     /// <summary>The first <see cref="RunKeyLength"/> characters of every request id of a run.</summary>
     public static string RunKey(string runId) => Hash("runkey\n" + runId)[..RunKeyLength];

@@ -176,8 +176,8 @@ public sealed class SchedulerTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task Best_time_sends_each_user_at_their_densest_hour_and_the_rest_at_the_audiences()
+    /// <summary>Evening's events are at 19:xx Kolkata, morning's at 08:xx; quiet has one event (08:30), too few of its own.</summary>
+    private async Task BestTimeHistory()
     {
         await _store.InsertProfilesAsync([
             Build.Profile("evening", Applied.AddDays(-30), phone: "+919876543210", timezone: "Asia/Kolkata"),
@@ -196,6 +196,29 @@ public sealed class SchedulerTests : IAsyncLifetime
         events.Add(Build.Event("quiet", "App Opened", Applied.AddDays(-2).Date.AddHours(3)));
         events.Add(Build.Event("evening", "Other", Applied.AddDays(-2).Date.AddHours(3)));
         await _store.InsertEventsAsync(events);
+    }
+
+    [Fact]
+    public async Task The_estimate_shows_who_gets_an_hour_of_their_own_and_the_planned_hours()
+    {
+        await BestTimeHistory();
+        var spec = CampaignSpecParser.ParseValid("""
+            id: best
+            name: Best time
+            type: scheduled
+            when: {at: "2026-12-01T00:00", best_time: {from: "07:00", to: "21:00", events: [App Opened]}}
+            what: {provider: sandbox, text: "At your hour"}
+            """);
+        var e = await Pipeline.Estimates.Estimator.RunAsync(_store, spec, _ => null, null, new Pipeline.StreamsOptions(), Applied, CancellationToken.None);
+
+        Assert.Equal((2L, 1L, "08:00"), (e.BestTime!.Personal, e.BestTime.Others, e.BestTime.Fallback));
+        Assert.Equal(new Dictionary<string, long> { ["08:00"] = 2, ["19:00"] = 1 }, e.BestTime.Hours);
+    }
+
+    [Fact]
+    public async Task Best_time_sends_each_user_at_their_densest_hour_and_the_rest_at_the_audiences()
+    {
+        await BestTimeHistory();
         Campaign("""
             id: best
             name: Best time

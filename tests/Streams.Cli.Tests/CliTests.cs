@@ -251,15 +251,18 @@ public sealed class CliTests : IDisposable
             providers:
               sinch: {type: sinch, service_plan_id: plan, token_env: SINCH_TOKEN}
               primary: {type: group, members: [sinch, sandbox]}
+              twilio: {type: twilio, account_sid: AC123, token_env: TWILIO_TOKEN}
             """);
         string Spec(string what) => _cli.File($"c{Guid.NewGuid():N}.yaml", $"id: c\nname: C\ntype: live\nwho: {{trigger: {{event: E}}}}\nwhat: {what}\n");
         var cases = new (string What, string Problem)[]
         {
-            ("{provider: nosuchprovider, from: \"+14155550100\", text: t}", "what.provider: no provider or group named 'nosuchprovider' is configured (configured: primary, sandbox, sinch)"),
+            ("{provider: nosuchprovider, from: \"+14155550100\", text: t}", "what.provider: no provider or group named 'nosuchprovider' is configured (configured: primary, sandbox, sinch, twilio)"),
             ("{provider: sandbox, from: \"+1415\", text: t}", "what.from: '+1415' is not a valid phone number (too short for a number in United States (+1): 3 digits after +1, numbers there have 10)"),
             ("{provider: sandbox, from: \"Acme Store Online\", text: t}", "what.from: 'Acme Store Online' is too long for an alphanumeric sender id (17 characters, at most 11)"),
             ("{provider: sandbox, from: \"12\", text: t}", "what.from: '12' is not a short code (3 to 8 digits); a phone number starts with + and the country code"),
             ("{provider: primary, text: t}", "what.from: provider 'sinch' (sinch) has no default sender (from): give what.from"),
+            ("{provider: sinch, messaging_service: MG0123456789abcdef0123456789abcdef, text: t}", "what.messaging_service: provider 'sinch' is not twilio: a Messaging Service (MG0123456789abcdef0123456789abcdef) is Twilio's"),
+            ("{provider: twilio, messaging_service: MG12, text: t}", "what.messaging_service: 'MG12' is not a Twilio Messaging Service SID (MG followed by 32 hex digits)"),
         };
         foreach (var (what, problem) in cases)
         {

@@ -81,6 +81,22 @@ public sealed class TwoSchedulerProcessTests(ITestOutputHelper log) : IDisposabl
             Assert.Equal(Users, requests.Count);
             Assert.Equal(Users, requests.Select(r => r.UserId).Distinct().Count());
             Assert.All(requests, r => Assert.Equal(RequestIds.ForRun(done.RunId, r.UserId), r.RequestId));
+
+            // What an operator sees of it.
+            var config = _cli.File("streams.yaml", $"kafka: {{bootstrap: \"{kafka.Bootstrap}\"}}\nclickhouse: {{url: \"{Services.ClickHouse}\", database: {database}}}\n");
+            var table = await _cli.RunAsync("campaign", "runs", "everyone", "--config", config);
+            Assert.Equal(0, table.ExitCode);
+            var lines = table.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith("RUN ", lines[0]);
+            Assert.Matches(@"^everyone@now +\d{4}-\d\d-\d\d \d\d:\d\d +done +60000 +60000 +0 +0", lines[1]);
+            var json = await _cli.RunAsync("campaign", "runs", "everyone", "--config", config, "--format", "json");
+            using var parsed = System.Text.Json.JsonDocument.Parse(json.Out);
+            var row = Assert.Single(parsed.RootElement.EnumerateArray().ToList());
+            Assert.Equal(("everyone@now", "done", 60000L), (row.GetProperty("run_id").GetString(), row.GetProperty("status").GetString(), row.GetProperty("planned").GetInt64()));
+            var approve = await _cli.RunAsync("campaign", "approve", "everyone", "--run", "everyone@now", "--config", config);
+            Assert.Equal(["streams: run 'everyone@now' is done; only a run that is held can be changed so"], approve.ErrLines);
+            var unknown = await _cli.RunAsync("campaign", "runs", "nosuch", "--config", config);
+            Assert.Equal(["streams: no campaign 'nosuch'"], unknown.ErrLines);
         }
         finally
         {

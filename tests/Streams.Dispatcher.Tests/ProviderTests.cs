@@ -111,6 +111,28 @@ public sealed class ProviderTests : IAsyncLifetime
         Assert.Equal("https://sms.example.com/webhooks/twilio?r=r-cart-u1&c=cart&u=u1&p=twilio", form["StatusCallback"]);
     }
 
+    [Fact]
+    public async Task A_campaign_messaging_service_goes_to_twilio_as_MessagingServiceSid_without_a_From()
+    {
+        _fake.Answer = _ => new Reply(201, """{"sid":"SM0002","status":"accepted"}""");
+        var sms = Sms("u1", "+919876543210", "Hi", from: null) with { MessagingService = "MG0123456789abcdef0123456789abcdef" };
+
+        Assert.IsType<Accepted>(await Twilio(_fake).SendAsync(sms, CancellationToken.None));
+
+        var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(Assert.Single(_fake.Requests).Body);
+        Assert.Equal("MG0123456789abcdef0123456789abcdef", form["MessagingServiceSid"]);
+        Assert.False(form.ContainsKey("From"));
+        Assert.Equal(["Body", "MessagingServiceSid", "StatusCallback", "To"], form.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_send_decision_carries_the_campaign_messaging_service()
+    {
+        var campaign = Build.Entry(Build.LiveYaml("{provider: twilio, messaging_service: MG0123456789abcdef0123456789abcdef, text: Hi}"));
+        var send = Assert.IsType<Send>(SendDecision.Decide(Build.Request("r1", at: Now), campaign, Now));
+        Assert.Equal(("MG0123456789abcdef0123456789abcdef", (string?)null), (send.MessagingService, send.From));
+    }
+
     [Theory]
     [InlineData(21610, Reasons.OptedOut)]
     [InlineData(21211, Reasons.InvalidPhone)]

@@ -33,7 +33,8 @@ public sealed class KafkaRunLog : IRunLog, IAsyncDisposable
         _producer = producer;
         _logger = logger;
         _partition = new TopicPartition(topics.Runs.Name, 0);
-        _loop = Task.Run(() => Loop(kafka));
+        // A thread of its own: the loop blocks in Consume for as long as the scheduler runs.
+        _loop = Task.Factory.StartNew(() => Loop(kafka), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     public bool IsOwner => _owner;

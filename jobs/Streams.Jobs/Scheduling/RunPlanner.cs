@@ -28,7 +28,9 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
         var (campaign, spec, schedule, occurrence, run, released) = plan;
         var now = time.GetUtcNow();
         var segment = spec.Who.Segment ?? new AllOf([]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var qualified = await store.SegmentUsersAsync(segment, now, resolve, ct);
+        var audienceTime = clock.Elapsed;
         var safety = spec.Who.Reach?.SafetyLimit;
         if (!released && safety is { } limit && qualified.Count > limit)
         {
@@ -50,27 +52,31 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
         if (!await save(run)) return run;
 
         var resumeAfter = run.Cursor;
+        var runKey = RequestIds.RunKey(run.RunId);
+        var (planned, lateSkipped) = (run.Planned, run.LateSkipped);
         // What the planner before this one produced after its last checkpoint is already in Kafka: not again.
         var already = run.Cursor is not null && run.Marks is { } marks
-            ? await output.ProducedSinceAsync(marks, RequestIds.RunKey(run.RunId), ct)
+            ? await output.ProducedSinceAsync(marks, runKey, ct)
             : (IReadOnlySet<string>)new HashSet<string>();
         var sinceCheckpoint = 0;
         string? last = null;
         await using var profiles = store.SegmentProfilesAsync(segment, now, resolve, ct).GetAsyncEnumerator(ct);
         var hasProfile = await profiles.MoveNextAsync();
-        foreach (var user in qualified.Order(StringComparer.Ordinal))
+        // The store answers in user id order; ids it orders otherwise than ordinal (outside ASCII) are sorted here.
+        var ordered = IsOrdinal(qualified) ? qualified : [.. qualified.Order(StringComparer.Ordinal)];
+        foreach (var user in ordered)
         {
             // Profiles come in the same order: move to this user's, if they have one.
             while (hasProfile && string.CompareOrdinal(profiles.Current.UserId, user) < 0) hasProfile = await profiles.MoveNextAsync();
-            if (!selection.Chosen.Contains(user) || (resumeAfter is not null && string.CompareOrdinal(user, resumeAfter) <= 0)) continue;
+            if (!selection.Has(user) || (resumeAfter is not null && string.CompareOrdinal(user, resumeAfter) <= 0)) continue;
             var produce = !already.Contains(user);
             var profile = hasProfile && profiles.Current.UserId == user ? profiles.Current : null;
-            var request = new SmsRequest(RequestIds.ForRun(run.RunId, user), spec.Id, campaign.Version, user, now,
+            var request = new SmsRequest(RequestIds.ForRun(runKey, run.RunId, user), spec.Id, campaign.Version, user, now,
                 new RequestContext(null, null, Props.Empty, profile?.Phone, profile?.Timezone, profile?.SmsOptIn, profile?.Props ?? Props.Empty));
             if (!schedule.PerUser)
             {
                 if (produce) output.Request(request);
-                run = run with { Planned = run.Planned + 1 };
+                planned++;
             }
             else
             {
@@ -87,14 +93,14 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
                 }
                 if (due < now - late.Grace || due == DateTimeOffset.MinValue)
                 {
-                    run = run with { LateSkipped = run.LateSkipped + 1 };
+                    lateSkipped++;
                 }
                 else
                 {
                     if (produce && due <= now) output.Request(request);
                     else if (produce) output.Scheduled(new ScheduledRequest(request, due, spec.When?.BestTime is not null ? "best_time" : "user_timezone"));
                     zones[zone.Id] = zones.GetValueOrDefault(zone.Id) + 1;
-                    run = run with { Planned = run.Planned + 1 };
+                    planned++;
                 }
             }
             last = user;
@@ -107,18 +113,35 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
             }
         }
         await output.FlushAsync(CancellationToken.None);
-        run = run with { Status = RunStatus.Done, UpdatedAt = time.GetUtcNow(), Cursor = null, Marks = null, Zones = zones.Count > 0 ? zones : null };
+        run = run with
+        {
+            Status = RunStatus.Done, UpdatedAt = time.GetUtcNow(), Planned = planned, LateSkipped = lateSkipped, Cursor = null, Marks = null,
+            Zones = zones.Count > 0 ? zones : null,
+        };
         await save(run);
-        logger.LogInformation("run {Run}: done: {Qualified} qualified, {Planned} planned, {NotSampled} not sampled, {Over} over limits, {Late} late zones skipped",
-            run.RunId, run.Qualified, run.Planned, run.NotSampled, run.OverLimit, run.LateSkipped);
+        logger.LogInformation("run {Run}: done: {Qualified} qualified, {Planned} planned, {NotSampled} not sampled, {Over} over limits, {Late} late zones skipped; audience {Audience:0.0} s, planned in {Total:0.0} s",
+            run.RunId, run.Qualified, run.Planned, run.NotSampled, run.OverLimit, run.LateSkipped, audienceTime.TotalSeconds, clock.Elapsed.TotalSeconds);
         return run;
+
+        static bool IsOrdinal(IReadOnlyList<string> ids)
+        {
+            for (var i = 1; i < ids.Count; i++)
+            {
+                if (string.CompareOrdinal(ids[i - 1], ids[i]) > 0) return false;
+            }
+            return true;
+        }
 
         async Task<bool> CheckpointAsync()
         {
             // Stopping or not, what was produced is made durable and recorded before anything else happens.
             await output.FlushAsync(CancellationToken.None);
             sinceCheckpoint = 0;
-            run = run with { UpdatedAt = time.GetUtcNow(), Cursor = last, Zones = zones.Count > 0 ? new Dictionary<string, long>(zones) : null, Marks = output.Marks };
+            run = run with
+            {
+                UpdatedAt = time.GetUtcNow(), Planned = planned, LateSkipped = lateSkipped, Cursor = last, Marks = output.Marks,
+                Zones = zones.Count > 0 ? new Dictionary<string, long>(zones) : null,
+            };
             return await save(run);
         }
     }

@@ -230,6 +230,11 @@ public static class CampaignCommands
         sb.AppendLine($"cost:         {e.SegmentsPerMessage} segment(s) a message × {e.Reachable} = {e.CostUnits} units");
         if (e.TimeToSend is { } time) sb.AppendLine($"time to send: {Pipeline.Estimates.ReachEstimate.Describe(time)} at {e.RatePerSecond}/s, DND hours waited out");
         if (e.TriggersPerDay is { } perDay) sb.AppendLine($"live:         {perDay:0.#} trigger events a day over the last 7 days, about {e.ExpectedSendsPerDay:0.#} sends a day");
+        if (e.BestTime is { } best)
+        {
+            sb.AppendLine($"best time:    {best.Personal} users at an hour of their own, {best.Others} at {best.Fallback} (the audience's)");
+            sb.AppendLine("planned hours: " + string.Join(", ", best.Hours.Select(h => $"{h.Key} {h.Value}")));
+        }
         foreach (var warning in e.Warnings) sb.AppendLine("warning: " + warning);
         return sb.ToString();
     }

@@ -42,6 +42,18 @@ public static class Estimator
             if (spec.Who.Reach?.DailyLimit is { } daily) sends = Math.Min(sends, daily);
             estimate = estimate with { TriggersPerDay = perDay, ExpectedSendsPerDay = Math.Round(sends, 1) };
         }
+        if (spec.When?.BestTime is not null)
+        {
+            var best = await Jobs.Scheduling.BestTimes.ComputeAsync(store, spec, spec.Who.Segment ?? SegmentSql.Everyone, null, now, resolve, ct);
+            var total = best.PlannedHours.Values.Sum();
+            estimate = estimate with
+            {
+                BestTime = new BestTimePlan(best.Personal.Count, total - best.Personal.Count, Hour(best.Fallback.Hour),
+                    best.PlannedHours.OrderBy(h => h.Key).ToDictionary(h => Hour(h.Key), h => h.Value)),
+            };
+        }
         return estimate;
     }
+
+    private static string Hour(int hour) => $"{hour:D2}:00";
 }

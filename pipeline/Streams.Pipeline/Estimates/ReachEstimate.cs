@@ -33,6 +33,9 @@ public sealed record ReachEstimate(
 
     public double? ExpectedSendsPerDay { get; init; }
 
+    /// <summary>For a best-time campaign: how the audience's hours would be planned now.</summary>
+    public BestTimePlan? BestTime { get; init; }
+
     /// <summary>
     /// The funnel over the segment's members (with their latest phone, time zone and opt-in). A user is removed at the
     /// first step that stops them; the control group and the sample are the dispatcher's stable hashes of campaign and
@@ -100,3 +103,8 @@ public sealed record ReachEstimate(
     /// <summary>Segments of the text rendered for a sample user (0 when it cannot render).</summary>
     public static int SegmentsOf(CampaignSpec spec) => SampleMessage.Of(spec).Info?.Segments ?? 0;
 }
+
+/// <param name="Personal">Users with enough history for an hour of their own.</param>
+/// <param name="Fallback">The hour the others get (the audience's most active in the window, else its start), HH:mm.</param>
+/// <param name="Hours">Users per planned local hour (HH:mm).</param>
+public sealed record BestTimePlan(long Personal, long Others, string Fallback, IReadOnlyDictionary<string, long> Hours);
