@@ -159,7 +159,7 @@ public static class Funnel
                 switch (reader.TokenType)
                 {
                     case System.Text.Json.JsonTokenType.String: map[name] = reader.GetString(); break;
-                    case System.Text.Json.JsonTokenType.Number: map[name] = reader.TryGetInt64(out var l) ? l : reader.GetDouble(); break;
+                    case System.Text.Json.JsonTokenType.Number: map[name] = reader.TryGetInt64(out var l) ? (object)l : reader.GetDouble(); break;
                     case System.Text.Json.JsonTokenType.True: map[name] = true; break;
                     case System.Text.Json.JsonTokenType.False: map[name] = false; break;
                     default:

@@ -13,10 +13,30 @@ public sealed class CodecTests
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 
     [Fact]
+    public void A_run_record_and_an_alert_round_trip_through_avro_and_json()
+    {
+        var run = new Core.Schedules.RunRecord("weekly@20261201T0430Z", "weekly", 3, At, Core.Schedules.RunStatus.Planned, At.AddSeconds(5),
+            Qualified: 1000, Planned: 400, NotSampled: 500, OverLimit: 100, LateSkipped: 2, Cursor: "u0399", Reason: null,
+            Zones: new Dictionary<string, long> { ["Asia/Kolkata"] = 400 }, Marks: new Dictionary<string, long> { ["sms.requests:0"] = 120 }, Planner: "host/42");
+        var back = Codecs.RunRecord.DecodeOwn(Codecs.RunRecord.Encode(run));
+        Assert.Equal((run.RunId, run.CampaignVersion, run.Occurrence, run.Qualified, run.Planned, run.NotSampled, run.OverLimit, run.LateSkipped, run.Cursor, run.Planner),
+            (back.RunId, back.CampaignVersion, back.Occurrence, back.Qualified, back.Planned, back.NotSampled, back.OverLimit, back.LateSkipped, back.Cursor, back.Planner));
+        Assert.Equal(run.Zones, back.Zones);
+        Assert.Equal(run.Marks, back.Marks);
+        var json = Codecs.RunRecord.TryDecode(Utf8("""{"run_id":"r","campaign_id":"c","occurrence":"2026-12-01T10:00:00Z","status":"held","updated_at":1796119200000,"qualified":12,"zones":{"UTC":3}}"""));
+        Assert.True(json.Ok, json.Error?.ToString());
+        Assert.Equal(("held", 12L, 3L), (json.Value!.Status, json.Value.Qualified, json.Value.Zones!["UTC"]));
+        Assert.False(Codecs.RunRecord.TryDecode(Utf8("""{"run_id":"r","campaign_id":"c","occurrence":"2026-12-01T10:00:00Z","status":"held","updated_at":0,"extra":1}""")).Ok);
+
+        var alert = new Core.Schedules.Alert(Core.Schedules.Alert.SafetyHold, "weekly", "weekly@20261201T0430Z", "too many", At);
+        Assert.Equal(alert, Codecs.Alert.DecodeOwn(Codecs.Alert.Encode(alert)));
+    }
+
+    [Fact]
     public void Every_schema_file_parses_and_has_a_distinct_fingerprint()
     {
-        Assert.Equal(9, Schemas.All.Count);
-        Assert.Equal(9, Schemas.All.Select(s => Convert.ToHexString(Schemas.Fingerprint(s))).Distinct().Count());
+        Assert.Equal(11, Schemas.All.Count);
+        Assert.Equal(11, Schemas.All.Select(s => Convert.ToHexString(Schemas.Fingerprint(s))).Distinct().Count());
         Assert.Equal("streams.SmsRequest", ((Avro.RecordSchema)Schemas.ScheduledRequest["request"].Schema).Fullname);
     }
 
