@@ -18,7 +18,7 @@ public sealed class SchedulerTests : IAsyncLifetime
     private readonly TempDir _dir = new();
     private readonly FakeTimeProvider _time = new(Applied);
     private readonly MemoryRunLog _runs = new();
-    private readonly RecordingOutput _output = new();
+    private readonly MemoryRunOutput _output = new();
     private readonly RecordingAlerts _alerts = new();
     private IAnalyticsStore _store = null!;
     private readonly List<(CampaignRecord, CampaignSpec)> _campaigns = [];
@@ -162,7 +162,7 @@ public sealed class SchedulerTests : IAsyncLifetime
         switch (then)
         {
             case "skip":
-                Assert.DoesNotContain(_output.All, u => u == "tonga");
+                Assert.DoesNotContain(_output.Requests.Select(r => r.UserId).Concat(_output.Waiting.Select(w => w.Request.UserId)), u => u == "tonga");
                 Assert.Equal((2L, 1L), (run.Planned, run.LateSkipped));
                 break;
             case "next_day":
@@ -349,16 +349,16 @@ public sealed class SchedulerTests : IAsyncLifetime
             """);
         _time.SetUtcNow(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero));
         using var stop = new CancellationTokenSource();
-        _output.AfterFlush = () => { if (_output.Requests.Count >= 40) stop.Cancel(); };
+        _output.Flushed = () => { if (_output.Requests.Count >= 40) stop.Cancel(); };
         await Scheduler(checkpointEvery: 20).TickAsync(stop.Token);
         var stopped = _runs.Get("resume@20261201T1000Z")!;
         Assert.Equal((RunStatus.Planned, 40L), (stopped.Status, stopped.Planned));
         Assert.Equal(_output.Requests.Max(r => r.UserId), stopped.Cursor);
 
         // A planner that died 7 users past its last checkpoint: those 7 are in Kafka, the cursor does not know them.
-        var crashed = stopped with { Cursor = "u0032", Planned = 33, Marks = new Dictionary<string, long> { ["requests:0"] = 33 } };
+        var crashed = stopped with { Cursor = "u0032", Planned = 33, Marks = new Dictionary<string, long> { [MemoryRunOutput.Mark] = 33 } };
         await _runs.SaveAsync(crashed, CancellationToken.None);
-        _output.AfterFlush = null;
+        _output.Flushed = null;
         var done = Assert.Single(await Scheduler(checkpointEvery: 20).TickAsync(CancellationToken.None));
         Assert.Equal((RunStatus.Done, 95L), (done.Status, done.Planned));
         Assert.Equal(95, _output.Requests.Count);
@@ -386,31 +386,6 @@ public sealed class SchedulerTests : IAsyncLifetime
         var record = Assert.Single(produced);
         Assert.Equal((Topics.Default.Alerts.Name, "big"), (record.Topic, record.Message.Key));
         Assert.Equal(alert, Topics.Default.Alerts.Decode(record.Message.Value));
-    }
-
-    private sealed class RecordingOutput : IRunOutput
-    {
-        public List<SmsRequest> Requests { get; } = [];
-        public List<ScheduledRequest> Waiting { get; } = [];
-        public Action? AfterFlush { get; set; }
-        public IEnumerable<string> All => Requests.Select(r => r.UserId).Concat(Waiting.Select(s => s.Request.UserId));
-
-        public void Request(SmsRequest request) => Requests.Add(request);
-
-        public void Scheduled(ScheduledRequest scheduled) => Waiting.Add(scheduled);
-
-        public Task FlushAsync(CancellationToken ct)
-        {
-            AfterFlush?.Invoke();
-            return Task.CompletedTask;
-        }
-
-        public IReadOnlyDictionary<string, long> Marks => new Dictionary<string, long> { ["requests:0"] = Requests.Count };
-
-        /// <summary>Stands for Kafka: the requests written past the marks, by run key.</summary>
-        public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) =>
-            Task.FromResult<IReadOnlySet<string>>(Requests.Skip((int)marks["requests:0"]).Where(r => r.RequestId.StartsWith(runKey + "-", StringComparison.Ordinal))
-                .Select(r => r.UserId).ToHashSet());
     }
 
     private sealed class RecordingAlerts : IAlerts

@@ -99,3 +99,51 @@ public sealed class KafkaRunOutput(IProducer<string, byte[]> producer, Topics to
         }
     }, CancellationToken.None);
 }
+
+/// <summary>
+/// A run's requests kept in memory (the simulator's, tests'): a mark is how many were given, and what was given past
+/// a mark is what a resumed plan finds already produced.
+/// </summary>
+public sealed class MemoryRunOutput : IRunOutput
+{
+    public List<SmsRequest> Requests { get; } = [];
+    public List<ScheduledRequest> Waiting { get; } = [];
+
+    /// <summary>Called at every flush (a test stops a plan there).</summary>
+    public Action? Flushed { get; set; }
+
+    private readonly List<SmsRequest> _all = [];
+
+    public void Request(SmsRequest request)
+    {
+        Requests.Add(request);
+        _all.Add(request);
+    }
+
+    public void Scheduled(ScheduledRequest scheduled)
+    {
+        Waiting.Add(scheduled);
+        _all.Add(scheduled.Request);
+    }
+
+    public Task FlushAsync(CancellationToken ct)
+    {
+        Flushed?.Invoke();
+        return Task.CompletedTask;
+    }
+
+    public IReadOnlyDictionary<string, long> Marks => new Dictionary<string, long> { [Mark] = _all.Count };
+
+    public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) =>
+        Task.FromResult<IReadOnlySet<string>>(_all.Skip((int)marks.GetValueOrDefault(Mark)).Where(r => r.RequestId.StartsWith(runKey + "-", StringComparison.Ordinal))
+            .Select(r => r.UserId).ToHashSet(StringComparer.Ordinal));
+
+    /// <summary>The requests given so far are taken (marks keep counting).</summary>
+    public void Clear()
+    {
+        Requests.Clear();
+        Waiting.Clear();
+    }
+
+    public const string Mark = "memory:0";
+}

@@ -121,7 +121,7 @@ public sealed class Simulator
         private readonly List<UserEvent> _newEvents = [];
         private readonly List<ProfileUpdate> _newProfiles = [];
         private readonly Jobs.Scheduling.Scheduler? _scheduler;
-        private readonly SimulatedRunOutput _runOutput = new();
+        private readonly Jobs.Scheduling.MemoryRunOutput _runOutput = new();
 
         public List<SimulatedOutcome> Outcomes { get; } = [];
 
@@ -277,29 +277,6 @@ public sealed class Simulator
             _driver.Dispose();
             _counters.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _redis.Dispose();
-        }
-    }
-
-    private sealed class SimulatedRunOutput : Jobs.Scheduling.IRunOutput
-    {
-        public List<SmsRequest> Requests { get; } = [];
-        public List<ScheduledRequest> Waiting { get; } = [];
-
-        public void Request(SmsRequest request) => Requests.Add(request);
-
-        public void Scheduled(ScheduledRequest scheduled) => Waiting.Add(scheduled);
-
-        public Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
-
-        public IReadOnlyDictionary<string, long> Marks => new Dictionary<string, long>();
-
-        public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) =>
-            Task.FromResult<IReadOnlySet<string>>(new HashSet<string>());
-
-        public void Clear()
-        {
-            Requests.Clear();
-            Waiting.Clear();
         }
     }
 
