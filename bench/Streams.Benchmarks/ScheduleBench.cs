@@ -153,6 +153,8 @@ public static class ScheduleBench
 
         public IReadOnlyDictionary<string, long> Marks => inner.Marks;
 
+        public Task<IReadOnlyDictionary<string, long>> EndsAsync(CancellationToken ct) => inner.EndsAsync(ct);
+
         public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) =>
             inner.ProducedSinceAsync(marks, runKey, ct);
     }

@@ -11,13 +11,13 @@ public static partial class Timestamps
 
     /// <summary>
     /// A local date and time in a zone as an instant. A local time that does not exist (the spring-forward
-    /// gap) moves to the first minute after it.
+    /// gap) moves to the first minute after it; one that happens twice (DST ends) is the earlier (as Cronos fires).
     /// </summary>
     public static DateTimeOffset AtLocal(DateTime local, TimeZoneInfo zone)
     {
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
         while (zone.IsInvalidTime(local)) local = local.AddMinutes(1);
-        return new DateTimeOffset(local, zone.GetUtcOffset(local));
+        return new DateTimeOffset(local, zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local));
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^(?<y>\d{4})-(?<mo>\d{2})-(?<d>\d{2})(?:[Tt ](?<h>\d{2}):(?<mi>\d{2})(?::(?<s>\d{2})(?:\.\d+)?)?)?(?<off>[Zz]|[+-]\d{2}:\d{2})?$")]

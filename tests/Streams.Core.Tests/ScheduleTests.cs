@@ -48,6 +48,26 @@ public sealed class ScheduleTests
     }
 
     [Fact]
+    public void A_best_time_cron_run_is_due_at_the_window_start_in_the_earliest_zone_not_at_the_cron_time()
+    {
+        var s = new Schedule(Spec("{every: {cron: \"0 18 * * *\"}, best_time: {from: \"09:00\", to: \"21:00\"}}"), Now);
+        // 1 December's run: 09:00 at UTC+14 is 19:00Z on 30 November, hours before its cron time (18:00 at UTC+14).
+        var due = new DateTimeOffset(2026, 11, 30, 19, 0, 0, TimeSpan.Zero);
+        Assert.DoesNotContain(s.Between(s.LookFrom, due.AddSeconds(-1)), o => o.At > Now);
+        Assert.Equal([due], s.Between(s.LookFrom, due).Where(o => o.At > Now).Select(o => o.At));
+    }
+
+    [Fact]
+    public void An_at_that_happens_twice_as_clocks_go_back_is_the_earlier_as_a_cron_time_is()
+    {
+        var at = new Schedule(Spec("{at: \"2027-11-07T01:30\", timezone: America/New_York}"), Now);
+        var cron = new Schedule(Spec("{every: {cron: \"30 1 7 11 *\"}, timezone: America/New_York}"), Now);
+        var instant = new DateTimeOffset(2027, 11, 7, 5, 30, 0, TimeSpan.Zero);
+        Assert.Equal(instant, Assert.Single(at.Between(Now, Now.AddDays(400))).At);
+        Assert.Equal(instant, cron.Between(Now, Now.AddDays(400)).First().At);
+    }
+
+    [Fact]
     public void At_and_every_together_run_both_in_time_order()
     {
         var s = new Schedule(Spec("{at: \"2026-12-02T09:00\", every: {cron: \"0 10 * * *\"}}"), Now);

@@ -108,7 +108,8 @@ public sealed class EndToEndTests : IDisposable
         Assert.All(results.Where(r => r.UserId is "u1" or "u5"), r => Assert.Equal("sbx-" + r.RequestId, r.MessageId));
 
         // The malformed event and the malformed request are in sms.dlq, each with the stage that refused it.
-        var dead = PipelineFixture.ReadAll(kafka.Bootstrap, topics.Dlq)
+        // The dispatcher dead-letters its record when it reads it, which may be after the results above.
+        var dead = (await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.ReadAll(kafka.Bootstrap, topics.Dlq)), d => d.Count >= 2))
             .Select(d => (Stage: Header(d, DlqHeaders.Stage), Reason: Header(d, DlqHeaders.Reason), Source: Header(d, DlqHeaders.SourceTopic),
                 Value: System.Text.Encoding.UTF8.GetString(d.Message.Value)))
             .OrderBy(d => d.Stage).ToList();

@@ -97,7 +97,9 @@ public sealed class ScheduledRunTests : IDisposable
             var runs = new RunClient(kafka.Bootstrap, options.Topics, _f.Time, NullLogger.Instance);
             var held = await RunReaches(runs, "careful", RunStatus.Held);
             Assert.Equal(3L, held.Qualified);
-            var alert = options.Topics.Alerts.Decode(Assert.Single(KafkaTest.ReadAll(kafka.Bootstrap, options.Topics.Alerts)).Message.Value);
+            // The alert follows the held record.
+            var alerts = await Eventually.Async(() => KafkaTest.ReadAll(kafka.Bootstrap, options.Topics.Alerts), a => a.Count > 0);
+            var alert = options.Topics.Alerts.Decode(Assert.Single(alerts).Message.Value);
             Assert.Equal((Alert.SafetyHold, "careful", held.RunId), (alert.Kind, alert.CampaignId, alert.RunId));
             Assert.Empty(KafkaTest.ReadAll(kafka.Bootstrap, options.Topics.Requests));
 

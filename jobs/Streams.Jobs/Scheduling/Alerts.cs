@@ -26,7 +26,15 @@ public sealed class Alerts(IProducer<string, byte[]>? producer, Topics topics, U
     {
         logger.LogError("ALERT {Kind}: campaign {Campaign} run {Run}: {Message}", alert.Kind, alert.CampaignId, alert.RunId, alert.Message);
         Raised.Add(1, new KeyValuePair<string, object?>("kind", alert.Kind));
-        if (producer is not null) await topics.Alerts.ProduceAsync(producer, alert.CampaignId, alert, ct);
+        try
+        {
+            if (producer is not null) await topics.Alerts.ProduceAsync(producer, alert.CampaignId, alert, ct);
+        }
+        catch (KafkaException e)
+        {
+            // The webhook still hears of it.
+            logger.LogWarning("alert not written to {Topic}: {Error}", topics.Alerts.Name, e.Error.Reason);
+        }
         if (webhook is null || http is null) return;
         var body = new Dictionary<string, object?>
         {

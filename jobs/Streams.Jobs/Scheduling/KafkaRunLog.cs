@@ -39,6 +39,11 @@ public sealed class KafkaRunLog : IRunLog, IAsyncDisposable
 
     public bool IsOwner => _owner;
 
+    private long _read;
+
+    /// <summary>Records of sms.runs this scheduler has read (its own included) since it started.</summary>
+    public long RecordsRead => Interlocked.Read(ref _read);
+
     public IReadOnlyCollection<RunRecord> Runs
     {
         get { lock (_lock) return [.. _runs.Values]; }
@@ -55,7 +60,8 @@ public sealed class KafkaRunLog : IRunLog, IAsyncDisposable
     public async Task<bool> SaveAsync(RunRecord run, CancellationToken ct)
     {
         if (!_owner) return false;
-        run = run with { Planner = Name };
+        // The record as sms.runs will give it back (milliseconds), so it is known for this scheduler's own when read.
+        run = run with { Planner = Name, UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(run.UpdatedAt.ToUnixTimeMilliseconds()) };
         lock (_lock)
         {
             _runs[run.RunId] = run;
@@ -112,6 +118,7 @@ public sealed class KafkaRunLog : IRunLog, IAsyncDisposable
 
     private void Apply(ConsumeResult<string, byte[]> record)
     {
+        Interlocked.Increment(ref _read);
         var decoded = _topics.Runs.TryDecode(record.Message.Value);
         if (!decoded.Ok)
         {

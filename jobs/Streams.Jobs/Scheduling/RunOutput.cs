@@ -18,6 +18,9 @@ public interface IRunOutput
     /// <summary>After a flush: where each partition written to ended ("topic:partition" → next offset).</summary>
     IReadOnlyDictionary<string, long> Marks { get; }
 
+    /// <summary>Where every partition a run may write to ends now: the marks a plan starts from.</summary>
+    Task<IReadOnlyDictionary<string, long>> EndsAsync(CancellationToken ct);
+
     /// <summary>The users a run (by its request ids' key) already has requests for, written after these marks.</summary>
     Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct);
 }
@@ -64,7 +67,18 @@ public sealed class KafkaRunOutput(IProducer<string, byte[]> producer, Topics to
         get { lock (_marks) return new Dictionary<string, long>(_marks); }
     }
 
-    /// <summary>Reads each partition the run wrote to from its mark (and every other partition of those topics from its start) to its end.</summary>
+    public Task<IReadOnlyDictionary<string, long>> EndsAsync(CancellationToken ct) => Task.Run<IReadOnlyDictionary<string, long>>(() =>
+    {
+        using var consumer = KafkaClients.Reader(bootstrap, "scheduler-ends", logger);
+        var ends = new Dictionary<string, long>();
+        foreach (var topic in new Topic[] { topics.Requests, topics.Scheduled })
+        {
+            foreach (var (p, end) in TopicReader.Ends(consumer, topic)) ends[$"{p.Topic}:{p.Partition.Value}"] = end;
+        }
+        return ends;
+    }, ct);
+
+    /// <summary>Reads each partition from its mark to its end (a partition without one, created since, from its end).</summary>
     public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) => Task.Run<IReadOnlySet<string>>(() =>
     {
         var users = new HashSet<string>(StringComparer.Ordinal);
@@ -133,6 +147,8 @@ public sealed class MemoryRunOutput : IRunOutput
     }
 
     public IReadOnlyDictionary<string, long> Marks => new Dictionary<string, long> { [Mark] = _all.Count };
+
+    public Task<IReadOnlyDictionary<string, long>> EndsAsync(CancellationToken ct) => Task.FromResult(Marks);
 
     public Task<IReadOnlySet<string>> ProducedSinceAsync(IReadOnlyDictionary<string, long> marks, string runKey, CancellationToken ct) =>
         Task.FromResult<IReadOnlySet<string>>(_all.Skip((int)marks.GetValueOrDefault(Mark)).Where(r => r.RequestId.StartsWith(runKey + "-", StringComparison.Ordinal))

@@ -44,10 +44,13 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
         var best = spec.When?.BestTime is not null ? await BestTimes.ComputeAsync(store, spec, segment, selection.Chosen, now, resolve, ct) : null;
         var late = schedule.Late;
         var zones = new Dictionary<string, long>(run.Zones ?? new Dictionary<string, long>(), StringComparer.Ordinal);
+        // What this plan produces lies past these marks; a run resumed before its first checkpoint reads from them.
+        var ends = await output.EndsAsync(ct);
+        var previous = run.Marks;
         run = run with
         {
             Status = RunStatus.Planned, UpdatedAt = now, Qualified = qualified.Count, NotSampled = selection.NotSampled, OverLimit = selection.OverLimit,
-            Reason = released ? RunStatus.Approved : null,
+            Reason = released ? RunStatus.Approved : null, Marks = previous ?? ends,
         };
         if (!await save(run)) return run;
 
@@ -55,12 +58,13 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
         var runKey = RequestIds.RunKey(run.RunId);
         var (planned, lateSkipped) = (run.Planned, run.LateSkipped);
         // What the planner before this one produced after its last checkpoint is already in Kafka: not again.
-        var already = run.Cursor is not null && run.Marks is { } marks
-            ? await output.ProducedSinceAsync(marks, runKey, ct)
+        var already = previous is not null
+            ? await output.ProducedSinceAsync(previous, runKey, ct)
             : (IReadOnlySet<string>)new HashSet<string>();
         var sinceCheckpoint = 0;
         string? last = null;
-        await using var profiles = store.SegmentProfilesAsync(segment, now, resolve, ct).GetAsyncEnumerator(ct);
+        // Not cancelled with the plan: a stopping planner ends at its next user and checkpoints, it does not throw midway.
+        await using var profiles = store.SegmentProfilesAsync(segment, now, resolve, CancellationToken.None).GetAsyncEnumerator(CancellationToken.None);
         var hasProfile = await profiles.MoveNextAsync();
         // The store answers in user id order; ids it orders otherwise than ordinal (outside ASCII) are sorted here.
         var ordered = IsOrdinal(qualified) ? qualified : [.. qualified.Order(StringComparer.Ordinal)];
@@ -123,6 +127,13 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
             run.RunId, run.Qualified, run.Planned, run.NotSampled, run.OverLimit, run.LateSkipped, audienceTime.TotalSeconds, clock.Elapsed.TotalSeconds);
         return run;
 
+        static Dictionary<string, long> Highest(IReadOnlyDictionary<string, long> a, IReadOnlyDictionary<string, long> b)
+        {
+            var marks = new Dictionary<string, long>(a);
+            foreach (var (k, v) in b) marks[k] = Math.Max(marks.GetValueOrDefault(k), v);
+            return marks;
+        }
+
         static bool IsOrdinal(IReadOnlyList<string> ids)
         {
             for (var i = 1; i < ids.Count; i++)
@@ -139,7 +150,7 @@ public sealed class RunPlanner(IAnalyticsStore store, IRunOutput output, TimePro
             sinceCheckpoint = 0;
             run = run with
             {
-                UpdatedAt = time.GetUtcNow(), Planned = planned, LateSkipped = lateSkipped, Cursor = last, Marks = output.Marks,
+                UpdatedAt = time.GetUtcNow(), Planned = planned, LateSkipped = lateSkipped, Cursor = last, Marks = Highest(ends, output.Marks),
                 Zones = zones.Count > 0 ? new Dictionary<string, long>(zones) : null,
             };
             return await save(run);

@@ -36,48 +36,71 @@ public sealed class Scheduler(
         SegmentNode? Resolve(string id) => segments.Value.GetValueOrDefault(id);
         foreach (var (record, spec) in campaigns().Where(c => c.Spec.Type == CampaignType.Scheduled && c.Record.Status == CampaignStatus.Active))
         {
-            var schedule = new Schedule(spec, record.UpdatedAt);
-            var now = time.GetUtcNow();
-            var work = new List<(Occurrence, RunRecord, bool Released)>();
-            foreach (var run in runs.Runs.Where(r => r.CampaignId == spec.Id && r.Status is RunStatus.Releasing or RunStatus.Planned).OrderBy(r => r.Occurrence))
-                work.Add((new Occurrence(run.RunId, run.Occurrence, schedule.LocalOf(run)), run, run.Status == RunStatus.Releasing || run.Reason == RunStatus.Approved));
-            foreach (var o in schedule.Between(schedule.LookFrom, now))
+            if (ct.IsCancellationRequested || !runs.IsOwner) return acted;
+            try
             {
-                if (runs.Get(o.RunId) is not null) continue;
-                var fresh = new RunRecord(o.RunId, spec.Id, record.Version, o.At, RunStatus.Planned, now);
-                if (now - schedule.LastStart(o) > schedule.MaxLateness)
-                {
-                    var skipped = fresh with { Status = RunStatus.Skipped, Reason = $"missed: no scheduler ran within max_lateness {Durations.Format(schedule.MaxLateness)} of {o.At.UtcDateTime:yyyy-MM-dd HH:mm}Z" };
-                    logger.LogWarning("run {Run} skipped: {Reason}", o.RunId, skipped.Reason);
-                    if (!await runs.SaveAsync(skipped, ct)) return acted;
-                    acted.Add(skipped);
-                    continue;
-                }
-                work.Add((o, fresh, false));
+                if (!await CampaignAsync(record, spec, Resolve, acted, ct)) return acted;
             }
-            foreach (var (occurrence, run, released) in work)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (ct.IsCancellationRequested || !runs.IsOwner) return acted;
-                var planner = new RunPlanner(store, output, time, logger) { CheckpointEvery = CheckpointEvery };
-                var plan = new RunPlan(record, spec, schedule, occurrence, run, released);
-                var result = await planner.PlanAsync(plan, Resolve, r => SaveUnlessStoppedAsync(r, ct), ct);
-                if (result.Status == RunStatus.Held)
-                {
-                    if (!await runs.SaveAsync(result, ct)) return acted;
-                    await alerts.RaiseAsync(new Alert(Alert.SafetyHold, spec.Id, result.RunId, result.Reason!, time.GetUtcNow()),
-                        new Dictionary<string, object?> { ["audience"] = result.Qualified, ["limit"] = spec.Who.Reach!.SafetyLimit }, ct);
-                }
-                acted.Add(result);
+                // One campaign that cannot be planned (a query that fails, Kafka refusing) does not hold up the others.
+                logger.LogWarning("scheduler: campaign {Campaign} could not be planned ({Error}); trying again at the next tick", spec.Id, e.Message);
             }
         }
         return acted;
     }
 
-    /// <summary>A run stopped by an operator (skipped) while planned stops its planner at the next checkpoint.</summary>
-    private async Task<bool> SaveUnlessStoppedAsync(RunRecord run, CancellationToken ct)
+    /// <summary>One campaign's due runs; false when this scheduler must stop (ownership lost).</summary>
+    private async Task<bool> CampaignAsync(CampaignRecord record, CampaignSpec spec, Func<string, SegmentNode?> resolve, List<RunRecord> acted, CancellationToken ct)
     {
-        if (runs.Get(run.RunId) is { Status: RunStatus.Skipped }) return false;
-        return await runs.SaveAsync(run, ct);
+        var schedule = new Schedule(spec, record.UpdatedAt);
+        var now = time.GetUtcNow();
+        var work = new List<(Occurrence, RunRecord, bool Released)>();
+        foreach (var run in runs.Runs.Where(r => r.CampaignId == spec.Id && r.Status is RunStatus.Releasing or RunStatus.Planned).OrderBy(r => r.Occurrence))
+            work.Add((new Occurrence(run.RunId, run.Occurrence, schedule.LocalOf(run)), run, run.Status == RunStatus.Releasing || run.Reason == RunStatus.Approved));
+        foreach (var o in schedule.Between(schedule.LookFrom, now))
+        {
+            if (runs.Get(o.RunId) is not null) continue;
+            var fresh = new RunRecord(o.RunId, spec.Id, record.Version, o.At, RunStatus.Planned, now);
+            if (now - schedule.LastStart(o) > schedule.MaxLateness)
+            {
+                var skipped = fresh with { Status = RunStatus.Skipped, Reason = $"missed: no scheduler ran within max_lateness {Durations.Format(schedule.MaxLateness)} of {o.At.UtcDateTime:yyyy-MM-dd HH:mm}Z" };
+                logger.LogWarning("run {Run} skipped: {Reason}", o.RunId, skipped.Reason);
+                if (!await runs.SaveAsync(skipped, ct)) return false;
+                acted.Add(skipped);
+                continue;
+            }
+            work.Add((o, fresh, false));
+        }
+        foreach (var (occurrence, run, released) in work)
+        {
+            if (ct.IsCancellationRequested || !runs.IsOwner) return false;
+            var planner = new RunPlanner(store, output, time, logger) { CheckpointEvery = CheckpointEvery };
+            var plan = new RunPlan(record, spec, schedule, occurrence, run, released);
+            var result = await planner.PlanAsync(plan, resolve, SaveUnlessStoppedAsync, ct);
+            if (result.Status == RunStatus.Held)
+            {
+                if (!await runs.SaveAsync(result, ct)) return false;
+                await alerts.RaiseAsync(new Alert(Alert.SafetyHold, spec.Id, result.RunId, result.Reason!, time.GetUtcNow()),
+                    new Dictionary<string, object?> { ["audience"] = result.Qualified, ["limit"] = spec.Who.Reach!.SafetyLimit }, ct);
+            }
+            acted.Add(result);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// A run stopped by an operator (skipped) while planned stops its planner at the next checkpoint; the stop is written
+    /// again, so it is the run's last record even if a checkpoint written before it was read landed after it.
+    /// </summary>
+    private async Task<bool> SaveUnlessStoppedAsync(RunRecord run)
+    {
+        if (runs.Get(run.RunId) is { Status: RunStatus.Skipped } stopped)
+        {
+            await runs.SaveAsync(stopped with { UpdatedAt = time.GetUtcNow() }, CancellationToken.None);
+            return false;
+        }
+        return await runs.SaveAsync(run, CancellationToken.None);
     }
 
     /// <summary>Ticks until stopped.</summary>

@@ -69,12 +69,15 @@ public sealed class Schedule
             if (o.At > after && o.At <= until) yield return o;
         }
         if (_cron is null || until <= after) yield break;
-        foreach (var utc in _cron.GetOccurrences(after.UtcDateTime, until.UtcDateTime, Reference, fromInclusive: false, toInclusive: true))
+        // A best-time run is planned at `from` on its cron day, up to a day before or after the cron time itself.
+        var slack = _when.BestTime is null ? TimeSpan.Zero : TimeSpan.FromDays(1);
+        foreach (var utc in _cron.GetOccurrences((after - slack).UtcDateTime, (until + slack).UtcDateTime, Reference, fromInclusive: false, toInclusive: true))
         {
             var local = TimeZoneInfo.ConvertTimeFromUtc(utc, Reference);
             if (_when.Every!.Until is { } last && DateOnly.FromDateTime(local) > last) yield break;
             // Cronos's instant, not the wall time read back: a wall time that happens twice (DST ends) fires once, at its first.
-            yield return _when.BestTime is null ? Named(new DateTimeOffset(utc, TimeSpan.Zero), local) : Of(local);
+            var o = _when.BestTime is null ? Named(new DateTimeOffset(utc, TimeSpan.Zero), local) : Of(local);
+            if (o.At > after && o.At <= until) yield return o;
         }
     }
 
