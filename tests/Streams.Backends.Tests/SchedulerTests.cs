@@ -241,6 +241,30 @@ public sealed class SchedulerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_best_time_campaign_edited_on_the_day_of_its_run_does_not_run_that_day_again()
+    {
+        await Users(2);
+        const string Yaml = """
+            id: best
+            name: Best time
+            type: scheduled
+            when: {every: {cron: "0 0 * * *"}, best_time: {from: "FROM", to: "21:00"}}
+            what: {provider: sandbox, text: "At your hour"}
+            """;
+        Campaign(Yaml.Replace("FROM", "09:00"));
+        // 1 December's run, at 09:00 in UTC+14 (30 November's, whose 09:00 has passed in Kolkata, comes with it, late).
+        Assert.Contains(await TickAt(new DateTimeOffset(2026, 11, 30, 19, 0, 0, TimeSpan.Zero)), r => r.RunId == "best@20261130T1900Z");
+
+        // Re-applied at 20:00Z with the window an hour earlier: 1 December's run is already made.
+        _campaigns.Clear();
+        Campaign(Yaml.Replace("FROM", "08:00"), applied: new DateTimeOffset(2026, 11, 30, 20, 0, 0, TimeSpan.Zero));
+        Assert.Empty(await TickAt(new DateTimeOffset(2026, 11, 30, 20, 0, 1, TimeSpan.Zero)));
+        // The next day's is planned at the new start.
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 18, 0, 0, TimeSpan.Zero), Assert.Single(await TickAt(new DateTimeOffset(2026, 12, 1, 18, 0, 0, TimeSpan.Zero))).Occurrence);
+        Assert.Equal(4, _output.Waiting.Count);
+    }
+
+    [Fact]
     public async Task Best_time_without_any_history_sends_at_the_window_start()
     {
         await Users(2);

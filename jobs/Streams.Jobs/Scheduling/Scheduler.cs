@@ -58,9 +58,10 @@ public sealed class Scheduler(
         var work = new List<(Occurrence, RunRecord, bool Released)>();
         foreach (var run in runs.Runs.Where(r => r.CampaignId == spec.Id && r.Status is RunStatus.Releasing or RunStatus.Planned).OrderBy(r => r.Occurrence))
             work.Add((new Occurrence(run.RunId, run.Occurrence, schedule.LocalOf(run)), run, run.Status == RunStatus.Releasing || run.Reason == RunStatus.Approved));
+        var mine = runs.Runs.Where(r => r.CampaignId == spec.Id).ToList();
         foreach (var o in schedule.Between(schedule.LookFrom, now))
         {
-            if (runs.Get(o.RunId) is not null) continue;
+            if (runs.Get(o.RunId) is not null || PlannedBefore(schedule, spec, mine, o)) continue;
             var fresh = new RunRecord(o.RunId, spec.Id, record.Version, o.At, RunStatus.Planned, now);
             if (now - schedule.LastStart(o) > schedule.MaxLateness)
             {
@@ -88,6 +89,15 @@ public sealed class Scheduler(
         }
         return true;
     }
+
+    /// <summary>
+    /// A per-user run's id comes from when it is planned, which an edit moves (best_time.from): a run already made for
+    /// the same wall time (best time: the same day) is that occurrence, so re-applying the campaign does not send again.
+    /// </summary>
+    private static bool PlannedBefore(Schedule schedule, CampaignSpec spec, IReadOnlyList<RunRecord> mine, Occurrence o) =>
+        schedule.PerUser && mine.Any(r => spec.When?.BestTime is not null
+            ? schedule.LocalOf(r).Date == o.Local.Date
+            : schedule.LocalOf(r) == o.Local);
 
     /// <summary>
     /// A run stopped by an operator (skipped) while planned stops its planner at the next checkpoint; the stop is written
