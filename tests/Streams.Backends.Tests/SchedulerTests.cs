@@ -390,6 +390,70 @@ public sealed class SchedulerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_campaign_that_cannot_be_planned_does_not_hold_up_the_others()
+    {
+        await Users(3);
+        Campaign("id: broken\nname: B\ntype: scheduled\nwho: {segment: {ref: nosuch}}\nwhen: {at: now}\nwhat: {provider: sandbox, text: Hi}");
+        Campaign("id: fine\nname: F\ntype: scheduled\nwhen: {at: now}\nwhat: {provider: sandbox, text: Hi}");
+
+        var acted = await TickAt(Applied);
+
+        Assert.Equal(("fine@now", RunStatus.Done), (Assert.Single(acted).RunId, acted[0].Status));
+        Assert.Equal(3, _output.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_run_stopped_while_planned_stops_and_its_stop_is_its_last_record()
+    {
+        await Users(95);
+        Campaign("id: stopme\nname: S\ntype: scheduled\nwhen: {at: now}\nwhat: {provider: sandbox, text: Hi}");
+        _time.SetUtcNow(Applied);
+        // The operator's stop lands while the planner is between checkpoints.
+        _output.Flushed = () =>
+        {
+            if (_output.Requests.Count == 20 && _runs.Get("stopme@now") is { } run)
+                _runs.SaveAsync(run with { Status = RunStatus.Skipped, Reason = "stopped by an operator" }, CancellationToken.None).GetAwaiter().GetResult();
+        };
+
+        await Scheduler(checkpointEvery: 20).TickAsync(CancellationToken.None);
+
+        Assert.Equal(20, _output.Requests.Count);
+        Assert.Equal(RunStatus.Skipped, _runs.Saved.Last(r => r.RunId == "stopme@now").Status);
+        Assert.Empty(await Scheduler(checkpointEvery: 20).TickAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_run_resumed_before_its_first_checkpoint_does_not_produce_again_what_was_produced()
+    {
+        await Users(30);
+        Campaign("id: early\nname: E\ntype: scheduled\nwhen: {at: now}\nwhat: {provider: sandbox, text: Hi}");
+        _time.SetUtcNow(Applied);
+        // A planner recorded the run (with where the partitions ended) and died after producing 7 requests.
+        await _runs.SaveAsync(new RunRecord("early@now", "early", 1, Applied, RunStatus.Planned, Applied, Qualified: 30,
+            Marks: new Dictionary<string, long> { [MemoryRunOutput.Mark] = 0 }), CancellationToken.None);
+        foreach (var i in Enumerable.Range(0, 7))
+            _output.Request(Build.Request(RequestIds.ForRun("early@now", $"u{i:D4}"), "early", $"u{i:D4}"));
+
+        var done = Assert.Single(await Scheduler().TickAsync(CancellationToken.None));
+
+        Assert.Equal((RunStatus.Done, 30L), (done.Status, done.Planned));
+        Assert.Equal(30, _output.Requests.Count);
+        Assert.Equal(30, _output.Requests.Select(r => r.UserId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task An_alert_sms_alerts_refuses_still_reaches_the_webhook()
+    {
+        await using var hook = await LoopbackServer.StartAsync();
+        var producer = new TestProducer { Before = (_, _) => throw new Confluent.Kafka.KafkaException(Confluent.Kafka.ErrorCode.Local_Transport) };
+        var alerts = new Alerts(producer, Topics.Default, new Uri(hook.Url + "/hooks/streams"), new HttpClient(), NullLogger.Instance);
+
+        await alerts.RaiseAsync(new Alert(Alert.SafetyHold, "big", "big@now", "too many", Applied), new Dictionary<string, object?>(), CancellationToken.None);
+
+        Assert.Single(hook.Requests);
+    }
+
+    [Fact]
     public async Task Alerts_reach_the_webhook_sms_alerts_and_the_log()
     {
         await using var hook = await LoopbackServer.StartAsync();
