@@ -130,7 +130,7 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         if (!response.IsSuccessStatusCode)
         {
             var text = await response.Content.ReadAsStringAsync(ct);
-            throw new ClickHouseException($"ClickHouse answered {(int)response.StatusCode}: {text.Trim().Split('\n')[0]}");
+            throw Refused(response, text);
         }
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct), Encoding.UTF8);
         while (await reader.ReadLineAsync(ct) is { } line)
@@ -242,9 +242,12 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         using var response = await http.PostAsync(uri, content, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode)
-            throw new ClickHouseException($"ClickHouse answered {(int)response.StatusCode}: {text.Trim().Split('\n')[0]}");
+            throw Refused(response, text);
         return text;
     }
+
+    private static ClickHouseException Refused(HttpResponseMessage response, string text) =>
+        new($"ClickHouse answered {(int)response.StatusCode}: {text.Trim().Split('\n')[0]}");
 
     private static string Str(JsonObject row, string name) => row[name]?.GetValue<string>() ?? "";
 

@@ -38,29 +38,14 @@ public sealed class DuckDbStore : IAnalyticsStore
     public async Task<IReadOnlyList<string>> SegmentUsersAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
     {
-        var sql = Segments.SegmentSql.Users(segment, Segments.SqlDialect.DuckDb, now, "", resolve);
-        var users = new List<string>();
-        await Locked(() =>
-        {
-            using var cmd = Command(sql, null);
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) users.Add(reader.GetString(0));
-        });
-        return users;
+        return await RowsAsync(Segments.SegmentSql.Users(segment, Segments.SqlDialect.DuckDb, now, "", resolve), r => r.GetString(0));
     }
 
     public async Task<IReadOnlyList<Contact>> SegmentContactsAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
     {
-        var sql = Segments.SegmentSql.Contacts(segment, Segments.SqlDialect.DuckDb, now, "", resolve);
-        var contacts = new List<Contact>();
-        await Locked(() =>
-        {
-            using var cmd = Command(sql, null);
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) contacts.Add(new Contact(reader.GetString(0), reader.GetString(1), reader.GetString(2), Contact.OptInOf(reader.GetString(3))));
-        });
-        return contacts;
+        return await RowsAsync(Segments.SegmentSql.Contacts(segment, Segments.SqlDialect.DuckDb, now, "", resolve),
+            r => new Contact(r.GetString(0), r.GetString(1), r.GetString(2), Contact.OptInOf(r.GetString(3))));
     }
 
     public IAsyncEnumerable<Profile> SegmentProfilesAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
@@ -133,27 +118,15 @@ public sealed class DuckDbStore : IAnalyticsStore
     public async Task<IReadOnlyList<Activity>> ActivityAsync(Core.Campaigns.SegmentNode segment, IReadOnlyList<string> events, DateTimeOffset from, DateTimeOffset to,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default)
     {
-        var sql = Segments.SegmentSql.Activity(segment, events, from, to, Segments.SqlDialect.DuckDb, "", resolve);
-        var rows = new List<Activity>();
-        await Locked(() =>
-        {
-            using var cmd = Command(sql, null);
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) rows.Add(new Activity(reader.GetString(0), (int)reader.GetInt64(1), reader.GetInt64(2)));
-        });
-        return rows;
+        return await RowsAsync(Segments.SegmentSql.Activity(segment, events, from, to, Segments.SqlDialect.DuckDb, "", resolve),
+            r => new Activity(r.GetString(0), (int)r.GetInt64(1), r.GetInt64(2)));
     }
 
     public async Task<IReadOnlyDictionary<string, RunCounts>> RunCountsAsync(string campaignId, CancellationToken ct = default)
     {
-        var counts = new Dictionary<string, RunCounts>(StringComparer.Ordinal);
-        await Locked(() =>
-        {
-            using var cmd = Command(Segments.SegmentSql.RunCounts(campaignId, Segments.SqlDialect.DuckDb), null);
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) counts[reader.GetString(0)] = new RunCounts(reader.GetInt64(1), reader.GetInt64(2));
-        });
-        return counts;
+        var rows = await RowsAsync(Segments.SegmentSql.RunCounts(campaignId, Segments.SqlDialect.DuckDb),
+            r => (Run: r.GetString(0), Counts: new RunCounts(r.GetInt64(1), r.GetInt64(2))));
+        return rows.ToDictionary(x => x.Run, x => x.Counts, StringComparer.Ordinal);
     }
 
     public async Task<long> EventCountAsync(string name, IReadOnlyList<Core.Campaigns.Condition> where, DateTimeOffset from, DateTimeOffset to,
@@ -249,14 +222,7 @@ public sealed class DuckDbStore : IAnalyticsStore
 
     public async Task<IReadOnlyList<PropertyKey>> KnownPropertiesAsync(CancellationToken ct = default)
     {
-        var keys = new List<PropertyKey>();
-        await Locked(() =>
-        {
-            using var cmd = Command("SELECT kind, event, name FROM properties", null);
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) keys.Add(new PropertyKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
-        });
-        return keys;
+        return await RowsAsync("SELECT kind, event, name FROM properties", r => new PropertyKey(r.GetString(0), r.GetString(1), r.GetString(2)));
     }
 
     public async Task<IReadOnlyList<ProfileUpdate>> ProfileUpdatesAsync(string userId, CancellationToken ct = default)
@@ -291,6 +257,19 @@ public sealed class DuckDbStore : IAnalyticsStore
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Every row of a query, read under the connection's lock.</summary>
+    private async Task<List<T>> RowsAsync<T>(string sql, Func<DuckDBDataReader, T> row)
+    {
+        var rows = new List<T>();
+        await Locked(() =>
+        {
+            using var cmd = Command(sql, null);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) rows.Add(row(reader));
+        });
+        return rows;
     }
 
     private async Task Locked(Action action)

@@ -53,7 +53,7 @@ public static class SendDecision
 
         var zone = Phones.UserTimeZone(request.Context.Timezone, phone, spec.When?.Timezone);
         var to = Phones.E164(phone);
-        var campaignZone = spec.When?.Timezone is { } cz && TimeZoneInfo.TryFindSystemTimeZoneById(cz, out var found) ? found : TimeZoneInfo.Utc;
+        var campaignZone = Core.Schedules.Zones.Find(spec.When?.Timezone) ?? TimeZoneInfo.Utc;
         var slots = Slots.For(spec.Id, spec.Who.Reach?.Limit, spec.Who.Reach?.DailyLimit,
             spec.When?.GlobalLimits != Core.Campaigns.GlobalLimits.Ignore, caps, request.UserId, zone, campaignZone, now);
 

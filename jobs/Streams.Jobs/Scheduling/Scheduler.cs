@@ -55,10 +55,10 @@ public sealed class Scheduler(
     {
         var schedule = new Schedule(spec, record.UpdatedAt);
         var now = time.GetUtcNow();
-        var work = new List<(Occurrence, RunRecord, bool Released)>();
-        foreach (var run in runs.Runs.Where(r => r.CampaignId == spec.Id && r.Status is RunStatus.Releasing or RunStatus.Planned).OrderBy(r => r.Occurrence))
-            work.Add((new Occurrence(run.RunId, run.Occurrence, schedule.LocalOf(run)), run, run.Status == RunStatus.Releasing || run.Reason == RunStatus.Approved));
         var mine = runs.Runs.Where(r => r.CampaignId == spec.Id).ToList();
+        var work = new List<(Occurrence, RunRecord, bool Released)>();
+        foreach (var run in mine.Where(r => r.Status is RunStatus.Releasing or RunStatus.Planned).OrderBy(r => r.Occurrence))
+            work.Add((new Occurrence(run.RunId, run.Occurrence, schedule.LocalOf(run)), run, run.Status == RunStatus.Releasing || run.Reason == RunStatus.Approved));
         foreach (var o in schedule.Between(schedule.LookFrom, now))
         {
             if (runs.Get(o.RunId) is not null || PlannedBefore(schedule, spec, mine, o)) continue;

@@ -61,9 +61,11 @@ public sealed class Simulator
         // A scheduled campaign is as if applied at --from (else when the simulation starts): its runs are the
         // occurrences from then on, each over the history given up to it.
         var applied = from ?? start;
-        campaigns = [.. campaigns.Select(c => IsScheduled(c) ? c with { UpdatedAt = applied } : c)];
-        var occurrences = campaigns.Where(IsScheduled)
-            .SelectMany(c => new Core.Schedules.Schedule(Core.Campaigns.CampaignSpecParser.Parse(c.SpecJson).Spec!, applied) is var s ? s.Between(s.LookFrom, end) : [])
+        var scheduled = campaigns.Select(c => Core.Campaigns.CampaignSpecParser.Parse(c.SpecJson).Spec)
+            .Where(spec => spec?.Type == Core.Campaigns.CampaignType.Scheduled).ToDictionary(spec => spec!.Id, spec => spec!);
+        campaigns = [.. campaigns.Select(c => scheduled.ContainsKey(c.Id) ? c with { UpdatedAt = applied } : c)];
+        var occurrences = scheduled.Values
+            .SelectMany(spec => new Core.Schedules.Schedule(spec, applied) is var s ? s.Between(s.LookFrom, end) : [])
             .Select(o => o.At).Distinct().Order().ToList();
         var stateDir = Path.Combine(Path.GetTempPath(), "streams-simulate", Guid.NewGuid().ToString("N"));
         try
@@ -93,8 +95,6 @@ public sealed class Simulator
             catch (IOException) { }
         }
     }
-
-    private static bool IsScheduled(CampaignRecord c) => Core.Campaigns.CampaignSpecParser.Parse(c.SpecJson).Spec?.Type == Core.Campaigns.CampaignType.Scheduled;
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
     private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
