@@ -36,6 +36,48 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         CREATE TABLE IF NOT EXISTS {db}.properties (kind String, event String, name String)
         ENGINE = ReplacingMergeTree() ORDER BY (kind, event, name)
         """,
+        """
+        CREATE TABLE IF NOT EXISTS {db}.requests (
+          request_id String, campaign_id String, user_id String, trigger String, trigger_ts DateTime('UTC'), ts DateTime('UTC'),
+          due_at DateTime('UTC'), cause String
+        ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (campaign_id, user_id, request_id, due_at)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS {db}.conversions (
+          campaign_id String, user_id String, request_id String, run_key String, cohort String, exposed_at DateTime('UTC'),
+          event String, ts DateTime('UTC'), value Float64, last_touch UInt8
+        ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(exposed_at) ORDER BY (campaign_id, request_id)
+        """,
+    ];
+
+    /// <summary>
+    /// Tables a materialized view keeps from results: what the view's SELECT makes of a row, the table, and the view.
+    /// On the first start with a view, the table is filled from the results already stored, then the view keeps it.
+    /// </summary>
+    private static readonly (string Name, string Table, string Select)[] Views =
+    [
+        ("exposures",
+         """
+         CREATE TABLE IF NOT EXISTS {db}.exposures (campaign_id String, request_id String, user_id String, cohort String, ts DateTime('UTC'))
+         ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (campaign_id, request_id)
+         """,
+         """
+         SELECT campaign_id, request_id, user_id,
+           if(status = 'sent', 'treatment', if(reason = 'control_group', 'control', 'global_control')) AS cohort, ts
+         FROM {db}.results WHERE status = 'sent' OR (status = 'suppressed' AND reason IN ('control_group', 'global_control'))
+         """),
+        ("campaign_daily",
+         """
+         CREATE TABLE IF NOT EXISTS {db}.campaign_daily (
+           campaign_id String, quarter DateTime('UTC'), status String, reason String,
+           requests AggregateFunction(uniqExact, String), segments AggregateFunction(sum, UInt64)
+         ) ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(quarter) ORDER BY (campaign_id, quarter, status, reason)
+         """,
+         """
+         SELECT campaign_id, toStartOfFifteenMinutes(ts) AS quarter, status, reason,
+           uniqExactState(request_id) AS requests, sumState(toUInt64(segments)) AS segments
+         FROM {db}.results GROUP BY campaign_id, quarter, status, reason
+         """),
     ];
 
     /// <summary>
@@ -78,7 +120,61 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
             await ExecuteAsync($"INSERT INTO {_db}.events_daily SELECT user_id, name, toDate(ts) AS day, count() AS n FROM {_db}.events GROUP BY user_id, name, day", ct);
             await ExecuteAsync(RollupView.Replace("{db}", _db, StringComparison.Ordinal), ct);
         }
+        foreach (var (name, table, select) in Views)
+        {
+            var view = await QueryAsync($"SELECT count() AS n FROM system.tables WHERE database = {Literal(_db)} AND name = {Literal(name + "_mv")}", ct);
+            if (Num(view[0], "n") > 0) continue;
+            var query = select.Replace("{db}", _db, StringComparison.Ordinal);
+            await ExecuteAsync(table.Replace("{db}", _db, StringComparison.Ordinal), ct);
+            await ExecuteAsync($"INSERT INTO {_db}.{name} {query}", ct);
+            await ExecuteAsync($"CREATE MATERIALIZED VIEW IF NOT EXISTS {_db}.{name}_mv TO {_db}.{name} AS {query}", ct);
+        }
     }
+
+    public Task InsertRequestsAsync(IReadOnlyList<RequestRow> requests, CancellationToken ct = default) =>
+        InsertAsync("requests", requests.Select(r => new JsonObject
+        {
+            ["request_id"] = r.RequestId, ["campaign_id"] = r.CampaignId, ["user_id"] = r.UserId, ["trigger"] = r.Trigger,
+            ["trigger_ts"] = Time(r.TriggerTs ?? DateTimeOffset.UnixEpoch), ["ts"] = Time(r.Ts), ["due_at"] = Time(r.DueAt ?? DateTimeOffset.UnixEpoch), ["cause"] = r.Cause,
+        }), ct);
+
+    public Task InsertConversionsAsync(IReadOnlyList<ConversionRecord> conversions, CancellationToken ct = default) =>
+        InsertAsync("conversions", conversions.Select(c => new JsonObject
+        {
+            ["campaign_id"] = c.CampaignId, ["user_id"] = c.UserId, ["request_id"] = c.RequestId, ["run_key"] = c.RunKey ?? "", ["cohort"] = c.Cohort,
+            ["exposed_at"] = Time(c.ExposedAt), ["event"] = c.Event, ["ts"] = Time(c.Ts), ["value"] = c.Value ?? 0, ["last_touch"] = c.LastTouch ? 1 : 0,
+        }), ct);
+
+    public async Task<Reports.ReportRows> ReportRowsAsync(Reports.ReportFilter filter, CancellationToken ct = default)
+    {
+        var sql = new Reports.ReportSql(Segments.SqlDialect.ClickHouse, _db + ".");
+        var qualified = (await QueryAsync(sql.Qualified(filter), ct)).Select(r => (Str(r, "campaign_id"), Num(r, "n"))).ToList();
+        var statuses = (await QueryAsync(sql.Statuses(filter), ct)).Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList();
+        var costs = (await QueryAsync(sql.Costs(filter), ct)).Select(r => new Reports.CostRow(Str(r, "campaign_id"), Str(r, "encoding"), Num(r, "messages"), Num(r, "segments"))).ToList();
+        var daily = (await QueryAsync(sql.Daily(filter), ct)).Select(r => new Reports.QuarterRow(Str(r, "campaign_id"), Str(r, "status"), Num(r, "q"), Num(r, "n"))).ToList();
+        var exposures = (await QueryAsync(sql.Exposures(filter), ct)).Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), 0)).ToList();
+        var conversions = (await QueryAsync(sql.Conversions(filter), ct))
+            .Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), r["revenue"]?.GetValue<double>() ?? 0)).ToList();
+        var dailyConversions = (await QueryAsync(sql.DailyConversions(filter), ct)).Select(r => new Reports.QuarterRow(Str(r, "campaign_id"), "converted", Num(r, "q"), Num(r, "n"))).ToList();
+        return new Reports.ReportRows(qualified, statuses, costs, daily, exposures, conversions, dailyConversions);
+    }
+
+    public async Task<Story> StoryAsync(string? campaignId, string? userId, string? requestId, CancellationToken ct = default)
+    {
+        var where = Reports.StorySql.Where(campaignId, userId, requestId, Literal);
+        var requests = (await QueryAsync($"SELECT request_id, campaign_id, user_id, trigger, toInt64(toUnixTimestamp(trigger_ts)) AS tt, toInt64(toUnixTimestamp(ts)) AS t, toInt64(toUnixTimestamp(due_at)) AS due, cause FROM {_db}.requests WHERE {where} ORDER BY ts, due_at", ct))
+            .Select(r => new RequestRow(Str(r, "request_id"), Str(r, "campaign_id"), Str(r, "user_id"), Str(r, "trigger"), Epoch(Num(r, "tt")), DateTimeOffset.FromUnixTimeSeconds(Num(r, "t")),
+                Epoch(Num(r, "due")), Str(r, "cause"))).Distinct().ToList();
+        var results = (await QueryAsync($"SELECT DISTINCT request_id, message_id, campaign_id, user_id, status, reason, provider, toInt64(segments) AS segments, encoding, toInt64(toUnixTimestamp(ts)) AS t FROM {_db}.results WHERE {where} ORDER BY t, status", ct))
+            .Select(r => new SmsResult(Str(r, "request_id"), NullIfEmpty(Str(r, "message_id")), Str(r, "campaign_id"), Str(r, "user_id"), Str(r, "status"), NullIfEmpty(Str(r, "reason")),
+                NullIfEmpty(Str(r, "provider")), (int)Num(r, "segments"), NullIfEmpty(Str(r, "encoding")), DateTimeOffset.FromUnixTimeSeconds(Num(r, "t")))).ToList();
+        var conversions = (await QueryAsync($"SELECT DISTINCT campaign_id, user_id, request_id, run_key, cohort, toInt64(toUnixTimestamp(exposed_at)) AS x, event, toInt64(toUnixTimestamp(ts)) AS t, value, last_touch FROM {_db}.conversions WHERE {where} ORDER BY t", ct))
+            .Select(r => new ConversionRecord(Str(r, "campaign_id"), Str(r, "user_id"), Str(r, "request_id"), NullIfEmpty(Str(r, "run_key")), Str(r, "cohort"),
+                DateTimeOffset.FromUnixTimeSeconds(Num(r, "x")), Str(r, "event"), DateTimeOffset.FromUnixTimeSeconds(Num(r, "t")), r["value"]?.GetValue<double>(), Num(r, "last_touch") == 1)).ToList();
+        return new Story(requests, results, conversions);
+    }
+
+    private static DateTimeOffset? Epoch(long seconds) => seconds == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(seconds);
 
     public async Task<IReadOnlyList<string>> SegmentUsersAsync(Core.Campaigns.SegmentNode segment, DateTimeOffset now,
         Func<string, Core.Campaigns.SegmentNode?>? resolve = null, CancellationToken ct = default) =>

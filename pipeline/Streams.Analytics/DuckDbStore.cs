@@ -28,6 +28,18 @@ public sealed class DuckDbStore : IAnalyticsStore
               status VARCHAR, reason VARCHAR, provider VARCHAR, segments USMALLINT, encoding VARCHAR, ts TIMESTAMP)
             """);
         Execute("CREATE TABLE IF NOT EXISTS properties (kind VARCHAR, event VARCHAR, name VARCHAR, PRIMARY KEY (kind, event, name))");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS requests (request_id VARCHAR, campaign_id VARCHAR, user_id VARCHAR, trigger VARCHAR, trigger_ts TIMESTAMP,
+              ts TIMESTAMP, due_at TIMESTAMP, cause VARCHAR)
+            """);
+        Execute("""
+            CREATE TABLE IF NOT EXISTS conversions (campaign_id VARCHAR, user_id VARCHAR, request_id VARCHAR, run_key VARCHAR, cohort VARCHAR,
+              exposed_at TIMESTAMP, event VARCHAR, ts TIMESTAMP, value DOUBLE, last_touch TINYINT)
+            """);
+        // ClickHouse keeps exposures with a materialized view over results; here each results insert writes them too.
+        var exposures = ScalarLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'exposures'") > 0;
+        Execute("CREATE TABLE IF NOT EXISTS exposures (campaign_id VARCHAR, request_id VARCHAR, user_id VARCHAR, cohort VARCHAR, ts TIMESTAMP)");
+        if (!exposures) Execute($"INSERT INTO exposures {ExposuresOf("results")}");
         // Events per user, name and UTC day, kept with every insert: what a segment's did without where reads.
         var exists = ScalarLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'events_daily'") > 0;
         Execute("CREATE TABLE IF NOT EXISTS events_daily (user_id VARCHAR, name VARCHAR, day DATE, n BIGINT, PRIMARY KEY (user_id, name, day))");
@@ -183,12 +195,75 @@ public sealed class DuckDbStore : IAnalyticsStore
 
     public Task InsertResultsAsync(IReadOnlyList<SmsResult> results, CancellationToken ct = default) => Locked(() =>
     {
-        using var appender = _connection.CreateAppender("results");
+        using (var appender = _connection.CreateAppender("results"))
+        {
+            foreach (var r in results)
+                appender.CreateRow().AppendValue(r.RequestId).AppendValue(r.MessageId ?? "").AppendValue(r.CampaignId).AppendValue(r.UserId)
+                    .AppendValue(r.Status).AppendValue(r.Reason ?? "").AppendValue(r.Provider ?? "").AppendValue((ushort)r.Segments)
+                    .AppendValue(r.Encoding ?? "").AppendValue(r.Ts.UtcDateTime).EndRow();
+        }
+        using var exposures = _connection.CreateAppender("exposures");
         foreach (var r in results)
-            appender.CreateRow().AppendValue(r.RequestId).AppendValue(r.MessageId ?? "").AppendValue(r.CampaignId).AppendValue(r.UserId)
-                .AppendValue(r.Status).AppendValue(r.Reason ?? "").AppendValue(r.Provider ?? "").AppendValue((ushort)r.Segments)
-                .AppendValue(r.Encoding ?? "").AppendValue(r.Ts.UtcDateTime).EndRow();
+        {
+            if (ExposureGroup.Of(r) is { } cohort)
+                exposures.CreateRow().AppendValue(r.CampaignId).AppendValue(r.RequestId).AppendValue(r.UserId).AppendValue(cohort).AppendValue(r.Ts.UtcDateTime).EndRow();
+        }
     });
+
+    /// <summary>The exposures among results, as ClickHouse's exposures view selects them.</summary>
+    private static string ExposuresOf(string table) => $"""
+        SELECT campaign_id, request_id, user_id,
+          CASE WHEN status = 'sent' THEN 'treatment' WHEN reason = 'control_group' THEN 'control' ELSE 'global_control' END AS cohort, ts
+        FROM {table} WHERE status = 'sent' OR (status = 'suppressed' AND reason IN ('control_group', 'global_control'))
+        """;
+
+    public Task InsertRequestsAsync(IReadOnlyList<RequestRow> requests, CancellationToken ct = default) => Locked(() =>
+    {
+        using var appender = _connection.CreateAppender("requests");
+        foreach (var r in requests)
+            appender.CreateRow().AppendValue(r.RequestId).AppendValue(r.CampaignId).AppendValue(r.UserId).AppendValue(r.Trigger)
+                .AppendValue((r.TriggerTs ?? DateTimeOffset.UnixEpoch).UtcDateTime).AppendValue(r.Ts.UtcDateTime)
+                .AppendValue((r.DueAt ?? DateTimeOffset.UnixEpoch).UtcDateTime).AppendValue(r.Cause).EndRow();
+    });
+
+    public Task InsertConversionsAsync(IReadOnlyList<ConversionRecord> conversions, CancellationToken ct = default) => Locked(() =>
+    {
+        using var appender = _connection.CreateAppender("conversions");
+        foreach (var c in conversions)
+            appender.CreateRow().AppendValue(c.CampaignId).AppendValue(c.UserId).AppendValue(c.RequestId).AppendValue(c.RunKey ?? "").AppendValue(c.Cohort)
+                .AppendValue(c.ExposedAt.UtcDateTime).AppendValue(c.Event).AppendValue(c.Ts.UtcDateTime).AppendValue(c.Value ?? 0)
+                .AppendValue((sbyte)(c.LastTouch ? 1 : 0)).EndRow();
+    });
+
+    public async Task<Reports.ReportRows> ReportRowsAsync(Reports.ReportFilter filter, CancellationToken ct = default)
+    {
+        var sql = new Reports.ReportSql(Segments.SqlDialect.DuckDb);
+        return new Reports.ReportRows(
+            await RowsAsync(sql.Qualified(filter), r => (r.GetString(0), r.GetInt64(1))),
+            await RowsAsync(sql.Statuses(filter), r => new Funnel.StatusCount(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))),
+            await RowsAsync(sql.Costs(filter), r => new Reports.CostRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3))),
+            await RowsAsync(sql.Daily(filter), r => new Reports.QuarterRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3))),
+            await RowsAsync(sql.Exposures(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), 0)),
+            await RowsAsync(sql.Conversions(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.IsDBNull(3) ? 0 : r.GetDouble(3))),
+            await RowsAsync(sql.DailyConversions(filter), r => new Reports.QuarterRow(r.GetString(0), "converted", r.GetInt64(1), r.GetInt64(2))));
+    }
+
+    public async Task<Story> StoryAsync(string? campaignId, string? userId, string? requestId, CancellationToken ct = default)
+    {
+        var where = Reports.StorySql.Where(campaignId, userId, requestId, v => "'" + v.Replace("'", "''", StringComparison.Ordinal) + "'");
+        static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+        static DateTimeOffset? Optional(DateTime t) => Utc(t) == DateTimeOffset.UnixEpoch ? null : Utc(t);
+        static string? Text(string s) => s.Length == 0 ? null : s;
+        var requests = await RowsAsync($"SELECT DISTINCT request_id, campaign_id, user_id, trigger, trigger_ts, ts, due_at, cause FROM requests WHERE {where} ORDER BY ts, due_at",
+            r => new RequestRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Optional(r.GetDateTime(4)), Utc(r.GetDateTime(5)), Optional(r.GetDateTime(6)), r.GetString(7)));
+        var results = await RowsAsync($"SELECT DISTINCT request_id, message_id, campaign_id, user_id, status, reason, provider, segments, encoding, ts FROM results WHERE {where} ORDER BY ts, status",
+            r => new SmsResult(r.GetString(0), Text(r.GetString(1)), r.GetString(2), r.GetString(3), r.GetString(4), Text(r.GetString(5)), Text(r.GetString(6)),
+                r.GetFieldValue<ushort>(7), Text(r.GetString(8)), Utc(r.GetDateTime(9))));
+        var conversions = await RowsAsync($"SELECT DISTINCT campaign_id, user_id, request_id, run_key, cohort, exposed_at, event, ts, value, last_touch FROM conversions WHERE {where} ORDER BY ts",
+            r => new ConversionRecord(r.GetString(0), r.GetString(1), r.GetString(2), Text(r.GetString(3)), r.GetString(4), Utc(r.GetDateTime(5)), r.GetString(6),
+                Utc(r.GetDateTime(7)), r.GetDouble(8), r.GetFieldValue<sbyte>(9) == 1));
+        return new Story(requests, results, conversions);
+    }
 
     public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default)
     {

@@ -32,6 +32,17 @@ public interface IAnalyticsStore : IAsyncDisposable
     Task InsertResultsAsync(IReadOnlyList<SmsResult> results, CancellationToken ct = default);
     Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default);
 
+    /// <summary>Requests as they were asked for (sms.requests) and set to wait (sms.scheduled): what <c>streams why</c> tells.</summary>
+    Task InsertRequestsAsync(IReadOnlyList<RequestRow> requests, CancellationToken ct = default);
+
+    Task InsertConversionsAsync(IReadOnlyList<ConversionRecord> conversions, CancellationToken ct = default);
+
+    /// <summary>The rows of every query a report runs (<see cref="Reports.ReportSql"/>).</summary>
+    Task<Reports.ReportRows> ReportRowsAsync(Reports.ReportFilter filter, CancellationToken ct = default);
+
+    /// <summary>One user's (or one request's) requests, results and conversions, oldest first.</summary>
+    Task<Story> StoryAsync(string? campaignId, string? userId, string? requestId, CancellationToken ct = default);
+
     /// <summary>Records property names seen in events (per event name) and profiles: the catalog templates are checked against.</summary>
     Task InsertPropertiesAsync(IReadOnlyList<PropertyKey> keys, CancellationToken ct = default);
 
@@ -81,6 +92,21 @@ public sealed record Contact(string UserId, string Phone, string Timezone, bool?
 }
 
 public sealed record Activity(string UserId, int Quarter, long Count);
+
+/// <summary>
+/// A request as it was asked for (<see cref="DueAt"/> null: from sms.requests, <see cref="Ts"/> its creation) or set to wait
+/// in sms.scheduled until <see cref="DueAt"/> for <see cref="Cause"/>.
+/// </summary>
+public sealed record RequestRow(string RequestId, string CampaignId, string UserId, string Trigger, DateTimeOffset? TriggerTs, DateTimeOffset Ts,
+    DateTimeOffset? DueAt = null, string Cause = "")
+{
+    public static RequestRow Of(SmsRequest r) => new(r.RequestId, r.CampaignId, r.UserId, r.Context.EventName ?? "", r.Context.EventTs, r.CreatedAt);
+
+    public static RequestRow Of(ScheduledRequest s) => Of(s.Request) with { DueAt = s.DueAt, Cause = s.Cause };
+}
+
+/// <summary>What <c>streams why</c> reads: requests, results and conversions, each oldest first.</summary>
+public sealed record Story(IReadOnlyList<RequestRow> Requests, IReadOnlyList<SmsResult> Results, IReadOnlyList<ConversionRecord> Conversions);
 
 public sealed record RunCounts(long Sent, long Delivered);
 

@@ -26,11 +26,37 @@ public sealed class AnalyticsReader : IAsyncDisposable
         return context.DirectAnalytics(readOnly: true) is { } store ? new AnalyticsReader(null, store) : null;
     }
 
-    public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaign, CancellationToken ct)
+    /// <summary>
+    /// The report rendered: here over a store this process opens (campaign zones read from Kafka when one is configured,
+    /// else UTC days), else by the running pipeline, which knows its campaigns.
+    /// </summary>
+    public async Task<string> ReportAsync(CliContext context, Analytics.Reports.ReportFilter filter, string format, CancellationToken ct)
     {
-        if (_store is not null) return await _store.FunnelAsync(campaign, ct);
-        var url = "report" + (campaign is null ? "" : "?campaign=" + Uri.EscapeDataString(campaign));
-        return FunnelJson.Deserialize(await _http!.GetStringAsync(url, ct));
+        if (_store is not null)
+        {
+            var specs = context.Options.Kafka.Bootstrap is null
+                ? new Dictionary<string, Core.Campaigns.CampaignSpec?>()
+                : (await context.Campaigns().ListAsync()).ToDictionary(e => e.Record.Id, e => e.Spec);
+            var report = await Analytics.Reports.Reporting.LoadAsync(_store, filter, id => specs.GetValueOrDefault(id), TimeProvider.System.GetUtcNow(), ct);
+            return Analytics.Reports.ReportFormats.Render(report, format);
+        }
+        var query = new List<string> { "format=" + format };
+        if (filter.CampaignId is { } c) query.Add("campaign=" + Uri.EscapeDataString(c));
+        if (filter.From is { } from) query.Add("from=" + Uri.EscapeDataString(from.ToString("O")));
+        if (filter.To is { } to) query.Add("to=" + Uri.EscapeDataString(to.ToString("O")));
+        using var response = await _http!.GetAsync("report?" + string.Join("&", query) + (filter.RunKey is null ? "" : "&run_key=" + filter.RunKey), ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        return response.IsSuccessStatusCode ? text : throw new CliException($"the running pipeline answered {(int)response.StatusCode}: {text}");
+    }
+
+    public async Task<Story> StoryAsync(string? campaign, string? user, string? request, CancellationToken ct)
+    {
+        if (_store is not null) return await _store.StoryAsync(campaign, user, request, ct);
+        var query = new List<string>();
+        if (campaign is not null) query.Add("campaign=" + Uri.EscapeDataString(campaign));
+        if (user is not null) query.Add("user=" + Uri.EscapeDataString(user));
+        if (request is not null) query.Add("request=" + Uri.EscapeDataString(request));
+        return await _http!.GetFromJsonAsync<Story>("why?" + string.Join("&", query), AnalyticsJson.Options, ct) ?? throw new CliException("the running pipeline answered no story");
     }
 
     /// <summary>Sent and delivered requests of a campaign's runs, by run key.</summary>

@@ -40,6 +40,9 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
           provider: sandbox
           from: "+14155550100"
           text: "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting. Complete your order today!"
+        goal:
+          conversion: {event: Charged, within: 1h, value: value}
+          control_group: 20
         """;
 
     public const string WelcomeSpec = """
@@ -93,12 +96,18 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         var start = time.GetUtcNow();
         using var producer = CliContext.Producer(host.Bootstrap);
         var ids = Enumerable.Range(1, users).Select(i => $"user-{i:D5}").ToList();
-        foreach (var id in ids) Produce(producer, host.Topics.Profiles, id, Codecs.ProfileUpdate.Encode(Profile(id, random, start)));
+        var reachable = new HashSet<string>();
+        foreach (var id in ids)
+        {
+            var profile = Profile(id, random, start);
+            if (profile is { Phone: not null, SmsOptIn: true }) reachable.Add(id);
+            Produce(producer, host.Topics.Profiles, id, Codecs.ProfileUpdate.Encode(profile));
+        }
         producer.Flush(ct);
         foreach (var id in ids) await host.WaitForProfileAsync(id, TimeSpan.FromSeconds(60));
         output.WriteLine($"demo: {users} profiles loaded; events flow for {duration.TotalSeconds:0}s");
 
-        var events = Events(ids, random, start, duration);
+        var events = Events(ids, reachable, random, start, duration);
         var flow = Stopwatch.StartNew();
         var next = 0;
         var lastReport = TimeSpan.Zero;
@@ -131,8 +140,17 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
             if (funnel.Count == 2 && funnel.All(f => f.Pending == 0) && handled == lastHandled && handled == funnel.Sum(f => f.Qualified)) break;
             lastHandled = handled;
         }
+        // Conversions come through the attribution topology a moment after the last goal events.
+        var report = await ReportAsync(host, null, ct);
+        for (var quiet = 0; quiet < 3 && settle.Elapsed < TimeSpan.FromSeconds(60);)
+        {
+            await Task.Delay(700, ct);
+            var later = await ReportAsync(host, null, ct);
+            quiet = later.Campaigns.Sum(c => c.Converted) == report.Campaigns.Sum(c => c.Converted) ? quiet + 1 : 0;
+            report = later;
+        }
         output.WriteLine();
-        output.Write(DataCommands.FunnelTable(funnel));
+        output.Write(Analytics.Reports.ReportFormats.Table(report));
         output.WriteLine();
         var outbox = File.Exists(host.OutboxPath) ? File.ReadLines(host.OutboxPath).Count() : 0;
         output.WriteLine($"demo: {outbox} messages in {Path.GetFullPath(host.OutboxPath)}; took {clock.Elapsed.TotalSeconds:0.0}s");
@@ -146,8 +164,19 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         output.Write(CampaignCommands.EstimateTable(estimate));
 
         await ScheduledRunAsync(host, client, ct);
+
+        report = await ReportAsync(host, null, ct);
+        var html = Path.Combine(options.StateDir, "report.html");
+        await File.WriteAllTextAsync(html, Analytics.Reports.ReportFormats.Html(report), ct);
+        var cart = report.Campaigns.Single(c => c.CampaignId == "abandoned-cart");
+        output.WriteLine($"demo: abandoned-cart: {cart.Converted} conversions of {cart.Lift.Treatment.Exposed} sent, {cart.Lift.Control.Converted} of {cart.Lift.Control.Exposed} held out; {Analytics.Reports.ReportFormats.LiftLine(cart.Lift)}");
+        output.WriteLine($"demo: report written to {Path.GetFullPath(html)} (streams report --format html; streams why --campaign abandoned-cart --user ID)");
+        if (cart.Converted == 0) throw new CliException("the demo ended without conversions");
         return 0;
     }
+
+    private Task<Analytics.Reports.Report> ReportAsync(PipelineHost host, string? campaign, CancellationToken ct) =>
+        Analytics.Reports.Reporting.LoadAsync(host.Analytics!, new Analytics.Reports.ReportFilter(campaign), id => host.Campaigns.Get(id)?.Spec, time.GetUtcNow(), ct);
 
     /// <summary>The segment saved, a scheduled campaign applied with at: now; the scheduler plans the run and the dispatcher sends it.</summary>
     private async Task ScheduledRunAsync(PipelineHost host, CampaignClient client, CancellationToken ct)
@@ -172,7 +201,7 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
         var counts = await host.Analytics!.RunCountsAsync(applied.Record.Id, ct);
         var c = counts.GetValueOrDefault(RequestIds.RunKey(run.RunId)) ?? new Analytics.RunCounts(0, 0);
         output.WriteLine($"demo: run {run.RunId} {run.Status}: {run.Qualified} qualified, {run.Planned} planned, {c.Sent} sent, {c.Delivered} delivered (streams campaign runs {applied.Record.Id})");
-        if (row is not null) output.Write(DataCommands.FunnelTable([row]));
+        if (row is not null) output.Write(Analytics.Reports.ReportFormats.Table(await ReportAsync(host, applied.Record.Id, ct)));
     }
 
     private static async Task<string> Progress(PipelineHost host)
@@ -213,7 +242,11 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
     }
 
     /// <summary>Events spread over the run: a quarter of users sign up, most browse, many add to cart (some above 500), some pay.</summary>
-    private static List<(TimeSpan After, UserEvent Event)> Events(List<string> ids, Random random, DateTimeOffset start, TimeSpan duration)
+    /// <remarks>
+    /// A big cart is sometimes paid for a few seconds later: more often by users the nudge reached than by the cart
+    /// campaign's control group (the effect the report's lift measures), as often as the control group by the rest.
+    /// </remarks>
+    private static List<(TimeSpan After, UserEvent Event)> Events(List<string> ids, IReadOnlySet<string> reachable, Random random, DateTimeOffset start, TimeSpan duration)
     {
         var list = new List<(TimeSpan, UserEvent)>();
         var window = Math.Max(1, duration.TotalMilliseconds - 1000);
@@ -226,8 +259,14 @@ public sealed class Demo(StreamsOptions options, TextWriter output, int users, T
             if (random.NextDouble() < 0.6)
             {
                 var value = Math.Round(100 + random.NextDouble() * 1400, 0);
-                list.Add((At(), E(id, "Added To Cart", new() { ["product"] = Products[random.Next(Products.Length)], ["value"] = value })));
+                var added = At();
+                list.Add((added, E(id, "Added To Cart", new() { ["product"] = Products[random.Next(Products.Length)], ["value"] = value })));
                 if (random.NextDouble() < 0.3) list.Add((At(), E(id, "Charged", new() { ["value"] = value })));
+                else if (value >= 500)
+                {
+                    var nudged = reachable.Contains(id) && !Dispatcher.SendDecision.InControlGroup("abandoned-cart", id, 20);
+                    if (random.NextDouble() < (nudged ? 0.35 : 0.12)) list.Add((added + TimeSpan.FromSeconds(3 + random.NextDouble() * 5), E(id, "Charged", new() { ["value"] = value })));
+                }
             }
         }
         return [.. list.OrderBy(e => e.Item1)];

@@ -23,7 +23,8 @@ public static class StreamsCli
         root.Subcommands.Add(DataCommands.Send("events", "Produce user events from a JSONL file to sms.events", output));
         root.Subcommands.Add(DataCommands.Send("profiles", "Produce profile updates from a JSONL file to sms.profiles", output));
         root.Subcommands.Add(SimulateCommand.Build(output));
-        root.Subcommands.Add(DataCommands.Report(output));
+        root.Subcommands.Add(ReportCommands.Report(output));
+        root.Subcommands.Add(ReportCommands.Why(output));
         root.Subcommands.Add(DataCommands.Topics(output));
         root.Subcommands.Add(DataCommands.ClickHouse(output));
         return root;

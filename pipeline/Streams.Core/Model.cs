@@ -89,6 +89,36 @@ public sealed record SmsResult(
     DateTimeOffset Ts,
     IReadOnlyList<string>? Holds = null);
 
+/// <summary>A goal event credited to one exposure (sms.conversions): at most one per campaign, user and exposure.</summary>
+public sealed record ConversionRecord(
+    string CampaignId,
+    string UserId,
+    string RequestId,
+    string? RunKey,
+    string Cohort,
+    DateTimeOffset ExposedAt,
+    string Event,
+    DateTimeOffset Ts,
+    double? Value,
+    bool LastTouch);
+
+/// <summary>Who an exposure was: sent to (treatment), or held out at the moment it would have been sent.</summary>
+public static class ExposureGroup
+{
+    public const string Treatment = "treatment";
+    public const string Control = "control";
+    public const string GlobalControl = "global_control";
+
+    /// <summary>The group a result exposes its user in, or null when the result is no exposure.</summary>
+    public static string? Of(SmsResult result) => result switch
+    {
+        { Status: ResultStatus.Sent } => Treatment,
+        { Status: ResultStatus.Suppressed, Reason: Reasons.ControlGroup } => Control,
+        { Status: ResultStatus.Suppressed, Reason: Reasons.GlobalControl } => GlobalControl,
+        _ => null,
+    };
+}
+
 public static class ResultStatus
 {
     /// <summary>Handed to the provider, the call about to go out: what a counter store that lost its data learns its claims from.</summary>
@@ -113,6 +143,7 @@ public static class ResultStatus
 public static class Reasons
 {
     public const string CampaignInactive = "campaign_inactive";
+    /// <summary>Held out at the moment it would have been sent (ranks last, after every eligibility check): an exposure for lift.</summary>
     public const string ControlGroup = "control_group";
     public const string NotSampled = "not_sampled";
     public const string OptedOut = "opted_out";
@@ -124,6 +155,8 @@ public static class Reasons
     public const string DndDiscarded = "dnd_discarded";
     public const string RenderFailed = "render_failed";
     public const string TooManySegments = "too_many_segments";
+    /// <summary>Held out by the configured global control group (control.global_percent): an exposure, like control_group.</summary>
+    public const string GlobalControl = "global_control";
     public const string ProviderError = "provider_error";
     public const string NoDeliveryReport = "no_delivery_report";
     public const string InterruptedAttempt = "interrupted_attempt";

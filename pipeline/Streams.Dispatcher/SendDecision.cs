@@ -32,7 +32,9 @@ public static class SendDecision
 
     /// <param name="defaultDnd">The configured DND hours for campaigns that set none.</param>
     /// <param name="optedOut">What the consent store says of this user or number (STOP, or a later profile opt-out).</param>
-    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, DndWindow? defaultDnd, bool optedOut, DateTimeOffset now)
+    /// <param name="globalControl">The configured global hold-out (<c>control.global_percent</c>), 0 for none.</param>
+    public static Decision Decide(SmsRequest request, CampaignEntry? campaign, FrequencyCaps caps, DndWindow? defaultDnd, bool optedOut, DateTimeOffset now,
+        double globalControl = 0)
     {
         if (campaign?.Spec is not { } spec || campaign.Message is not { } message)
             return new Suppress(Reasons.CampaignInactive, "campaign unknown to this dispatcher");
@@ -40,8 +42,6 @@ public static class SendDecision
             return new Suppress(Reasons.CampaignInactive, $"campaign is {campaign.Record.Status.ToString().ToLowerInvariant()}");
         if (spec.When?.End is { } end && now >= end)
             return new Suppress(Reasons.CampaignInactive, "campaign ended");
-        if (spec.Goal?.ControlGroup is { } control && InControlGroup(spec.Id, request.UserId, control))
-            return new Suppress(Reasons.ControlGroup, $"held out in the {control}% control group");
         if (spec.Who.Reach?.Percent is { } percent && !Sampled(spec.Id, request.UserId, percent))
             return new Suppress(Reasons.NotSampled, $"outside the {percent}% sample");
         if (optedOut)
@@ -79,8 +79,26 @@ public static class SendDecision
         var tooLong = spec.What.MaxSegments is { } max && info.Segments > max
             ? new Suppress(Reasons.TooManySegments, $"{info.Segments} {info.Encoding} segments, max_segments is {max}")
             : null;
-        return new Send(to, spec.What.From, text, info, spec.What.Provider, slots, tooLong) { MessagingService = spec.What.MessagingService };
+        return new Send(to, spec.What.From, text, info, spec.What.Provider, slots, tooLong ?? HeldOut(spec, request.UserId, globalControl))
+            { MessagingService = spec.What.MessagingService };
     }
+
+    /// <summary>
+    /// The hold-outs rank last: a control user passed every check a sent user passes (consent, phone, DND, rendering,
+    /// and — as a probe of the counters — limits and caps), so treatment and control are drawn from the same eligible
+    /// users at the same moment. The probe takes no slot; the result is the control user's exposure.
+    /// </summary>
+    private static Suppress? HeldOut(Core.Campaigns.CampaignSpec spec, string userId, double globalControl)
+    {
+        if (globalControl > 0 && spec.Goal?.Transactional != true && InGlobalControl(userId, globalControl))
+            return new Suppress(Reasons.GlobalControl, $"held out in the {globalControl}% global control group");
+        if (spec.Goal?.ControlGroup is { } control && control > 0 && InControlGroup(spec.Id, userId, control))
+            return new Suppress(Reasons.ControlGroup, $"held out in the {control}% control group");
+        return null;
+    }
+
+    /// <summary>The global hold-out: stable per user across every campaign (its own salt, independent of any campaign's draw).</summary>
+    public static bool InGlobalControl(string userId, double percent) => Sampling.Bucket($"global-control\n{userId}") < percent * 100;
 
     /// <summary>A stable portion of users per campaign: the same user is always in or always out.</summary>
     public static bool Sampled(string campaignId, string userId, double percent) => Sampling.Sampled(campaignId, userId, percent);

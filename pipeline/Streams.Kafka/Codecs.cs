@@ -16,6 +16,38 @@ public static class Codecs
     public static MembershipCodec Membership { get; } = new();
     public static RunRecordCodec RunRecord { get; } = new();
     public static AlertCodec Alert { get; } = new();
+    public static ConversionCodec Conversion { get; } = new();
+}
+
+/// <summary>sms.conversions.</summary>
+public sealed class ConversionCodec() : RecordCodec<ConversionRecord>(Schemas.Conversion)
+{
+    protected override GenericRecord ToRecord(ConversionRecord v)
+    {
+        var r = new GenericRecord(Schema);
+        r.Add("campaign_id", v.CampaignId);
+        r.Add("user_id", v.UserId);
+        r.Add("request_id", v.RequestId);
+        r.Add("run_key", v.RunKey);
+        r.Add("cohort", v.Cohort);
+        r.Add("exposed_at", Utc(v.ExposedAt));
+        r.Add("event", v.Event);
+        r.Add("ts", Utc(v.Ts));
+        r.Add("value", v.Value);
+        r.Add("last_touch", v.LastTouch);
+        return r;
+    }
+
+    protected override ConversionRecord FromRecord(GenericRecord r) => new(
+        Get<string>(r, "campaign_id")!, Get<string>(r, "user_id")!, Get<string>(r, "request_id")!, Get<string>(r, "run_key"), Get<string>(r, "cohort")!,
+        Instant(r["exposed_at"]), Get<string>(r, "event")!, Instant(r["ts"]), r.TryGetValue("value", out var v) && v is double d ? d : null, Get<bool>(r, "last_touch"));
+
+    protected override ConversionRecord FromJson(JsonFields j)
+    {
+        j.Only("campaign_id", "user_id", "request_id", "run_key", "cohort", "exposed_at", "event", "ts", "value", "last_touch");
+        return new ConversionRecord(j.String("campaign_id"), j.String("user_id"), j.String("request_id"), j.OptionalString("run_key"), j.String("cohort"),
+            j.Instant("exposed_at"), j.String("event"), j.Instant("ts"), j.OptionalDouble("value"), j.OptionalBool("last_touch") ?? false);
+    }
 }
 
 /// <summary>sms.runs: a scheduled campaign's run and its state.</summary>

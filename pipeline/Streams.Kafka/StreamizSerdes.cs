@@ -11,3 +11,10 @@ public sealed class SmsRequestSerDes : AbstractSerDes<SmsRequest>
 
     public override SmsRequest Deserialize(byte[] data, SerializationContext context) => data is null ? null! : Codecs.SmsRequest.DecodeOwn(data);
 }
+
+public sealed class ConversionSerDes : AbstractSerDes<ConversionRecord>
+{
+    public override byte[] Serialize(ConversionRecord data, SerializationContext context) => data is null ? null! : Codecs.Conversion.Encode(data);
+
+    public override ConversionRecord Deserialize(byte[] data, SerializationContext context) => data is null ? null! : Codecs.Conversion.DecodeOwn(data);
+}

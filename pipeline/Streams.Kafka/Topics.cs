@@ -49,8 +49,8 @@ public sealed record Topics(string Prefix = "sms.")
     public Topic<Core.Schedules.RunRecord> Runs => new(Prefix + "runs", Codecs.RunRecord);
     public Topic<Core.Schedules.Alert> Alerts => new(Prefix + "alerts", Codecs.Alert);
 
-    /// <summary>Not produced by this pipeline yet (conversions are attributed in the analytics store).</summary>
-    public Topic Conversions => new(Prefix + "conversions");
+    /// <summary>Goal events credited to exposures, by the attribution topology.</summary>
+    public Topic<ConversionRecord> Conversions => new(Prefix + "conversions", Codecs.Conversion);
 
     /// <summary>Records that could not be read, byte for byte, with <see cref="DlqHeaders"/> saying why.</summary>
     public Topic Dlq => new(Prefix + "dlq");

@@ -54,6 +54,18 @@ public sealed class StreamsOptions
 
     public SchedulerOptions Scheduler { get; set; } = new();
 
+    public ControlOptions Control { get; set; } = new();
+
+    public sealed class ControlOptions
+    {
+        /// <summary>
+        /// A stable percent of all users held out of every campaign not marked <c>goal.transactional</c>: their conversion
+        /// rate is the baseline beside every campaign's. 0: none.
+        /// </summary>
+        [ConfigurationKeyName("global_percent")]
+        public double GlobalPercent { get; set; }
+    }
+
     public sealed class SchedulerOptions
     {
         /// <summary>Users planned between two checkpoints of a run's cursor (what a new scheduler re-reads after a crash).</summary>
@@ -181,6 +193,8 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
         options.Dnd?.ToWindow();
+        if (options.Control.GlobalPercent is < 0 or >= 100)
+            throw new ConfigException($"control.global_percent: {options.Control.GlobalPercent} is not at least 0 and below 100");
         if (options.Scheduler.CheckpointEvery < 100)
             throw new ConfigException($"scheduler.checkpoint_every: {options.Scheduler.CheckpointEvery} is below 100");
         if (options.Alerts.Webhook is { Length: > 0 } hook && !(Uri.TryCreate(hook, UriKind.Absolute, out var hookUri) && hookUri.Scheme is "http" or "https"))

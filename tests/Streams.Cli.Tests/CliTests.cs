@@ -16,12 +16,12 @@ public sealed class CliTests : IDisposable
     public async Task Validate_accepts_a_good_spec_and_notes_what_apply_would_refuse()
     {
         var good = _cli.File("good.yaml", Good);
-        var later = _cli.File("later.yaml", Good.Replace("type: live", "type: live\ngoal: {control_group: 10, conversion: {event: Charged, within: 24h}}"));
+        var later = _cli.File("later.yaml", Good.Replace("who: {trigger: {event: Signed Up}}", "who: {trigger: {event: Signed Up}, reach: {run_limit: 5}}"));
         var r = await _cli.RunAsync("campaign", "validate", "-f", good, later);
         Assert.Equal(0, r.ExitCode);
         Assert.Contains($"{good}: ok (welcome, live)", r.Out);
         Assert.Contains($"{good}: preview: \"Welcome [first_name]!\" (GSM-7, 21 characters, 1 segment)", r.Out);
-        Assert.Contains($"{later}: note: apply will refuse, not supported yet: goal.conversion", r.Out);
+        Assert.Contains($"{later}: note: apply will refuse, not supported yet: who.reach.run_limit", r.Out);
     }
 
     [Fact]

@@ -39,8 +39,9 @@ public sealed class CampaignSpecParserTests
           text: "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting 🛒"
           max_segments: 3
         goal:
-          conversion: {event: Charged, within: 24h}
+          conversion: {event: Charged, within: 24h, where: [{prop: amount, op: gt, value: 0}], value: amount}
           control_group: 10
+          transactional: false
         """;
 
     [Fact]
@@ -64,7 +65,9 @@ public sealed class CampaignSpecParserTests
         Assert.Equal(new Dnd(new TimeOnly(22, 0), new TimeOnly(9, 0), DndAction.Delay), s.When.Dnd);
         Assert.Equal((DeliverIn.UserTimezone, GlobalLimits.Apply), (s.When.DeliverIn, s.When.GlobalLimits));
         Assert.Equal(("sinch", "+14155550100", 3), (s.What.Provider, s.What.From, s.What.MaxSegments));
-        Assert.Equal((new Conversion("Charged", TimeSpan.FromHours(24)), 10.0), (s.Goal!.Conversion, s.Goal.ControlGroup));
+        var goal = s.Goal!.Conversion!;
+        Assert.Equal(("Charged", TimeSpan.FromHours(24), "amount", 10.0, false), (goal.Event, goal.Within, goal.Value, s.Goal.ControlGroup, s.Goal.Transactional));
+        Assert.Equal(new Condition("amount", ConditionOp.Gt, 0L), goal.Conditions.Single());
     }
 
     [Fact]

@@ -105,7 +105,7 @@ public sealed class SendDecisionTests
     }
 
     [Fact]
-    public void A_control_group_holds_out_a_stable_share_independent_of_the_sample_and_ranks_before_it()
+    public void A_control_group_holds_out_a_stable_share_drawn_only_from_users_who_would_be_sent()
     {
         var held = Enumerable.Range(0, 10_000).Where(i => SendDecision.InControlGroup("cart", $"u{i}", 10)).ToList();
         Assert.InRange(held.Count, 900, 1_100);
@@ -113,16 +113,32 @@ public sealed class SendDecisionTests
         Assert.InRange(held.Count(i => SendDecision.Sampled("cart", $"u{i}", 30)), 240, 360);
 
         var campaign = Campaign("{provider: sandbox, text: Hi}");
-        var spec = campaign.Record.SpecJson.Replace("\"who\":{", "\"who\":{\"reach\":{\"percent\":0.01},");
-        spec = spec[..^1] + ",\"goal\":{\"control_group\":10}}";
-        var controlled = CampaignEntry.From(campaign.Record with { SpecJson = spec });
+        var controlled = CampaignEntry.From(campaign.Record with { SpecJson = campaign.Record.SpecJson[..^1] + ",\"goal\":{\"control_group\":10}}" });
         Assert.Equal(10, controlled.Spec!.Goal!.ControlGroup);
         var user = $"u{held[0]}";
-        Assert.Equal(Reasons.ControlGroup, Decisions.Stopped(Decide(controlled, Request(optIn: false) with { UserId = user })).Reason);
+        // Held out only once every check a sent user passes has passed: an opted-out or unreachable user is no exposure.
+        Assert.Equal(Reasons.OptedOut, Decisions.Stopped(Decide(controlled, Request(optIn: false) with { UserId = user })).Reason);
+        Assert.Equal(Reasons.InvalidPhone, Decisions.Stopped(Decide(controlled, Request() with { UserId = user, Context = Request().Context with { Phone = "12" } })).Reason);
+        var control = Assert.IsType<Send>(Decide(controlled, Request() with { UserId = user }));
+        // The hold-out is a stop after the counters: probed for limits and caps (no slot taken), then reported.
+        Assert.Equal(Reasons.ControlGroup, control.After!.Reason);
         var outside = Enumerable.Range(0, 100).Select(i => $"u{i}").First(u => !SendDecision.InControlGroup("cart", u, 10));
-        Assert.Equal(Reasons.NotSampled, Decisions.Stopped(Decide(controlled, Request() with { UserId = outside })).Reason);
+        Assert.Null(Assert.IsType<Send>(Decide(controlled, Request() with { UserId = outside })).After);
         // A paused campaign says so before anything else.
         Assert.Equal(Reasons.CampaignInactive, Decisions.Stopped(Decide(CampaignEntry.From(controlled.Record with { Status = CampaignStatus.Paused }), Request() with { UserId = user })).Reason);
+    }
+
+    [Fact]
+    public void The_global_control_group_holds_a_user_out_of_every_campaign_but_transactional_ones()
+    {
+        var user = Enumerable.Range(0, 1000).Select(i => $"u{i}").First(u => SendDecision.InGlobalControl(u, 5));
+        Assert.InRange(Enumerable.Range(0, 10_000).Count(i => SendDecision.InGlobalControl($"u{i}", 5)), 400, 600);
+        var campaign = Campaign("{provider: sandbox, text: Hi}");
+        var held = Assert.IsType<Send>(SendDecision.Decide(Request() with { UserId = user }, campaign, FrequencyCaps.None, null, false, Now, globalControl: 5));
+        Assert.Equal(Reasons.GlobalControl, held.After!.Reason);
+        var receipt = CampaignEntry.From(campaign.Record with { SpecJson = campaign.Record.SpecJson[..^1] + ",\"goal\":{\"transactional\":true}}" });
+        Assert.Null(Assert.IsType<Send>(SendDecision.Decide(Request() with { UserId = user }, receipt, FrequencyCaps.None, null, false, Now, globalControl: 5)).After);
+        Assert.Null(Assert.IsType<Send>(SendDecision.Decide(Request() with { UserId = user }, campaign, FrequencyCaps.None, null, false, Now)).After);
     }
 
     [Theory]

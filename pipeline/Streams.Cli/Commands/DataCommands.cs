@@ -69,29 +69,6 @@ public static class DataCommands
         return records;
     }
 
-    public static Command Report(TextWriter output)
-    {
-        var campaign = new Option<string?>("--campaign") { Description = "Only this campaign" };
-        var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
-        var command = new Command("report", "Per-campaign funnel: qualified, suppressed by reason, sent, delivered, failed") { campaign, format };
-        command.SetAction(async (parse, ct) =>
-        {
-            var context = CliContext.From(parse);
-            var rows = await FunnelAsync(context, parse.GetValue(campaign), ct);
-            output.Write(parse.GetValue(format) == "json" ? FunnelJson.Serialize(rows) + "\n" : FunnelTable(rows));
-            return 0;
-        });
-        return command;
-    }
-
-    private static async Task<IReadOnlyList<FunnelRow>> FunnelAsync(CliContext context, string? campaign, CancellationToken ct)
-    {
-        await using var reader = AnalyticsReader.Open(context)
-            ?? throw new CliException($"no analytics configured (clickhouse.url) and no embedded data in {context.Options.StateDir}");
-        return await reader.FunnelAsync(campaign, ct);
-    }
-
     public static string FunnelTable(IReadOnlyList<FunnelRow> rows)
     {
         var sb = new StringBuilder();

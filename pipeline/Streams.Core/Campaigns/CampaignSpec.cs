@@ -128,6 +128,16 @@ public sealed record Goal
 {
     public Conversion? Conversion { get; init; }
     public double? ControlGroup { get; init; }
+
+    /// <summary>Exempt from the global control group (control.global_percent): receipts, one-time codes.</summary>
+    public bool? Transactional { get; init; }
 }
 
-public sealed record Conversion(string Event, TimeSpan Within);
+/// <summary>An event matching <see cref="Event"/> and <see cref="Where"/> within the window after an exposure is a conversion; <see cref="Value"/> names its revenue property.</summary>
+public sealed record Conversion(string Event, TimeSpan Within, IReadOnlyList<Condition>? Where = null, string? Value = null)
+{
+    /// <summary>The longest window a goal may have: attribution keeps an exposure for its window plus this much for late events.</summary>
+    public static readonly TimeSpan LongestWindow = TimeSpan.FromDays(30);
+
+    public IReadOnlyList<Condition> Conditions => Where ?? [];
+}

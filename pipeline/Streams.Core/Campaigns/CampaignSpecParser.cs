@@ -122,7 +122,7 @@ public static partial class CampaignSpecParser
                 "at", "every", "timezone", "deliver_in", "best_time", "late", "max_lateness", "start", "end", "dnd", "global_limits"));
             var what = ReadWhat(Obj(o["what"], "what", required: true,
                 "provider", "from", "messaging_service", "text", "max_segments", "smart_encoding"));
-            var goal = ReadGoal(Obj(o["goal"], "goal", required: false, "conversion", "control_group"));
+            var goal = ReadGoal(Obj(o["goal"], "goal", required: false, "conversion", "control_group", "transactional"));
 
             if (type == CampaignType.Live && who.Trigger is null && !Problems.Any(p => p.Path.StartsWith("who", StringComparison.Ordinal)))
                 Problem("who.trigger", "a live campaign needs a trigger");
@@ -534,15 +534,20 @@ public static partial class CampaignSpecParser
         {
             if (o is null) return null;
             Conversion? conversion = null;
-            if (Obj(o["conversion"], "goal.conversion", required: false, "event", "within") is { } c)
+            if (Obj(o["conversion"], "goal.conversion", required: false, "event", "within", "where", "value") is { } c)
             {
                 var ev = Str(c, "event", "goal.conversion.event", required: true);
                 var within = Duration(c, "within", "goal.conversion.within", required: true, positive: true);
-                if (ev is not null && within is not null) conversion = new Conversion(ev, within.Value);
+                var where = Conditions(c["where"], "goal.conversion.where");
+                var value = Str(c, "value", "goal.conversion.value", required: false);
+                if (within > Conversion.LongestWindow)
+                    Problem("goal.conversion.within", $"must be at most {Durations.Format(Conversion.LongestWindow)} (attribution keeps exposures no longer)", c["within"]);
+                if (ev is not null && within is not null) conversion = new Conversion(ev, within.Value, where, value);
             }
             var control = Number(o, "control_group", "goal.control_group");
             if (control is < 0 or >= 100) Problem("goal.control_group", "must be at least 0 and below 100", o["control_group"]);
-            return new Goal { Conversion = conversion, ControlGroup = control };
+            var transactional = Bool(o, "transactional", "goal.transactional");
+            return new Goal { Conversion = conversion, ControlGroup = control, Transactional = transactional };
         }
 
         // ---- typed field readers: each reports its own problem and returns null on failure ----

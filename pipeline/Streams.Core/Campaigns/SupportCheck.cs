@@ -8,10 +8,7 @@ namespace Streams.Core.Campaigns;
 /// </summary>
 public static class SupportCheck
 {
-    private static readonly string[] Unsupported =
-    [
-        "goal.conversion",
-    ];
+    private static readonly string[] Unsupported = [];
 
     private static readonly string[] LiveUnsupported =
     [

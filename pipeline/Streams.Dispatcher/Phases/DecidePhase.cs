@@ -19,7 +19,7 @@ public sealed class DecidePhase(ICounterStore counters, ICampaignView campaigns,
         for (var n = 0; n < items.Count; n++)
         {
             var item = items[n];
-            switch (SendDecision.Decide(item.Request, campaigns.Get(item.Request.CampaignId), settings.Caps, settings.DefaultDnd, optedOut[n], now))
+            switch (SendDecision.Decide(item.Request, campaigns.Get(item.Request.CampaignId), settings.Caps, settings.DefaultDnd, optedOut[n], now, settings.GlobalControl))
             {
                 case Delay delay:
                     logger.LogDebug("request {RequestId} waits until {Until} ({Cause})", item.Request.RequestId, delay.Until, delay.Cause);

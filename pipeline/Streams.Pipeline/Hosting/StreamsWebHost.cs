@@ -87,9 +87,32 @@ public static class StreamsWebHost
     private static void MapAnalytics(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", (AnalyticsAccess access) => Results.Json(new { status = "ok", kafka = access.Bootstrap }));
-        app.MapGet("/report", async (string? campaign, AnalyticsAccess access, CancellationToken token) => access.Store is { } analytics
-            ? Results.Text(FunnelJson.Serialize(await analytics.FunnelAsync(campaign, token)), "application/json")
-            : NoAnalytics());
+        // The report as a page (the default), or as table, json or csv text: what `streams report` prints.
+        app.MapGet("/report", async (string? campaign, string? run, string? run_key, string? from, string? to, string? format, AnalyticsAccess access,
+            CampaignCache campaigns, TimeProvider time, CancellationToken token) =>
+        {
+            if (access.Store is not { } analytics) return NoAnalytics();
+            Analytics.Reports.ReportFilter filter;
+            try
+            {
+                filter = ReportRequest.Filter(campaign, run, from, to);
+                if (run_key is not null) filter = filter with { RunKey = ReportRequest.RunKey(run_key) };
+                format = ReportRequest.Format(format ?? "html");
+            }
+            catch (ArgumentException e)
+            {
+                return Results.Problem(statusCode: 400, title: "bad report request", detail: e.Message);
+            }
+            var report = await Analytics.Reports.Reporting.LoadAsync(analytics, filter, id => campaigns.Get(id)?.Spec, time.GetUtcNow(), token);
+            var text = Analytics.Reports.ReportFormats.Render(report, format);
+            return Results.Text(text, format switch { "html" => "text/html; charset=utf-8", "json" => "application/json", "csv" => "text/csv; charset=utf-8", _ => "text/plain; charset=utf-8" });
+        });
+        app.MapGet("/why", async (string? campaign, string? user, string? request, AnalyticsAccess access, CancellationToken token) =>
+        {
+            if (access.Store is not { } analytics) return NoAnalytics();
+            if (user is null && request is null) return Results.Problem(statusCode: 400, title: "bad why request", detail: "give user (with or without campaign) or request");
+            return Results.Json(await analytics.StoryAsync(campaign, user, request, token), AnalyticsJson.Options);
+        });
         app.MapGet("/runs/{campaign}", async (string campaign, AnalyticsAccess access, CancellationToken token) => access.Store is { } analytics
             ? Results.Json(await analytics.RunCountsAsync(campaign, token), AnalyticsJson.Options)
             : NoAnalytics());

@@ -21,7 +21,7 @@ public sealed class DispatcherRole(PipelineHost host, string groupId) : Pipeline
         // dispatchers in one process are two owners).
         var claimant = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var handler = new RequestHandler(host.Counters, providers, host.Campaigns, host.Time, loggers.CreateLogger<RequestHandler>(), claimant,
-            new DispatchSettings { Caps = options.Limits.Caps, DefaultDnd = options.Dnd?.ToWindow() });
+            new DispatchSettings { Caps = options.Limits.Caps, DefaultDnd = options.Dnd?.ToWindow(), GlobalControl = options.Control.GlobalPercent });
         Dispatcher = new DispatcherLoop(
             new DispatcherOptions { Kafka = host.KafkaSettings, Topics = host.Topics, GroupId = groupId, MaxInputBytes = options.MaxInputBytes },
             handler, host.Producer, host.Results, loggers.CreateLogger<DispatcherLoop>(),

@@ -149,8 +149,8 @@ public sealed class Simulator
 
             _campaigns = campaigns.ToDictionary(c => c.Id, CampaignEntry.From);
             _provider = new RecordingProvider();
-            _handler = new RequestHandler(_counters, new FixedProviders(_provider, anyName: true), new FixedCampaigns(_campaigns), time, logger,
-                "simulate", options.Limits.Caps, options.Dnd?.ToWindow());
+            _handler = new RequestHandler(_counters, new FixedProviders(_provider, anyName: true), new FixedCampaigns(_campaigns), time, logger, "simulate",
+                new DispatchSettings { Caps = options.Limits.Caps, DefaultDnd = options.Dnd?.ToWindow(), GlobalControl = options.Control.GlobalPercent });
             if (!scheduled) return;
             _history = Analytics.DuckDbStore.Open(Path.Combine(stateDir, "history.duckdb"));
             _history.MigrateAsync().GetAwaiter().GetResult();

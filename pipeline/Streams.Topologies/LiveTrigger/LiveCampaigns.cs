@@ -26,23 +26,56 @@ public sealed class LiveCampaigns
         };
     }
 
+    private int _changes;
+    private IReadOnlyDictionary<string, (CampaignRecord Record, CampaignSpec Spec)> _all = new Dictionary<string, (CampaignRecord, CampaignSpec)>();
+    private int _allAt = -1;
+
+    /// <summary>Counts the changes seen so far: a reader that builds something from the campaigns rebuilds it when this moves.</summary>
+    public int Changes
+    {
+        get
+        {
+            var seen = 0;
+            foreach (var (key, raw) in _records())
+            {
+                if (raw is null) continue;
+                seen++;
+                Read(key, raw);
+            }
+            if (seen != _known.Count)
+            {
+                foreach (var gone in _known.Keys.Except(_records().Where(r => r.Value is not null).Select(r => r.Key)).ToList()) _known.Remove(gone);
+                _changes++;
+            }
+            return _changes;
+        }
+    }
+
+    /// <summary>Every readable campaign, whatever its status or type, by id (rebuilt only when a record changed).</summary>
+    public IReadOnlyDictionary<string, (CampaignRecord Record, CampaignSpec Spec)> All()
+    {
+        var changes = Changes;
+        if (changes == _allAt) return _all;
+        _all = _known.Where(k => k.Value is { Record: not null, Spec: not null }).ToDictionary(k => k.Key, k => (k.Value.Record!, k.Value.Spec!), StringComparer.Ordinal);
+        _allAt = changes;
+        return _all;
+    }
+
     public IEnumerable<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> Active()
     {
         foreach (var (key, raw) in _records())
         {
             if (raw is null || Read(key, raw) is not { Record.Status: CampaignStatus.Active, Spec: { Type: CampaignType.Live, Who.Trigger: { } trigger } spec } known) continue;
-            yield return (known.Record, spec, trigger);
+            yield return (known.Record!, spec, trigger);
         }
     }
 
     private Known? Read(string key, byte[] raw)
     {
         if (_known.TryGetValue(key, out var known) && (ReferenceEquals(known.Raw, raw) || known.Raw.AsSpan().SequenceEqual(raw))) return known;
-        if (Codecs.CampaignRecord.TryDecodeOwn(raw) is not { Ok: true, Value: { } record })
-        {
-            _known.Remove(key);
-            return null;
-        }
+        _changes++;
+        // One that cannot be read is remembered as such, so it is not decoded again on every event.
+        if (Codecs.CampaignRecord.TryDecodeOwn(raw) is not { Ok: true, Value: { } record }) return _known[key] = new Known(raw, null, null);
         return _known[key] = new Known(raw, record, CampaignSpecParser.Parse(record.SpecJson).Spec);
     }
 
@@ -51,5 +84,5 @@ public sealed class LiveCampaigns
         foreach (var kv in store.All()) yield return (kv.Key, kv.Value);
     }
 
-    private sealed record Known(byte[] Raw, CampaignRecord Record, CampaignSpec? Spec);
+    private sealed record Known(byte[] Raw, CampaignRecord? Record, CampaignSpec? Spec);
 }
