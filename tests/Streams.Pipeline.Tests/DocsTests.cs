@@ -31,6 +31,15 @@ public sealed partial class DocsTests
     }
 
     [Fact]
+    public void The_analysts_guide_shows_the_sql_of_every_number_the_report_shows()
+    {
+        var guide = File.ReadAllText(Path.Combine(Streams.Tests.Repository.Root, "docs", "analysts.md"));
+        var sql = new Analytics.Reports.ReportSql(Analytics.Segments.SqlDialect.ClickHouse, "streams.");
+        foreach (var (name, query) in sql.All(new Analytics.Reports.ReportFilter()))
+            Assert.True(guide.Contains(query, StringComparison.Ordinal), $"docs/analysts.md lacks the report's {name} query:\n{query}");
+    }
+
+    [Fact]
     public void The_configuration_reference_names_every_key_the_configuration_takes()
     {
         var reference = File.ReadAllText(Path.Combine(Streams.Tests.Repository.Root, "docs", "configuration.md"));

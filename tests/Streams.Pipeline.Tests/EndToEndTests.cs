@@ -27,6 +27,8 @@ public sealed class EndToEndTests : IDisposable
           provider: sandbox
           from: "+14155550100"
           text: "Hi {{ profile.first_name | default: 'there' }}, your {{ event.product }} is waiting"
+        goal:
+          conversion: {event: Charged, within: 1h, value: value}
         """;
 
     private static readonly (string, string)[] Profiles =
@@ -127,6 +129,17 @@ public sealed class EndToEndTests : IDisposable
         var counts = await PipelineFixture.Eventually(() => host.Counters.CampaignCountsAsync("cart"), c => c.GetValueOrDefault(ResultStatus.Delivered) == 2);
         Assert.Equal(2, counts[ResultStatus.Sent]);
         Assert.Equal(2, counts[ResultStatus.Delivered]);
+
+        // Goal events: u1 paid before its message (no conversion), u5 half an hour after its own (one, with its value).
+        await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events,
+            ("u5", """{"user_id":"u5","name":"Charged","ts":"2026-12-01T10:30:00Z","props":{"value":500}}"""));
+        var conversion = Assert.Single(await PipelineFixture.Eventually(() => Task.FromResult(PipelineFixture.ReadAll(kafka.Bootstrap, topics.Conversions)), c => c.Count >= 1));
+        Assert.Equal(("cart", "u5", ExposureGroup.Treatment, 500.0, true),
+            Codecs.Conversion.Decode(conversion.Message.Value) is var c ? (c.CampaignId, c.UserId, c.Cohort, c.Value, c.LastTouch) : default);
+        var report = await PipelineFixture.Eventually(
+            () => Analytics.Reports.Reporting.LoadAsync(host.Analytics!, new("cart"), _ => Core.Campaigns.CampaignSpecParser.ParseValid(Spec), _f.Time.GetUtcNow()),
+            r => r.Campaigns.Count == 1 && r.Campaigns[0].Converted == 1);
+        Assert.Equal((1L, 500.0, 0.5), (report.Campaigns[0].Converted, report.Campaigns[0].Revenue, report.Campaigns[0].ConversionRate!.Value));
     }
 
     private static string Header(Confluent.Kafka.ConsumeResult<string, byte[]> r, string key) =>
