@@ -12,6 +12,13 @@ public static class Services
     public static string KannelPassword => Require("STREAMS_TEST_KANNEL_PASSWORD");
     public static string KannelLog => Require("STREAMS_TEST_KANNEL_LOG");
 
+    /// <summary>Headless Chromium (Debian's chromium package), which tests/run installs.</summary>
+    public static string Chromium =>
+        new[] { "chromium", "chromium-browser", "google-chrome" }
+            .SelectMany(name => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)))
+            .FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("chromium is not installed: run the suite with tests/run, which installs it");
+
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v

@@ -149,7 +149,7 @@ public static class ReportFormats
             body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:960px;padding:12px;color:#1b1f24;background:#fff}
             h1{font-size:1.4rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:4px}
             table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0} td,th{padding:4px 6px;border-bottom:1px solid #eee;text-align:right} td:first-child,th:first-child{text-align:left}
-            svg{width:100%;height:auto;max-width:100%} .lift{font-weight:600} .muted{color:#666;font-size:.85rem}
+            svg{width:100%;height:auto;max-width:560px;display:block} .lift{font-weight:600;font-size:.95rem} .muted{color:#666;font-size:.85rem}
             .sent{fill:#4c78a8} .delivered{fill:#72b7b2} .converted{fill:#f58518}
             </style></head><body>
             """);
@@ -169,6 +169,7 @@ public static class ReportFormats
             sb.Append(LiftChart(c.Lift));
             sb.Append($"<p class=\"lift\">{H(GoalLine(c))}</p>");
             if (c.GlobalControl.Exposed > 0) sb.Append($"<p class=\"muted\">Global control group: {Pct(c.GlobalControl.Rate)} converted of {c.GlobalControl.Exposed}.</p>");
+            sb.Append("<p class=\"muted\"><span style=\"color:#4c78a8\">■</span> sent <span style=\"color:#72b7b2\">■</span> delivered <span style=\"color:#f58518\">■</span> converted, by day</p>");
             sb.Append(DailyChart(c));
             sb.Append("<table><tr><th>Day</th><th>Sent</th><th>Delivered</th><th>Converted</th></tr>");
             foreach (var d in c.Days) sb.Append($"<tr><td>{d.Day.ToString("yyyy-MM-dd", Inv)}</td><td>{d.Sent}</td><td>{d.Delivered}</td><td>{d.Converted}</td></tr>");
@@ -192,15 +193,16 @@ public static class ReportFormats
             [("Qualified", "qualified", f.Qualified), ("Suppressed", "suppressed", f.SuppressedTotal), ("Sent", "sent", f.Sent), ("Delivered", "delivered", f.Delivered),
              ("Failed / undelivered", "failed", f.Failed), ("Converted", "converted", c.Converted)];
         var max = Math.Max(1, steps.Max(s => s.N));
-        var sb = new StringBuilder("<svg class=\"funnel\" viewBox=\"0 0 600 190\" role=\"img\" aria-label=\"Funnel\">");
+        // Narrow on purpose: at a phone's width the labels stay readable.
+        var sb = new StringBuilder("<svg class=\"funnel\" viewBox=\"0 0 400 190\" role=\"img\" aria-label=\"Funnel\">");
         for (var i = 0; i < steps.Length; i++)
         {
             var (label, key, n) = steps[i];
-            var w = 400.0 * n / max;
+            var w = 210.0 * n / max;
             var y = i * 30 + 5;
-            sb.Append(Inv, $"<text x=\"0\" y=\"{y + 17}\" font-size=\"13\">{H(label)}</text>");
-            sb.Append(Inv, $"<rect class=\"bar {key}\" data-step=\"{key}\" data-value=\"{n}\" x=\"150\" y=\"{y}\" width=\"{w:0.##}\" height=\"22\" fill=\"#4c78a8\"><title>{H(label)}: {n}</title></rect>");
-            sb.Append(Inv, $"<text x=\"{150 + w + 6:0.##}\" y=\"{y + 17}\" font-size=\"13\">{n}</text>");
+            sb.Append(Inv, $"<text x=\"0\" y=\"{y + 16}\" font-size=\"13\">{H(label)}</text>");
+            sb.Append(Inv, $"<rect class=\"bar {key}\" data-step=\"{key}\" data-value=\"{n}\" x=\"135\" y=\"{y}\" width=\"{w:0.##}\" height=\"22\" fill=\"#4c78a8\"><title>{H(label)}: {n}</title></rect>");
+            sb.Append(Inv, $"<text x=\"{135 + w + 5:0.##}\" y=\"{y + 16}\" font-size=\"13\">{n}</text>");
         }
         return sb.Append("</svg>").ToString();
     }
@@ -212,9 +214,12 @@ public static class ReportFormats
         var lo = Math.Min(l.Low!.Value, 0);
         var hi = Math.Max(l.High!.Value, 0);
         var span = Math.Max(hi - lo, 1e-9);
-        double X(double v) => 20 + 560 * (v - lo) / span;
-        var sb = new StringBuilder("<svg class=\"lift-chart\" viewBox=\"0 0 600 60\" role=\"img\" aria-label=\"Lift with its 95% interval\">");
-        sb.Append(Inv, $"<line x1=\"{X(0):0.##}\" y1=\"5\" x2=\"{X(0):0.##}\" y2=\"55\" stroke=\"#999\" stroke-dasharray=\"3\"/>");
+        double X(double v) => 30 + 340 * (v - lo) / span;
+        var sb = new StringBuilder("<svg class=\"lift-chart\" viewBox=\"0 0 400 70\" role=\"img\" aria-label=\"Lift with its 95% interval\">");
+        sb.Append(Inv, $"<line x1=\"{X(0):0.##}\" y1=\"5\" x2=\"{X(0):0.##}\" y2=\"45\" stroke=\"#999\" stroke-dasharray=\"3\"/>");
+        sb.Append(Inv, $"<text x=\"{X(0):0.##}\" y=\"60\" font-size=\"12\" text-anchor=\"middle\">0</text>");
+        sb.Append(Inv, $"<text x=\"{X(l.Low.Value):0.##}\" y=\"20\" font-size=\"12\" text-anchor=\"middle\">{Signed(l.Low.Value * 100, "0.0")}</text>");
+        sb.Append(Inv, $"<text x=\"{X(l.High.Value):0.##}\" y=\"20\" font-size=\"12\" text-anchor=\"middle\">{Signed(l.High.Value * 100, "0.0")} pts</text>");
         sb.Append(Inv, $"<line class=\"interval\" data-low=\"{l.Low.Value.ToString("R", Inv)}\" data-high=\"{l.High.Value.ToString("R", Inv)}\" x1=\"{X(l.Low.Value):0.##}\" y1=\"30\" x2=\"{X(l.High.Value):0.##}\" y2=\"30\" stroke=\"#1b1f24\" stroke-width=\"3\"/>");
         sb.Append(Inv, $"<circle class=\"estimate\" data-value=\"{l.Absolute!.Value.ToString("R", Inv)}\" cx=\"{X(l.Absolute.Value):0.##}\" cy=\"30\" r=\"6\" fill=\"#f58518\"><title>lift {Signed(l.Absolute.Value * 100, "0.0")} pts</title></circle>");
         return sb.Append("</svg>").ToString();
@@ -224,9 +229,9 @@ public static class ReportFormats
     {
         if (c.Days.Count == 0) return "";
         var max = Math.Max(1, c.Days.Max(d => Math.Max(d.Sent, Math.Max(d.Delivered, d.Converted))));
-        var group = 560.0 / c.Days.Count;
+        var group = 370.0 / c.Days.Count;
         var bar = Math.Min(24, group / 4);
-        var sb = new StringBuilder("<svg class=\"daily\" viewBox=\"0 0 600 220\" role=\"img\" aria-label=\"Sent, delivered and converted by day\">");
+        var sb = new StringBuilder("<svg class=\"daily\" viewBox=\"0 0 400 220\" role=\"img\" aria-label=\"Sent, delivered and converted by day\">");
         for (var i = 0; i < c.Days.Count; i++)
         {
             var d = c.Days[i];
@@ -237,7 +242,7 @@ public static class ReportFormats
                 var h = 180.0 * n / max;
                 sb.Append(Inv, $"<rect class=\"{key}\" data-day=\"{day}\" data-series=\"{key}\" data-value=\"{n}\" x=\"{x0 + k * bar:0.##}\" y=\"{190 - h:0.##}\" width=\"{bar:0.##}\" height=\"{h:0.##}\"><title>{day} {key}: {n}</title></rect>");
             }
-            sb.Append(Inv, $"<text x=\"{x0:0.##}\" y=\"210\" font-size=\"11\">{day[5..]}</text>");
+            sb.Append(Inv, $"<text x=\"{x0:0.##}\" y=\"210\" font-size=\"12\">{day[5..]}</text>");
         }
         return sb.Append("</svg>").ToString();
     }
