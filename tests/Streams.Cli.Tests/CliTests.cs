@@ -42,6 +42,12 @@ public sealed class CliTests : IDisposable
     [InlineData(new[] { "report", "--format", "xml" }, 2, "streams: ")]
     [InlineData(new[] { "campaign", "list" }, 1, "streams: no Kafka configured (kafka.bootstrap) and no embedded pipeline running: start `streams run --embedded` first")]
     [InlineData(new[] { "report" }, 1, "streams: no analytics configured (clickhouse.url) and no embedded data in .streams")]
+    [InlineData(new[] { "report", "--run", "yesterday" }, 1, "streams: --run: 'yesterday' is not a run id (campaign@time, as `campaign runs` lists them)")]
+    [InlineData(new[] { "report", "--campaign", "cart", "--run", "win-back@now" }, 1, "streams: --run: 'win-back@now' is not a run of campaign cart")]
+    [InlineData(new[] { "report", "--from", "2026-13-45" }, 1, "streams: --from: '2026-13-45' is not a date (yyyy-MM-dd) or an instant with an offset")]
+    [InlineData(new[] { "report", "--from", "2026-12-02", "--to", "2026-12-01" }, 1, "streams: --from must be before --to")]
+    [InlineData(new[] { "why", "--campaign", "cart" }, 1, "streams: why needs --user (with or without --campaign) or --request")]
+    [InlineData(new[] { "why", "--user", "u1" }, 1, "streams: no analytics configured (clickhouse.url) and no embedded data in .streams")]
     [InlineData(new[] { "events", "send", "-f", "events.jsonl" }, 1, "streams: events.jsonl:2: missing_field: required field 'ts' is missing")]
     public async Task Failures_are_one_line_on_stderr_with_a_non_zero_exit(string[] args, int code, string line)
     {
@@ -98,10 +104,11 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Apply_refuses_fields_not_supported_yet_before_touching_kafka()
     {
-        var spec = _cli.File("goal.yaml", Good + "\ngoal: {conversion: {event: Charged, within: 24h}}\n");
+        // A run limit means nothing to a live campaign (its runs are scheduled campaigns' occurrences).
+        var spec = _cli.File("run-limit.yaml", Good.Replace("who: {trigger: {event: Signed Up}}", "who: {trigger: {event: Signed Up}, reach: {run_limit: 5}}"));
         var r = await _cli.RunAsync("campaign", "apply", "-f", spec);
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal([$"streams: {spec}: not supported yet: goal.conversion"], r.ErrLines);
+        Assert.Equal([$"streams: {spec}: not supported yet: who.reach.run_limit"], r.ErrLines);
     }
 
     [Theory]
@@ -191,7 +198,7 @@ public sealed class CliTests : IDisposable
     {
         var r = await _cli.RunAsync("--help");
         Assert.Equal(0, r.ExitCode);
-        foreach (var command in new[] { "demo", "run", "campaign", "segment", "events", "profiles", "report", "topics", "clickhouse" })
+        foreach (var command in new[] { "demo", "run", "campaign", "segment", "events", "profiles", "report", "why", "topics", "clickhouse" })
             Assert.Contains(command, r.Out);
     }
 
@@ -290,13 +297,21 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void The_report_table_says_why_messages_failed_beside_why_they_were_not_sent()
     {
-        var table = Commands.DataCommands.FunnelTable(
+        var rows = new Analytics.Reports.ReportRows([("cart", 10)],
+            [
+                new("cart", "suppressed", "opted_out", 2), new("cart", "sent", "", 8), new("cart", "delivered", "", 5),
+                new("cart", "failed", "provider_error: twilio 21612", 2), new("cart", "undelivered", "twilio 30007", 1),
+            ], [], [], [], [], []);
+        var table = Analytics.Reports.ReportFormats.Table(Analytics.Reports.Report.Build(rows, new(), DateTimeOffset.UnixEpoch, _ => null)).Split('\n');
+        Assert.Equal(
         [
-            new Analytics.FunnelRow("a-campaign-with-a-very-long-id", 10, new Dictionary<string, long> { ["opted_out"] = 2 }, 8, 5, 3,
-                new Dictionary<string, long> { ["provider_error: twilio 21612"] = 2, ["twilio 30007"] = 1 }),
-        ]).Split('\n');
-        Assert.StartsWith("CAMPAIGN             QUALIFIED SUPPRESSED   SENT DELIVERED FAILED EXPIRED AMBIGUOUS PENDING  WHY NOT SENT / WHY FAILED", table[0]);
-        Assert.Equal("a-campaign-with-a-v…        10          2      8         5      3       0         0       0  opted_out=2; failed: provider_error: twilio 21612=2, twilio 30007=1", table[1]);
+            "cart (days in UTC)",
+            "  qualified 10, suppressed 2, sent 8, delivered 5, failed 3, expired 0, ambiguous 0, pending 0, converted 0",
+            "  suppressed: opted_out=2",
+            "  failed: provider_error: twilio 21612=2, twilio 30007=1",
+            "  delivery rate 62.5%, conversion rate n/a, revenue 0.00, segments 0",
+            "  no conversion goal",
+        ], table.Take(6));
     }
 
     public void Dispose() => _cli.Dispose();

@@ -69,27 +69,6 @@ public static class DataCommands
         return records;
     }
 
-    public static string FunnelTable(IReadOnlyList<FunnelRow> rows)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"{"CAMPAIGN",-20} {"QUALIFIED",9} {"SUPPRESSED",10} {"SENT",6} {"DELIVERED",9} {"FAILED",6} {"EXPIRED",7} {"AMBIGUOUS",9} {"PENDING",7}  WHY NOT SENT / WHY FAILED");
-        foreach (var r in rows)
-        {
-            var reasons = string.Join(", ", r.Suppressed.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
-            var failures = string.Join(", ", r.FailedByReason.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
-            var why = (reasons, failures) switch
-            {
-                ("", "") => "",
-                (_, "") => reasons,
-                ("", _) => $"failed: {failures}",
-                _ => $"{reasons}; failed: {failures}",
-            };
-            sb.AppendLine($"{Cut(r.CampaignId, 20),-20} {r.Qualified,9} {r.SuppressedTotal,10} {r.Sent,6} {r.Delivered,9} {r.Failed,6} {r.Expired,7} {r.Ambiguous,9} {r.Pending,7}  {why}");
-        }
-        if (rows.Count == 0) sb.AppendLine("(no results yet)");
-        return sb.ToString();
-    }
-
     /// <summary>A value cut to its column with an ellipsis, so one long id never shifts the columns after it.</summary>
     public static string Cut(string? value, int width) =>
         value is null ? "" : value.Length <= width ? value : value[..(width - 1)] + "…";
