@@ -77,10 +77,10 @@ public static class LiveBench
         return 0;
     }
 
-    private static DateTimeOffset Stamp(byte[] v) =>
+    internal static DateTimeOffset Stamp(byte[] v) =>
         DateTimeOffset.Parse(Encoding.UTF8.GetString(v).Split('"')[11], CultureInfo.InvariantCulture);
 
-    private static void Report(string what, double perSecond, List<double> latencies)
+    internal static void Report(string what, double perSecond, List<double> latencies)
     {
         latencies.Sort();
         double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
@@ -88,7 +88,7 @@ public static class LiveBench
     }
 
     /// <summary>Produces <paramref name="count"/> events (all at once, or at <paramref name="rate"/>/s) and waits for each one's output.</summary>
-    private static async Task<(double PerSecond, List<double> LatencyMs)> Phase(
+    internal static async Task<(double PerSecond, List<double> LatencyMs)> Phase(
         string bootstrap, string topic, Measure measure, string phase, int count, int rate, int campaigns = 100)
     {
         measure.Expect(phase, count);
@@ -110,7 +110,7 @@ public static class LiveBench
         return (count / clock.Elapsed.TotalSeconds, measure.Latencies);
     }
 
-    private static void Forward(string bootstrap, CancellationToken ct)
+    internal static void Forward(string bootstrap, CancellationToken ct)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
@@ -129,7 +129,7 @@ public static class LiveBench
     }
 
     /// <summary>Reads an output topic from its start and counts, per phase, the records whose user id carries it.</summary>
-    private sealed class Measure : IDisposable
+    internal sealed class Measure : IDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;

@@ -10,6 +10,10 @@ if (args is ["segments", ..])
     return await SegmentBench.RunAsync(args[1..]);
 if (args is ["schedule", ..])
     return await ScheduleBench.RunAsync(args[1..]);
+if (args is ["attribution", ..])
+    return await AttributionBench.RunAsync(args[1..]);
+if (args is ["report", ..])
+    return await ReportBench.RunAsync(args[1..]);
 if (args is ["live", ..])
     return await LiveBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
