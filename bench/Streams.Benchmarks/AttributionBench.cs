@@ -53,12 +53,13 @@ public static class AttributionBench
                  "goal": {"conversion": {"event": "Goal {{{c}}}", "within": "1h", "value": "value"}, "control_group": 10}}
                 """);
 
+        Console.WriteLine($"{campaigns} campaigns applied");
         using var stateDir = new TempDir();
         var builder = new StreamBuilder();
         AttributionTopology.Build(builder, new AttributionOptions { Topics = topics });
         using var stream = new KafkaStream(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
         {
-            ApplicationId = "bench-attribution", BootstrapServers = kafka.Bootstrap, StateDir = stateDir.Path, AutoOffsetReset = AutoOffsetReset.Earliest,
+            ApplicationId = "bench-attribution", BootstrapServers = kafka.Bootstrap, StateDir = stateDir.Path, AutoOffsetReset = AutoOffsetReset.Earliest, AllowAutoCreateTopics = true,
             CommitIntervalMs = 200, FetchWaitMaxMs = Pipeline.Roles.TopologyRole.FetchWaitMaxMs, PollMs = 20, Logger = loggers,
         });
         await stream.StartAsync();
@@ -86,6 +87,7 @@ public static class AttributionBench
                 producer.Produce(topics.Events, topics.Events.Message(user, ev));
             }
             producer.Flush(TimeSpan.FromSeconds(60));
+            Console.WriteLine($"{phase}: {2 * n} records produced in {clock.Elapsed.TotalSeconds:N2} s");
             await measure.Done.WaitAsync(TimeSpan.FromMinutes(10));
             if (phase == "tp")
             {
