@@ -61,6 +61,14 @@ public sealed class EmbeddedRunTests : IDisposable
             Assert.Contains("opted_out=1", table);
             Assert.Contains("<svg class=\"funnel\"", await Ok("report", "--format", "html"));
             Assert.StartsWith("campaign_id,day,qualified,", await Ok("report", "--format", "csv"));
+            // The running pipeline serves the page itself.
+            using (var http = new HttpClient())
+            {
+                var page = await http.GetAsync(new Uri(new Uri(info.GetProperty("http").GetString()!), "report"));
+                Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+                Assert.Contains("<svg class=\"funnel\"", await page.Content.ReadAsStringAsync());
+                Assert.Equal(400, (int)(await http.GetAsync(new Uri(new Uri(info.GetProperty("http").GetString()!), "report?from=yesterday"))).StatusCode);
+            }
 
             // Each user's story, from the running pipeline's store.
             var asha = await Ok("why", "--campaign", "welcome", "--user", "u1");

@@ -178,6 +178,16 @@ public sealed class AttributionTests : IDisposable
     }
 
     [Fact]
+    public void An_exposure_that_arrives_before_its_campaign_record_is_kept_and_converts()
+    {
+        using var pipe = Start();
+        pipe.Exposure("late-campaign", "l1", Sent);
+        pipe.Campaign("late-campaign", "{conversion: {event: Charged, within: 2h}}");
+        pipe.Event("Charged", Sent + TimeSpan.FromHours(1));
+        Assert.Equal(["l1"], pipe.Conversions().Select(c => c.RequestId));
+    }
+
+    [Fact]
     public void A_scheduled_runs_conversion_carries_the_run_key()
     {
         using var pipe = Start();

@@ -54,7 +54,9 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
             if (!goals.ByEvent.ContainsKey(ev.Name)) return null!;
             OnGoalEvent(record.Key, ev, goals);
         }
-        else if (record.Value.Exposure is { } exposure && goals.ByCampaign.ContainsKey(exposure.CampaignId))
+        // A campaign this instance has not seen yet (its record still on the way to the global table) may have a goal:
+        // its exposures are kept too, and judged by the goal the campaign has when a goal event comes.
+        else if (record.Value.Exposure is { } exposure && (goals.ByCampaign.ContainsKey(exposure.CampaignId) || !_campaigns.All().ContainsKey(exposure.CampaignId)))
         {
             OnExposure(record.Key, exposure, goals);
         }
