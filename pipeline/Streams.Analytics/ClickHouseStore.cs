@@ -52,7 +52,8 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
 
     /// <summary>
     /// Tables a materialized view keeps from results: what the view's SELECT makes of a row, the table, and the view.
-    /// On the first start with a view, the table is filled from the results already stored, then the view keeps it.
+    /// On the first start with a view, the view is made first and then the table filled from the results already stored:
+    /// a row inserted in between lands twice, which neither table counts twice (ReplacingMergeTree by request, uniqExact states).
     /// </summary>
     private static readonly (string Name, string Table, string Select)[] Views =
     [
@@ -63,19 +64,17 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
          """,
          """
          SELECT campaign_id, request_id, user_id,
-           if(status = 'sent', 'treatment', if(reason = 'control_group', 'control', 'global_control')) AS cohort, ts
-         FROM {db}.results WHERE status = 'sent' OR (status = 'suppressed' AND reason IN ('control_group', 'global_control'))
+           if(status = 'suppressed', if(reason = 'control_group', 'control', 'global_control'), 'treatment') AS cohort, ts
+         FROM {db}.results WHERE status IN ('sent', 'failed', 'ambiguous') OR (status = 'suppressed' AND reason IN ('control_group', 'global_control'))
          """),
         ("campaign_daily",
          """
          CREATE TABLE IF NOT EXISTS {db}.campaign_daily (
-           campaign_id String, quarter DateTime('UTC'), status String, reason String,
-           requests AggregateFunction(uniqExact, String), segments AggregateFunction(sum, UInt64)
+           campaign_id String, quarter DateTime('UTC'), status String, reason String, requests AggregateFunction(uniqExact, String)
          ) ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(quarter) ORDER BY (campaign_id, quarter, status, reason)
          """,
          """
-         SELECT campaign_id, toStartOfFifteenMinutes(ts) AS quarter, status, reason,
-           uniqExactState(request_id) AS requests, sumState(toUInt64(segments)) AS segments
+         SELECT campaign_id, toStartOfFifteenMinutes(ts) AS quarter, status, reason, uniqExactState(request_id) AS requests
          FROM {db}.results GROUP BY campaign_id, quarter, status, reason
          """),
     ];
@@ -126,8 +125,8 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
             if (Num(view[0], "n") > 0) continue;
             var query = select.Replace("{db}", _db, StringComparison.Ordinal);
             await ExecuteAsync(table.Replace("{db}", _db, StringComparison.Ordinal), ct);
-            await ExecuteAsync($"INSERT INTO {_db}.{name} {query}", ct);
             await ExecuteAsync($"CREATE MATERIALIZED VIEW IF NOT EXISTS {_db}.{name}_mv TO {_db}.{name} AS {query}", ct);
+            await ExecuteAsync($"INSERT INTO {_db}.{name} {query}", ct);
         }
     }
 
@@ -152,9 +151,9 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
         var statuses = (await QueryAsync(sql.Statuses(filter), ct)).Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList();
         var costs = (await QueryAsync(sql.Costs(filter), ct)).Select(r => new Reports.CostRow(Str(r, "campaign_id"), Str(r, "encoding"), Num(r, "messages"), Num(r, "segments"))).ToList();
         var daily = (await QueryAsync(sql.Daily(filter), ct)).Select(r => new Reports.QuarterRow(Str(r, "campaign_id"), Str(r, "status"), Num(r, "q"), Num(r, "n"))).ToList();
-        var exposures = (await QueryAsync(sql.Exposures(filter), ct)).Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), 0)).ToList();
+        var exposures = (await QueryAsync(sql.Exposures(filter), ct)).Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), Num(r, "users"), 0)).ToList();
         var conversions = (await QueryAsync(sql.Conversions(filter), ct))
-            .Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), r["revenue"]?.GetValue<double>() ?? 0)).ToList();
+            .Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), Num(r, "users"), r["revenue"]?.GetValue<double>() ?? 0)).ToList();
         var dailyConversions = (await QueryAsync(sql.DailyConversions(filter), ct)).Select(r => new Reports.QuarterRow(Str(r, "campaign_id"), "converted", Num(r, "q"), Num(r, "n"))).ToList();
         return new Reports.ReportRows(qualified, statuses, costs, daily, exposures, conversions, dailyConversions);
     }

@@ -213,8 +213,8 @@ public sealed class DuckDbStore : IAnalyticsStore
     /// <summary>The exposures among results, as ClickHouse's exposures view selects them.</summary>
     private static string ExposuresOf(string table) => $"""
         SELECT campaign_id, request_id, user_id,
-          CASE WHEN status = 'sent' THEN 'treatment' WHEN reason = 'control_group' THEN 'control' ELSE 'global_control' END AS cohort, ts
-        FROM {table} WHERE status = 'sent' OR (status = 'suppressed' AND reason IN ('control_group', 'global_control'))
+          CASE WHEN status <> 'suppressed' THEN 'treatment' WHEN reason = 'control_group' THEN 'control' ELSE 'global_control' END AS cohort, ts
+        FROM {table} WHERE status IN ('sent', 'failed', 'ambiguous') OR (status = 'suppressed' AND reason IN ('control_group', 'global_control'))
         """;
 
     public Task InsertRequestsAsync(IReadOnlyList<RequestRow> requests, CancellationToken ct = default) => Locked(() =>
@@ -243,8 +243,8 @@ public sealed class DuckDbStore : IAnalyticsStore
             await RowsAsync(sql.Statuses(filter), r => new Funnel.StatusCount(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))),
             await RowsAsync(sql.Costs(filter), r => new Reports.CostRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3))),
             await RowsAsync(sql.Daily(filter), r => new Reports.QuarterRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3))),
-            await RowsAsync(sql.Exposures(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), 0)),
-            await RowsAsync(sql.Conversions(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.IsDBNull(3) ? 0 : r.GetDouble(3))),
+            await RowsAsync(sql.Exposures(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), 0)),
+            await RowsAsync(sql.Conversions(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.IsDBNull(4) ? 0 : r.GetDouble(4))),
             await RowsAsync(sql.DailyConversions(filter), r => new Reports.QuarterRow(r.GetString(0), "converted", r.GetInt64(1), r.GetInt64(2))));
     }
 

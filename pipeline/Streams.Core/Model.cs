@@ -109,10 +109,14 @@ public static class ExposureGroup
     public const string Control = "control";
     public const string GlobalControl = "global_control";
 
-    /// <summary>The group a result exposes its user in, or null when the result is no exposure.</summary>
+    /// <summary>
+    /// The group a result exposes its user in, or null when the result is no exposure. Treatment is every request handed
+    /// to a provider — sent, refused by the provider (failed without a sent before it) or ambiguous — as the control
+    /// group is every request that reached the hand-over: the two are compared as assigned, whatever the provider did.
+    /// </summary>
     public static string? Of(SmsResult result) => result switch
     {
-        { Status: ResultStatus.Sent } => Treatment,
+        { Status: ResultStatus.Sent or ResultStatus.Failed or ResultStatus.Ambiguous } => Treatment,
         { Status: ResultStatus.Suppressed, Reason: Reasons.ControlGroup } => Control,
         { Status: ResultStatus.Suppressed, Reason: Reasons.GlobalControl } => GlobalControl,
         _ => null,

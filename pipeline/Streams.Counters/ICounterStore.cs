@@ -20,7 +20,8 @@ public static class Gcra
 /// A request at the moment it is handed to its provider (or, with <paramref name="Probe"/>, checked for a stop that
 /// ranks after the counters, such as a DND discard: judged against the counters in order, taking nothing).
 /// </summary>
-public sealed record HandOver(string RequestId, string UserId, IReadOnlyList<Slot> Slots, bool Probe = false);
+/// <param name="Outcome">For a probe, the stop to record as the request's outcome when the counters let it through.</param>
+public sealed record HandOver(string RequestId, string UserId, IReadOnlyList<Slot> Slots, bool Probe = false, string? Outcome = null);
 
 public enum HandOverState
 {

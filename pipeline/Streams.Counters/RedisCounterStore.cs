@@ -14,8 +14,11 @@ public sealed class RedisCounterStore : ICounterStore
     // "ambiguous|detail" when the provider may or may not have it).
     // A counter is a hash: field = what it counts (the user for reach limits, the request for caps), value = the
     // request that took the place. A place already held passes without taking another; a full counter denies.
-    // ARGV: owner, now ms, keep ms, wanted, item count; per item: request, user, probe (0/1), counter count, then per
-    // counter: kind (u|m), limit, keep ms. KEYS: per item its send key, then its counters' keys.
+    // ARGV: owner, now ms, keep ms, wanted, item count; per item: request, user, probe (0, 1, or the stop to record when
+    // the probe passes), counter count, then per
+    // counter: kind (u|m), limit, keep ms, reason. KEYS: per item its send key, then its counters' keys.
+    // A denial is the request's outcome for good: its send key becomes "done|suppressed|reason", so a redelivery (after
+    // the campaign completed, or on another day) reports the same stop instead of a second, different one.
     // Answers per judged item: W | S|detail | A|detail | O|status|reason | C|owner|ms | D|index | P. Stops before the first send once `wanted` are won.
     // KEYS[1] is the epoch: without it (a Redis that lost its data) nothing is handed over, atomically so.
     private const string HandOverScript = """
@@ -24,7 +27,8 @@ public sealed class RedisCounterStore : ICounterStore
         local mine = 'claimed|' .. owner .. '|'
         local a, k, won, out = 6, 2, 0, {}
         for i = 1, count do
-          local rid, user, probe, n = ARGV[a], ARGV[a + 1], ARGV[a + 2] == '1', tonumber(ARGV[a + 3])
+          local rid, user, probeArg, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+          local probe = probeArg ~= '0'
           if not probe and won >= wanted then break end
           a = a + 4
           local sendKey = KEYS[k]
@@ -42,7 +46,7 @@ public sealed class RedisCounterStore : ICounterStore
           else
             local denied = 0
             for j = 0, n - 1 do
-              local key, kind, limit = KEYS[k + j], ARGV[a + j * 3], tonumber(ARGV[a + j * 3 + 1])
+              local key, kind, limit = KEYS[k + j], ARGV[a + j * 4], tonumber(ARGV[a + j * 4 + 1])
               local member = rid
               if kind == 'u' then member = user end
               if redis.call('HEXISTS', key, member) == 0 and redis.call('HLEN', key) >= limit then
@@ -51,12 +55,14 @@ public sealed class RedisCounterStore : ICounterStore
               end
             end
             if denied > 0 then
+              redis.call('SET', sendKey, 'done|suppressed|' .. ARGV[a + (denied - 1) * 4 + 3], 'PX', keep)
               answer = 'D|' .. denied
             elseif probe then
+              if probeArg ~= '1' then redis.call('SET', sendKey, 'done|suppressed|' .. probeArg, 'PX', keep) end
               answer = 'P'
             else
               for j = 0, n - 1 do
-                local key, kind, ckeep = KEYS[k + j], ARGV[a + j * 3], ARGV[a + j * 3 + 2]
+                local key, kind, ckeep = KEYS[k + j], ARGV[a + j * 4], ARGV[a + j * 4 + 2]
                 local member = rid
                 if kind == 'u' then member = user end
                 if redis.call('HEXISTS', key, member) == 0 then redis.call('HSET', key, member, rid) end
@@ -68,7 +74,7 @@ public sealed class RedisCounterStore : ICounterStore
             end
           end
           out[#out + 1] = answer
-          a = a + n * 3
+          a = a + n * 4
           k = k + n
         end
         return out
@@ -213,7 +219,7 @@ public sealed class RedisCounterStore : ICounterStore
             keys.Add(SendKey(item.RequestId));
             args.Add(item.RequestId);
             args.Add(item.UserId);
-            args.Add(item.Probe ? "1" : "0");
+            args.Add(item.Probe ? item.Outcome ?? "1" : "0");
             args.Add(item.Slots.Count);
             foreach (var slot in item.Slots)
             {
@@ -221,6 +227,7 @@ public sealed class RedisCounterStore : ICounterStore
                 args.Add(Kind(slot));
                 args.Add(slot.Limit);
                 args.Add(Ms(slot.Keep));
+                args.Add(slot.Reason);
             }
         }
         var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(HandOverScript, [.. keys], [.. args]))!;

@@ -83,6 +83,7 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
         var sent = new Dictionary<string, (SmsResult First, IReadOnlyList<string>? Holds, bool Ambiguous)>();
         var sending = new Dictionary<string, SmsResult>();
         var refused = new Dictionary<string, SmsResult>();
+        var denied = new Dictionary<string, SmsResult>();
         var ended = new HashSet<string>();
         foreach (var r in TopicReader.ReadToEnd(bootstrap, topics.Results, logger, ct))
         {
@@ -95,6 +96,9 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             }
             else if (r.Status == ResultStatus.Sending) sending.TryAdd(r.RequestId, r);
             else if (r.Status == ResultStatus.Failed) refused[r.RequestId] = r;
+            else if (r is { Status: ResultStatus.Suppressed, Reason: Reasons.LimitReached or Reasons.DailyLimitReached or Reasons.RunLimitReached or Reasons.FrequencyCapped
+                     or Reasons.DndDiscarded or Reasons.RenderFailed or Reasons.TooManySegments or Reasons.ControlGroup or Reasons.GlobalControl })
+                denied.TryAdd(r.RequestId, r);
             if (r.Status is not ResultStatus.Sent and not ResultStatus.Sending and not ResultStatus.Suppressed) ended.Add(r.RequestId);
         }
         LastPhases = $"read sms.results {phase.Elapsed.TotalSeconds:0.0} s";
@@ -116,12 +120,20 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             var provider = r.Provider is null ? null : providers.Get(r.Provider);
             var waiting = isSent && !ended.Contains(r.RequestId);
             restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId,
-                isSent ? $"sent|{r.MessageId}|{r.Segments.ToString(CultureInfo.InvariantCulture)}|{r.Encoding}|{r.Provider}" : $"ambiguous|{r.Reason}",
+                isSent ? $"sent|{r.MessageId}|{r.Segments.ToString(CultureInfo.InvariantCulture)}|{r.Encoding}|{r.Provider}|{r.Ts.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}" : $"ambiguous|{r.Reason}",
                 keepLeft, places,
                 isSent && provider is not null ? MessageNote.Key(provider.Kind, r.MessageId!) : null,
                 isSent ? new MessageNote(r.RequestId, r.CampaignId, r.UserId, r.Provider ?? "", r.Segments, r.Encoding ?? "").ToString() : null,
                 waiting ? r.Ts + (provider?.DeliversAfter ?? providers.ReportTimeoutFor(r.Provider ?? "")) : null,
                 waiting ? PendingReport.Info(provider?.DeliversAfter is null ? PendingReport.Expire : PendingReport.Deliver, r.MessageId!, request, r.Provider ?? "", info, holdsOf) : null));
+        }
+        // A request stopped at the hand-over (a counter, or a stop judged there) keeps that stop: the hand-over recorded it,
+        // and a store that lost it gets it back.
+        foreach (var r in denied.Values.Where(r => !sent.ContainsKey(r.RequestId) && !sending.ContainsKey(r.RequestId)))
+        {
+            var keepLeft = RequestHandler.KeepSendKeys - (now - r.Ts);
+            if (keepLeft > TimeSpan.Zero)
+                restored.Add(new RestoredSend(r.RequestId, r.UserId, r.CampaignId, $"done|{r.Status}|{r.Reason}", keepLeft, [], null, null, null, null));
         }
         foreach (var r in sending.Values.Where(r => !sent.ContainsKey(r.RequestId)))
         {

@@ -31,6 +31,9 @@ public static class ReportRequest
     {
         if (text is null) return null;
         if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)) return new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-        return Timestamps.TryParseInstant(text, out var instant) ? instant : throw new ArgumentException($"{option}: '{text}' is not a date (yyyy-MM-dd) or an instant with an offset");
+        if (!Timestamps.TryParseInstant(text, out var instant)) throw new ArgumentException($"{option}: '{text}' is not a date (yyyy-MM-dd) or an instant with an offset");
+        // The daily summary is kept per UTC quarter-hour: a bound inside one would count part of it on one engine only.
+        if (instant.ToUnixTimeSeconds() % 900 != 0) throw new ArgumentException($"{option}: '{text}' is not on a quarter-hour (:00, :15, :30, :45 in UTC)");
+        return instant;
     }
 }

@@ -158,10 +158,6 @@ public sealed class StreamsOptions
         public int? Week { get; set; }
     }
 
-
-    // Sections of PRODUCT.md's configuration whose behaviour is not built yet: refused, never ignored.
-    private static readonly string[] NotYet = ["control"];
-
     public static StreamsOptions Load(string? configFile, IDictionary<string, string?>? overrides = null)
     {
         var builder = new ConfigurationBuilder();
@@ -174,11 +170,6 @@ public sealed class StreamsOptions
         if (overrides is not null) builder.AddInMemoryCollection(overrides);
         var config = builder.Build();
 
-        foreach (var section in config.GetChildren())
-        {
-            if (NotYet.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
-                throw new ConfigException($"not supported yet: {section.Key.ToLowerInvariant()}");
-        }
         ConfigKeys.Check(config);
         var options = new StreamsOptions();
         try

@@ -158,6 +158,26 @@ public abstract class AnalyticsStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lift_compares_users_so_a_user_exposed_twice_is_one_trial_and_a_provider_refusal_is_still_treatment()
+    {
+        SmsResult X(string request, string user, string status, string? reason = null) => R(request, "cart", status, reason) with { UserId = user };
+        await Store.InsertResultsAsync(
+        [
+            X("a1", "ana", ResultStatus.Sent), X("a2", "ana", ResultStatus.Sent), X("a2", "ana", ResultStatus.Failed, "twilio 30007"),
+            X("b1", "bo", ResultStatus.Failed, "provider_error: 21612"), X("c1", "cy", ResultStatus.Suppressed, Reasons.ControlGroup),
+            X("c2", "cy", ResultStatus.Suppressed, Reasons.ControlGroup),
+        ]);
+        await Store.InsertConversionsAsync(
+        [
+            new("cart", "ana", "a1", null, ExposureGroup.Treatment, At, "Charged", At.AddMinutes(5), 10, false),
+            new("cart", "ana", "a2", null, ExposureGroup.Treatment, At, "Charged", At.AddMinutes(5), 10, true),
+        ]);
+        var cart = Assert.Single((await ReportAsync(new())).Campaigns);
+        Assert.Equal((new Analytics.Reports.Arm(2, 1, 20), new Analytics.Reports.Arm(1, 0, 0)), (cart.Lift.Treatment, cart.Lift.Control));
+        Assert.Equal((2L, 0.5), (cart.Converted, cart.ConversionRate!.Value));
+    }
+
+    [Fact]
     public async Task Why_tells_each_requests_trigger_waits_decisions_deliveries_and_conversions()
     {
         await ReportDataAsync();

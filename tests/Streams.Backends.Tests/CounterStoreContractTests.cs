@@ -98,6 +98,16 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_probe_that_passes_records_its_stop_as_the_requests_outcome()
+    {
+        var cap = Cap("cap:u9:d:x", 1);
+        Assert.Equal(HandOverState.Passed, (await HandOver("a", 1, new HandOver("p9", "u9", [cap], Probe: true, Outcome: Reasons.ControlGroup)))[0].State);
+        // The stop stands whatever the counters say later, and the probe took no place.
+        Assert.Null(await Take("s9", "u9", cap));
+        Assert.Equal([new HandOverResult(HandOverState.Outcome, "suppressed|control_group")], await Store.RecordedAsync(["p9"]));
+    }
+
+    [Fact]
     public async Task Releasing_a_refused_send_gives_back_its_own_places_and_claim_only()
     {
         var cap = Cap("cap:u4:d:x", 1);
@@ -107,9 +117,11 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
         await Store.ReleaseAsync([new Release("r4", "u4", [limit, cap])], "b");   // another owner cannot take the claim back
         Assert.Equal(HandOverState.ClaimedByOther, (await HandOver("b", 1, new HandOver("r4", "u4", [limit, cap])))[0].State);
         await Store.ReleaseAsync([new Release("r4", "u4", [limit, cap])], "a");
-        Assert.Null(await Take("r5", "u5", limit));          // the reach place r4 gave back
+        // r5's denial is its outcome for good: asked again, it answers the same stop.
+        Assert.Equal((HandOverState.Outcome, "suppressed|limit_reached"), (await HandOver("a", 1, new HandOver("r5", "u5", [limit])))[0] is var again ? (again.State, again.Detail) : default);
+        Assert.Null(await Take("r5b", "u5", limit));         // the reach place r4 gave back
         Assert.Null(await Take("r6", "u4", cap));            // and its cap place
-        // u5 is counted by r5: a release by another request of u5 does not remove it.
+        // u5 is counted by r5b: a release by another request of u5 does not remove it.
         await Store.ReleaseAsync([new Release("r7", "u5", [limit])], "a");
         Assert.Equal(Reasons.LimitReached, await Take("r8", "u6", limit));
     }

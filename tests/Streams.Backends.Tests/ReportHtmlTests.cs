@@ -27,8 +27,8 @@ public sealed partial class ReportHtmlTests : IDisposable
             ],
             [new("cart", "GSM-7", 300, 300), new("cart", "UCS-2", 100, 200)],
             [new("cart", ResultStatus.Sent, day1, 250), new("cart", ResultStatus.Delivered, day1, 245), new("cart", ResultStatus.Sent, day2, 150), new("cart", ResultStatus.Delivered, day2, 145)],
-            [new("cart", ExposureGroup.Treatment, 400, 0), new("cart", ExposureGroup.Control, 200, 0)],
-            [new("cart", ExposureGroup.Treatment, 100, 5000), new("cart", ExposureGroup.Control, 30, 1200)],
+            [new("cart", ExposureGroup.Treatment, 400, 400, 0), new("cart", ExposureGroup.Control, 200, 200, 0)],
+            [new("cart", ExposureGroup.Treatment, 100, 100, 5000), new("cart", ExposureGroup.Control, 30, 30, 1200)],
             [new("cart", "converted", day1, 60), new("cart", "converted", day2, 40)]);
         return Report.Build(rows, new ReportFilter("cart"), At, _ => Core.Campaigns.CampaignSpecParser.ParseValid("""
             id: cart

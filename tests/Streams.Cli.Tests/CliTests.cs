@@ -46,6 +46,7 @@ public sealed class CliTests : IDisposable
     [InlineData(new[] { "report", "--campaign", "cart", "--run", "win-back@now" }, 1, "streams: --run: 'win-back@now' is not a run of campaign cart")]
     [InlineData(new[] { "report", "--from", "2026-13-45" }, 1, "streams: --from: '2026-13-45' is not a date (yyyy-MM-dd) or an instant with an offset")]
     [InlineData(new[] { "report", "--from", "2026-12-02", "--to", "2026-12-01" }, 1, "streams: --from must be before --to")]
+    [InlineData(new[] { "report", "--to", "2026-12-01T10:07:00Z" }, 1, "streams: --to: '2026-12-01T10:07:00Z' is not on a quarter-hour (:00, :15, :30, :45 in UTC)")]
     [InlineData(new[] { "why", "--campaign", "cart" }, 1, "streams: why needs --user (with or without --campaign) or --request")]
     [InlineData(new[] { "why", "--user", "u1" }, 1, "streams: no analytics configured (clickhouse.url) and no embedded data in .streams")]
     [InlineData(new[] { "events", "send", "-f", "events.jsonl" }, 1, "streams: events.jsonl:2: missing_field: required field 'ts' is missing")]

@@ -181,7 +181,7 @@ public sealed class CampaignSpecParserTests
         Assert.Equal(
         [
             "who.reach.run_limit", "who.reach.safety_limit", "when.deliver_in",
-            "when.best_time", "goal.conversion",
+            "when.best_time",
         ], SupportCheck.UnsupportedPaths(result.Spec!, result.Document));
     }
 

@@ -78,4 +78,26 @@ public sealed class ControlGroupTests
         var receipt = await Handler(provider, "{transactional: true}", globalControl: 10).HandleBatchAsync([Build.Request("g2", "cart", user, at: Now)], CancellationToken.None);
         Assert.Equal(ResultStatus.Sent, receipt.Results.First().Status);
     }
+
+    [Fact]
+    public async Task A_request_stopped_by_a_full_limit_keeps_that_stop_when_redelivered_after_the_campaign_completed()
+    {
+        // Found by the chaos run: the redelivery said campaign_inactive, a second terminal result for one request.
+        const string Limited = """
+            id: cart
+            name: Cart
+            type: live
+            who: {trigger: {event: E}, reach: {limit: 1}}
+            what: {provider: sandbox, text: Hi}
+            """;
+        var counters = TestCounters.Create();
+        var provider = new RecordingProvider();
+        RequestHandler With(CampaignStatus status) => new(counters, new FixedProviders(provider, anyName: true),
+            FixedCampaigns.ForAnyId(Build.Entry(Limited, status, at: Now)), _time, NullLogger.Instance, "test", new DispatchSettings());
+        var first = await With(CampaignStatus.Active).HandleBatchAsync([Build.Request("r1", "cart", "a", at: Now), Build.Request("r2", "cart", "b", at: Now)], CancellationToken.None);
+        Assert.Equal(Reasons.LimitReached, first.Results.Single(r => r.RequestId == "r2").Reason);
+        Assert.Equal(CampaignStatus.Completed, Assert.Single(first.Completed).Status);
+        var again = await With(CampaignStatus.Completed).HandleBatchAsync([Build.Request("r2", "cart", "b", at: Now)], CancellationToken.None);
+        Assert.Equal((ResultStatus.Suppressed, Reasons.LimitReached), (Assert.Single(again.Results).Status, again.Results[0].Reason));
+    }
 }

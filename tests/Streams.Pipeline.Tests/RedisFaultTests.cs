@@ -47,7 +47,7 @@ public sealed class RedisFaultTests : IDisposable
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Events, [.. users.Select(u => (u, Event(u, "10:00:00")))]);
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.Empty(Sent(kafka.Bootstrap, topics));
-        Assert.False(host.Completion.IsCompleted, "the pipeline stopped while Redis was down");
+        Assert.False(host.Completion.IsCompleted, $"the pipeline stopped while Redis was down: {host.Completion.Exception?.GetBaseException().Message}");
 
         StartRedis();
         await PipelineFixture.Eventually(() => Task.FromResult(Sent(kafka.Bootstrap, topics)), s => s.Count == 10);
@@ -61,7 +61,7 @@ public sealed class RedisFaultTests : IDisposable
         // Consent keeps flowing while Redis is away: the consent loop waits for it too, and does not stop the process.
         await PipelineFixture.ProduceJsonAsync(kafka.Bootstrap, topics.Profiles, ("u1", """{"user_id":"u1","ts":"2026-12-01T10:00:40Z","sms_opt_in":true}"""));
         await Task.Delay(TimeSpan.FromSeconds(2));
-        Assert.False(host.Completion.IsCompleted, "the pipeline stopped when Redis went away");
+        Assert.False(host.Completion.IsCompleted, $"the pipeline stopped when Redis went away: {host.Completion.Exception?.GetBaseException().Message}");
         StartRedis();
 
         var second = await PipelineFixture.Eventually(

@@ -63,9 +63,11 @@ public sealed class StreamsOptionsTests : IDisposable
     [InlineData("limits: {per_user: 3}", "limits.per_user: must be a section with keys day, week")]
     [InlineData("redis: {host: r}", "redis: must be a single value, not a section")]
     [InlineData("providers: {g: {type: group, members: {a: b}}}", "providers.g.members: must be a list (found key 'a')")]
-    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, segments, alerts, scheduler, instance_id, shutdown_grace, state_dir, max_input_bytes)")]
+    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, segments, alerts, scheduler, control, instance_id, shutdown_grace, state_dir, max_input_bytes)")]
     [InlineData("segments: {refersh: 5m}", "unknown configuration key 'segments.refersh' (expected one of: refresh)")]
     [InlineData("segments: {refresh: 2s}", "segments.refresh: '2s' is not a duration of at least 10s (like 5m)")]
+    [InlineData("control: {global_percent: 100}", "control.global_percent: 100 is not at least 0 and below 100")]
+    [InlineData("control: {percent: 5}", "unknown configuration key 'control.percent' (expected one of: global_percent)")]
     [InlineData("alerts: {to: ops}", "unknown configuration key 'alerts.to' (expected one of: webhook)")]
     [InlineData("alerts: {webhook: \"ops@example.com\"}", "alerts.webhook: 'ops@example.com' is not an http(s) URL")]
     public void An_unknown_key_at_any_depth_is_an_error_with_its_path_and_the_expected_keys(string yaml, string error)

@@ -198,21 +198,42 @@ public sealed class AttributionTests : IDisposable
     }
 
     [Fact]
-    public void The_ledger_expires_after_the_longest_window_and_holds_nothing_for_campaigns_without_a_goal()
+    public void The_ledger_expires_on_stream_time_after_the_longest_window_and_holds_nothing_for_campaigns_without_a_goal()
     {
         using var pipe = Start();
         pipe.Campaign("plain", "{control_group: 5}");
         pipe.Exposure("plain", "p1", Sent, user: "u9");
-        pipe.Event("Charged", Sent, user: "u8"); // no exposure yet: kept for an exposure that may come late
+        pipe.Event("Charged", Sent, user: "u8"); // no exposure yet: it waits an hour for one that lags behind it
         pipe.Exposure("cart", "r1", Sent);
         Assert.Equal(2, pipe.LedgerEntries());
-        // Kept for the window (24h) plus the longest window (24h); the sweep drops it after that on the clock.
-        pipe.Advance(TimeSpan.FromHours(47));
+        // Records move stream time (another user's events), the clock is past them, the sweep runs every 10 minutes.
+        void StreamAt(TimeSpan after)
+        {
+            var ahead = Sent + after + TimeSpan.FromMinutes(10) - _time.GetUtcNow();
+            if (ahead > TimeSpan.Zero) pipe.Advance(ahead);
+            pipe.Event("App Launched", Sent + after, user: "someone-else");
+            pipe.Advance(TimeSpan.FromMinutes(10));
+        }
+        StreamAt(TimeSpan.FromMinutes(61));
         Assert.Equal(1, pipe.LedgerEntries());
-        pipe.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(10));
+        // The exposure is kept for its window (24h) plus the longest window (24h).
+        StreamAt(TimeSpan.FromHours(48));
+        Assert.Equal(1, pipe.LedgerEntries());
+        StreamAt(TimeSpan.FromHours(48) + TimeSpan.FromMinutes(1));
         Assert.Equal(0, pipe.LedgerEntries());
         pipe.Event("Charged", Sent + TimeSpan.FromHours(20));
         Assert.Empty(pipe.Conversions());
+    }
+
+    [Fact]
+    public void An_attribution_that_was_stopped_for_days_loses_nothing_when_it_catches_up()
+    {
+        using var pipe = Start();
+        pipe.Exposure("cart", "r1", Sent);
+        // Days pass on the clock with no records (the application was down); the sweep runs meanwhile.
+        pipe.Advance(TimeSpan.FromDays(5));
+        pipe.Event("Charged", Sent + TimeSpan.FromHours(2));
+        Assert.Equal(["r1"], pipe.Conversions().Select(c => c.RequestId));
     }
 
     public void Dispose() => _stateDir.Dispose();

@@ -4,7 +4,8 @@ namespace Streams.Analytics.Reports;
 
 public sealed record CostRow(string CampaignId, string Encoding, long Messages, long Segments);
 public sealed record QuarterRow(string CampaignId, string Status, long Quarter, long Requests);
-public sealed record CohortRow(string CampaignId, string Cohort, long Requests, double Revenue);
+/// <summary>A cohort's exposures (or conversions) of one campaign: as requests, as distinct users, and their revenue.</summary>
+public sealed record CohortRow(string CampaignId, string Cohort, long Requests, long Users, double Revenue);
 
 /// <summary>The rows of a report's queries (<see cref="ReportSql"/>), as a store returns them.</summary>
 public sealed record ReportRows(
@@ -20,7 +21,10 @@ public sealed record DayRow(DateOnly Day, long Sent, long Delivered, long Conver
 
 public sealed record Cost(string Encoding, long Messages, long Segments);
 
-/// <summary>One campaign's report: the funnel to conversions, rates, cost units, days in the campaign's zone, and lift.</summary>
+/// <summary>
+/// One campaign's report: the funnel to conversions (<see cref="Converted"/>: treatment requests that converted), rates
+/// (the conversion rate is of users, as the lift's), cost units, days in the campaign's zone, and lift.
+/// </summary>
 public sealed record CampaignReport(
     string CampaignId,
     string Zone,
@@ -51,13 +55,15 @@ public sealed record Report(ReportFilter Filter, DateTimeOffset At, IReadOnlyLis
             var spec = specOf(id);
             var zone = Core.Schedules.Zones.Find(spec?.When?.Timezone) ?? TimeZoneInfo.Utc;
             var goal = spec?.Goal?.Conversion is { } g ? $"{g.Event} within {Core.Campaigns.Durations.Format(g.Within)}" : null;
+            // The groups are drawn per user, so they are compared per user: a user exposed three times is one trial.
             Arm ArmOf(string cohort)
             {
-                var exposed = rows.Exposures.Where(r => r.CampaignId == id && r.Cohort == cohort).Sum(r => r.Requests);
+                var exposed = rows.Exposures.Where(r => r.CampaignId == id && r.Cohort == cohort).Sum(r => r.Users);
                 var converted = rows.Conversions.Where(r => r.CampaignId == id && r.Cohort == cohort).ToList();
-                return new Arm(exposed, converted.Sum(r => r.Requests), converted.Sum(r => r.Revenue));
+                return new Arm(exposed, converted.Sum(r => r.Users), converted.Sum(r => r.Revenue));
             }
             var treatment = ArmOf(ExposureGroup.Treatment);
+            var convertedRequests = rows.Conversions.Where(r => r.CampaignId == id && r.Cohort == ExposureGroup.Treatment).Sum(r => r.Requests);
             DateOnly Local(long quarter) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(quarter), zone).DateTime);
             var daily = rows.Daily.Where(r => r.CampaignId == id).Select(r => (Day: Local(r.Quarter), r.Status, r.Requests))
                 .Concat(rows.DailyConversions.Where(r => r.CampaignId == id).Select(r => (Day: Local(r.Quarter), Status: "converted", r.Requests)))
@@ -65,7 +71,7 @@ public sealed record Report(ReportFilter Filter, DateTimeOffset At, IReadOnlyLis
                 .OrderBy(g => g.Key)
                 .Select(g => new DayRow(g.Key, Sum(g, ResultStatus.Sent), Sum(g, ResultStatus.Delivered), Sum(g, "converted")))
                 .ToList();
-            campaigns.Add(new CampaignReport(id, zone.Id, funnel, treatment.Converted, treatment.Revenue,
+            campaigns.Add(new CampaignReport(id, zone.Id, funnel, convertedRequests, treatment.Revenue,
                 funnel.Sent == 0 ? null : (double)funnel.Delivered / funnel.Sent, treatment.Rate,
                 rows.Costs.Where(c => c.CampaignId == id).OrderBy(c => c.Encoding, StringComparer.Ordinal).Select(c => new Cost(c.Encoding, c.Messages, c.Segments)).ToList(),
                 daily, Lift.Of(treatment, ArmOf(ExposureGroup.Control)), ArmOf(ExposureGroup.GlobalControl), goal));

@@ -41,15 +41,18 @@ public sealed class ReportSql(SqlDialect dialect, string tables = "")
             : $"SELECT campaign_id, status, toInt64(toUnixTimestamp(toStartOfFifteenMinutes(ts))) AS q, toInt64(uniqExact(request_id)) AS n FROM {tables}results WHERE status IN ('sent', 'delivered') AND {Where(f, "ts")} GROUP BY campaign_id, status, q"
         : $"SELECT campaign_id, status, CAST(epoch(time_bucket(INTERVAL 15 MINUTE, ts)) AS BIGINT) AS q, CAST(count(DISTINCT request_id) AS BIGINT) AS n FROM {tables}results WHERE status IN ('sent', 'delivered') AND {Where(f, "ts")} GROUP BY ALL";
 
-    /// <summary>Exposures per cohort: treatment (sent), control and global control (held out at the moment of sending).</summary>
+    /// <summary>
+    /// Exposures per cohort: treatment (handed to the provider), control and global control (held out at that moment);
+    /// as requests, and as users (the unit the groups are drawn by, and the one lift compares).
+    /// </summary>
     public string Exposures(ReportFilter f) => Ch
-        ? $"SELECT campaign_id, cohort, toInt64(uniqExact(request_id)) AS n FROM {tables}exposures WHERE {Where(f, "ts")} GROUP BY campaign_id, cohort"
-        : $"SELECT campaign_id, cohort, CAST(count(DISTINCT request_id) AS BIGINT) AS n FROM {tables}exposures WHERE {Where(f, "ts")} GROUP BY ALL";
+        ? $"SELECT campaign_id, cohort, toInt64(uniqExact(request_id)) AS n, toInt64(uniqExact(user_id)) AS users FROM {tables}exposures WHERE {Where(f, "ts")} GROUP BY campaign_id, cohort"
+        : $"SELECT campaign_id, cohort, CAST(count(DISTINCT request_id) AS BIGINT) AS n, CAST(count(DISTINCT user_id) AS BIGINT) AS users FROM {tables}exposures WHERE {Where(f, "ts")} GROUP BY ALL";
 
-    /// <summary>Converted exposures and their revenue per cohort (one conversion per exposure).</summary>
+    /// <summary>Converted exposures (one conversion per exposure), the users who converted, and the revenue, per cohort.</summary>
     public string Conversions(ReportFilter f) => Ch
-        ? $"SELECT campaign_id, cohort, toInt64(count()) AS n, sum(value) AS revenue FROM (SELECT campaign_id, request_id, any(cohort) AS cohort, any(value) AS value FROM {tables}conversions WHERE {Where(f, "exposed_at")} GROUP BY campaign_id, request_id) GROUP BY campaign_id, cohort"
-        : $"SELECT campaign_id, cohort, CAST(count(*) AS BIGINT) AS n, CAST(sum(value) AS DOUBLE) AS revenue FROM (SELECT campaign_id, request_id, any_value(cohort) AS cohort, any_value(value) AS value FROM {tables}conversions WHERE {Where(f, "exposed_at")} GROUP BY campaign_id, request_id) GROUP BY ALL";
+        ? $"SELECT campaign_id, cohort, toInt64(count()) AS n, toInt64(uniqExact(user_id)) AS users, sum(value) AS revenue FROM (SELECT campaign_id, request_id, any(cohort) AS cohort, any(user_id) AS user_id, any(value) AS value FROM {tables}conversions WHERE {Where(f, "exposed_at")} GROUP BY campaign_id, request_id) GROUP BY campaign_id, cohort"
+        : $"SELECT campaign_id, cohort, CAST(count(*) AS BIGINT) AS n, CAST(count(DISTINCT user_id) AS BIGINT) AS users, CAST(sum(value) AS DOUBLE) AS revenue FROM (SELECT campaign_id, request_id, any_value(cohort) AS cohort, any_value(user_id) AS user_id, any_value(value) AS value FROM {tables}conversions WHERE {Where(f, "exposed_at")} GROUP BY campaign_id, request_id) GROUP BY ALL";
 
     /// <summary>Treatment conversions per UTC quarter-hour of the goal event.</summary>
     public string DailyConversions(ReportFilter f) => Ch

@@ -19,7 +19,7 @@ public sealed class HandOverPhase(ICounterStore counters, HandOverJudge judge, T
     public async Task<int> RunAsync(IReadOnlyList<BatchItem> look, int wanted, ISmsProvider provider, List<BatchItem> won, IDictionary<string, CampaignRecord> completed)
     {
         var answers = await counters.HandOverAsync(
-            [.. look.Select(i => new HandOver(i.Request.RequestId, i.Request.UserId, i.Send!.Slots, i.Probe))],
+            [.. look.Select(i => new HandOver(i.Request.RequestId, i.Request.UserId, i.Send!.Slots, i.Probe, i.Send.After?.Reason))],
             owner, wanted, time.GetUtcNow(), RequestHandler.KeepSendKeys);
         for (var n = 0; n < answers.Count; n++)
         {

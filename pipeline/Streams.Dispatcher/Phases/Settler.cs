@@ -33,15 +33,15 @@ public sealed class Settler(Outcomes outcomes, TimeProvider time, ILogger logger
                 case Accepted accepted:
                     var via = accepted.Via ?? provider.Name;
                     var delivers = provider.DeliversAfter;
+                    item.Result = outcomes.Of(request, ResultStatus.Sent, null, accepted.MessageId, via, send.Info) with { Holds = Holds.Of(send.Slots) };
                     sent.Add(new SentRecord(request.RequestId, request.CampaignId,
-                        new SentDetail(accepted.MessageId, send.Info, via).ToString(),
+                        new SentDetail(accepted.MessageId, send.Info, via, item.Result.Ts).ToString(),
                         MessageNote.Key(accepted.ViaKind ?? provider.Kind, accepted.MessageId),
                         new MessageNote(request.RequestId, request.CampaignId, request.UserId, via, send.Info.Segments, send.Info.Encoding).ToString(),
                         now + (delivers ?? reportTimeout),
                         PendingReport.Info(delivers is null ? PendingReport.Expire : PendingReport.Deliver, accepted.MessageId, request, via, send.Info, Holds.Of(send.Slots)),
                         request.UserId, send.Slots));
                     logger.LogDebug("sent {RequestId} to {To} via {Provider}", request.RequestId, PhoneMask.Mask(send.To), via);
-                    item.Result = outcomes.Of(request, ResultStatus.Sent, null, accepted.MessageId, via, send.Info) with { Holds = Holds.Of(send.Slots) };
                     break;
                 case Refused { MayHaveBeenTaken: true } unsure:
                     outcomes.Ambiguous(item, provider.Name, unsure.Reason);

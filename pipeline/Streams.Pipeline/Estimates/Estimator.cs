@@ -29,7 +29,7 @@ public static class Estimator
             optedOut = c => stopped.Contains(c.UserId);
         }
         var rate = options.Providers.TryGetValue(spec.What.Provider, out var provider) ? provider.Rate : null;
-        var estimate = ReachEstimate.Of(spec, members, optedOut, rate, options.Dnd?.ToWindow(), now);
+        var estimate = ReachEstimate.Of(spec, members, optedOut, rate, options.Dnd?.ToWindow(), now, options.Control.GlobalPercent);
         if (spec.Type == CampaignType.Live && spec.Who.Trigger is { } trigger)
         {
             // The members' own triggers: each is judged like the members are, so the share of them a send reaches (before

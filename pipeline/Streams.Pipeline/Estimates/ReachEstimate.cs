@@ -42,8 +42,9 @@ public sealed record ReachEstimate(
     /// user, so the estimate names the same users the sends would.
     /// </summary>
     /// <param name="optedOut">Users or phones opted out in the counter store (STOP replies), when it can be asked.</param>
+    /// <param name="globalControl">control.global_percent: its users are held out of every campaign not marked transactional.</param>
     public static ReachEstimate Of(CampaignSpec spec, IReadOnlyList<Contact> members, Func<Contact, bool>? optedOut, double? ratePerSecond, DndWindow? defaultDnd,
-        DateTimeOffset now)
+        DateTimeOffset now, double globalControl = 0)
     {
         var left = members.ToList();
         var steps = new List<FunnelStep>();
@@ -55,6 +56,7 @@ public sealed record ReachEstimate(
         }
         Step(Reasons.InvalidPhone, c => Phones.Parse(c.Phone) is not null);
         Step(Reasons.OptedOut, c => c.OptIn != false && optedOut?.Invoke(c) != true);
+        if (globalControl > 0 && spec.Goal?.Transactional != true) Step(Reasons.GlobalControl, c => !SendDecision.InGlobalControl(c.UserId, globalControl));
         if (spec.Goal?.ControlGroup is { } control) Step(Reasons.ControlGroup, c => !SendDecision.InControlGroup(spec.Id, c.UserId, control));
         if (spec.Who.Reach?.Percent is { } percent) Step(Reasons.NotSampled, c => SendDecision.Sampled(spec.Id, c.UserId, percent));
         if ((spec.Who.Reach?.RunLimit ?? spec.Who.Reach?.Limit) is { } limit && left.Count > limit)

@@ -13,8 +13,11 @@ public sealed record AttributionOptions
     public Topics Topics { get; init; } = Topics.Default;
     public int MaxInputBytes { get; init; } = RecordCodec<UserEvent>.DefaultMaxBytes;
 
-    /// <summary>The clock state expiry is judged on; windows themselves are judged on event and exposure times.</summary>
+    /// <summary>Caps stream time (a record stamped in the future expires nothing early); windows are judged on record times.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>How long a goal event waits in the ledger, on stream time, for an exposure that lags behind it.</summary>
+    public TimeSpan ExposureLag { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>How often every user's ledger is swept for what has expired (users never seen again included).</summary>
     public TimeSpan SweepEvery { get; init; } = TimeSpan.FromMinutes(10);
@@ -46,7 +49,7 @@ public static class AttributionTopology
             .Merge(exposures, "touches")
             .MapValues((_, t, _) => t!, "touch")
             .Transform(TransformerBuilder.New<string, Touch, string, ConversionRecord>()
-                .Transformer<Attributor>(options.Time, options.SweepEvery)
+                .Transformer<Attributor>(options.Time, options.SweepEvery, options.ExposureLag)
                 .StateStore(Stores.KeyValueStoreBuilder(Stores.PersistentKeyValueStore(StoreNames.Attribution), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "attribute-conversions")
             .To<StringSerDes, ConversionSerDes>(topics.Conversions);

@@ -15,27 +15,35 @@ namespace Streams.Topologies.Attribution;
 /// event's own time): at most once per exposure, so a repeated goal event counts once. Of the exposures whose window
 /// covers the event, the latest is the last touch. Either side may come first: an exposure that arrives after a
 /// goal event it covers (results and events are separate topics) finds the event in the ledger.
-/// Expiry, on the injected clock, with H the longest goal window of the campaigns: an exposure is kept for its
-/// window plus H (a late event up to H past the window still counts), a goal event for H.
+/// Expiry runs on stream time (the latest record time this task has seen, capped by the clock), never on the clock
+/// alone: an attribution that was stopped or fell behind loses nothing when it catches up. With H the longest goal
+/// window of the campaigns, an exposure is kept for its window plus H (a goal event up to H late still counts); a goal
+/// event waits <see cref="AttributionOptions.ExposureLag"/> for an exposure that lags behind it.
 /// </summary>
 public sealed class Attributor : ITransformer<string, Touch, string, ConversionRecord>
 {
     private readonly TimeProvider _time;
     private readonly TimeSpan _sweepEvery;
+    private readonly long _exposureLagMs;
+    private long _streamTime = long.MinValue;
     private ProcessorContext<string, ConversionRecord> _context = null!;
     private IKeyValueStore<string, byte[]> _store = null!;
     private LiveCampaigns _campaigns = null!;
     private Goals _goals = Goals.None;
 
-    public Attributor() : this(TimeProvider.System, TimeSpan.FromMinutes(10))
+    public Attributor() : this(TimeProvider.System, TimeSpan.FromMinutes(10), TimeSpan.FromHours(1))
     {
     }
 
-    public Attributor(TimeProvider time, TimeSpan sweepEvery)
+    public Attributor(TimeProvider time, TimeSpan sweepEvery, TimeSpan exposureLag)
     {
         _time = time;
         _sweepEvery = sweepEvery;
+        _exposureLagMs = (long)exposureLag.TotalMilliseconds;
     }
+
+    /// <summary>Stream time in epoch ms: the latest record time seen, never past the clock; MinValue before any record.</summary>
+    private long Now => Math.Min(_streamTime, _time.GetUtcNow().ToUnixTimeMilliseconds());
 
     public void Init(ProcessorContext<string, ConversionRecord> context)
     {
@@ -48,6 +56,7 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
     public Record<string, ConversionRecord> Process(Record<string, Touch> record)
     {
         var goals = CurrentGoals();
+        _streamTime = Math.Max(_streamTime, (record.Value.Event?.Ts ?? record.Value.Exposure!.Ts).ToUnixTimeMilliseconds());
         if (record.Value.Event is { } ev)
         {
             // Most events are no campaign's goal: those never touch the store.
@@ -75,7 +84,7 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
         {
             Credit(user, x, ev, goals, ReferenceEquals(x, last));
         }
-        if (ev.Ts + goals.Horizon >= _time.GetUtcNow()) ledger.Events.Add(new LedgerEvent(ev.Name, at, encoded));
+        if (at + _exposureLagMs >= Now) ledger.Events.Add(new LedgerEvent(ev.Name, at, encoded));
         Save(user, ledger);
     }
 
@@ -138,11 +147,12 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
     /// <returns>Whether anything was dropped.</returns>
     private bool Prune(Ledger ledger, Goals goals)
     {
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = Now;
+        if (now == long.MinValue) return false;
         var horizon = (long)goals.Horizon.TotalMilliseconds;
         var dropped = ledger.Exposures.RemoveAll(x =>
             x.At + (goals.ByCampaign.TryGetValue(x.Campaign, out var g) ? (long)g.Within.TotalMilliseconds : 0) + horizon < now);
-        dropped += ledger.Events.RemoveAll(e => e.At + horizon < now);
+        dropped += ledger.Events.RemoveAll(e => e.At + _exposureLagMs < now);
         return dropped > 0;
     }
 
