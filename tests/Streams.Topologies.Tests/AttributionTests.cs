@@ -49,6 +49,8 @@ public sealed class AttributionTests : IDisposable
         public void Event(string name, DateTimeOffset at, double amount = 799, string user = "u1") =>
             _events.PipeInput(user, Codecs.UserEvent.Encode(new UserEvent(user, name, at, new Dictionary<string, object?> { ["amount"] = amount })));
 
+        public void RawEvent(string user, string json) => _events.PipeInput(user, System.Text.Encoding.UTF8.GetBytes(json));
+
         public void Advance(TimeSpan by)
         {
             time.Advance(by);
@@ -78,6 +80,15 @@ public sealed class AttributionTests : IDisposable
         pipe.Event("Charged", Sent + TimeSpan.FromHours(3), amount: 1250.5);
         var c = Assert.Single(pipe.Conversions());
         Assert.Equal(new ConversionRecord("cart", "u1", "r1", null, ExposureGroup.Treatment, Sent, "Charged", Sent + TimeSpan.FromHours(3), 1250.5, true), c);
+    }
+
+    [Fact]
+    public void A_value_sent_as_text_is_read_as_a_number()
+    {
+        using var pipe = Start();
+        pipe.Exposure("cart", "r1", Sent);
+        pipe.RawEvent("u1", $$$"""{"user_id":"u1","name":"Charged","ts":"{{{Sent + TimeSpan.FromHours(1):O}}}","props":{"amount":"12.50"}}""");
+        Assert.Equal(12.5, Assert.Single(pipe.Conversions()).Value);
     }
 
     [Fact]

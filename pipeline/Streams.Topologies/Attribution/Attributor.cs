@@ -118,7 +118,15 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
     {
         x.Converted = true;
         var goal = goals.ByCampaign[x.Campaign];
-        double? value = goal.Value is { } prop ? ev.Props.GetValueOrDefault(prop) switch { long l => l, double d => d, _ => null } : null;
+        double? value = goal.Value is { } prop ? ev.Props.GetValueOrDefault(prop) switch
+        {
+            long l => l,
+            double d => d,
+            // Apps send amounts as text too ("12.50"): read the way conditions read numbers in strings.
+            string text when double.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint | System.Globalization.NumberStyles.AllowExponent,
+                System.Globalization.CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed) => parsed,
+            _ => null,
+        } : null;
         var runKey = x.Request.Length > RequestIds.RunKeyLength && x.Request[RequestIds.RunKeyLength] == '-' ? x.Request[..RequestIds.RunKeyLength] : null;
         _context.Forward(user, new ConversionRecord(x.Campaign, user, x.Request, runKey, x.Group, DateTimeOffset.FromUnixTimeMilliseconds(x.At),
             ev.Name, ev.Ts, value, lastTouch));
