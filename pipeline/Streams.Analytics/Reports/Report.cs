@@ -72,7 +72,7 @@ public sealed record Report(ReportFilter Filter, DateTimeOffset At, IReadOnlyLis
                 .Select(g => new DayRow(g.Key, Sum(g, ResultStatus.Sent), Sum(g, ResultStatus.Delivered), Sum(g, "converted")))
                 .ToList();
             campaigns.Add(new CampaignReport(id, zone.Id, funnel, convertedRequests, treatment.Revenue,
-                funnel.Sent == 0 ? null : (double)funnel.Delivered / funnel.Sent, treatment.Rate,
+                funnel.Sent == 0 ? null : (double)funnel.Delivered / funnel.Sent, goal is null && treatment.Converted == 0 ? null : treatment.Rate,
                 rows.Costs.Where(c => c.CampaignId == id).OrderBy(c => c.Encoding, StringComparer.Ordinal).Select(c => new Cost(c.Encoding, c.Messages, c.Segments)).ToList(),
                 daily, Lift.Of(treatment, ArmOf(ExposureGroup.Control)), ArmOf(ExposureGroup.GlobalControl), goal));
         }
