@@ -60,7 +60,8 @@ public static class AttributionBench
         using var stream = new KafkaStream(builder.Build(), new StreamConfig<StringSerDes, ByteArraySerDes>
         {
             ApplicationId = "bench-attribution", BootstrapServers = kafka.Bootstrap, StateDir = stateDir.Path, AutoOffsetReset = AutoOffsetReset.Earliest, AllowAutoCreateTopics = true,
-            CommitIntervalMs = 200, FetchWaitMaxMs = Pipeline.Roles.TopologyRole.FetchWaitMaxMs, PollMs = 20, Logger = loggers,
+            // As the attribution role runs it.
+            CommitIntervalMs = 1000, FetchWaitMaxMs = 500, PollMs = 100, Logger = loggers,
         });
         await stream.StartAsync();
         using var measure = new LiveBench.Measure(kafka.Bootstrap, topics.Conversions, v =>

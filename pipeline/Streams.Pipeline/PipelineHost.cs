@@ -17,7 +17,9 @@ public enum PipelineRoles
     Dispatcher = 2,
     Sink = 4,
     Scheduler = 8,
-    All = Topology | Dispatcher | Sink | Scheduler,
+    /// <summary>Conversion attribution: its own Streamiz application over sms.events and sms.results.</summary>
+    Attribution = 16,
+    All = Topology | Dispatcher | Sink | Scheduler | Attribution,
 }
 
 public sealed record PipelineHostOptions
@@ -163,7 +165,8 @@ public sealed class PipelineHost : IAsyncDisposable
 
     private void CreateRoles(PipelineHostOptions hostOptions)
     {
-        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = new TopologyRole(this, hostOptions.ApplicationId));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Topology)) _roles.Add(_topology = TopologyRole.Live(this, hostOptions.ApplicationId));
+        if (hostOptions.Roles.HasFlag(PipelineRoles.Attribution)) _roles.Add(TopologyRole.Attribution(this, hostOptions.ApplicationId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Dispatcher))
             _roles.Add(new DispatcherRole(this, hostOptions.DispatcherGroupId));
         if (hostOptions.Roles.HasFlag(PipelineRoles.Sink)) _roles.Add(new SinkRole(this));

@@ -31,11 +31,18 @@ public sealed class PipelineFixture : IDisposable
     public CampaignClient Campaigns(StreamsOptions options) =>
         new(options.Kafka.Bootstrap!, options.Topics, Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
-    /// <summary>Starts a pipeline with its own Streamiz application id and waits until it sees these campaigns and users.</summary>
-    public async Task<PipelineHost> StartAsync(StreamsOptions options, string name, string[] campaigns, string[] users)
+    /// <summary>
+    /// Starts a pipeline with its own Streamiz application id and waits until it sees these campaigns and users. Without
+    /// attribution (a second Streamiz application per host) unless asked: these tests run side by side on two cores, and
+    /// the ones about conversions start it.
+    /// </summary>
+    public async Task<PipelineHost> StartAsync(StreamsOptions options, string name, string[] campaigns, string[] users, bool attribution = false)
     {
-        var host = await PipelineHost.StartAsync(options, Loggers, Time,
-            new PipelineHostOptions { ApplicationId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}" });
+        var host = await PipelineHost.StartAsync(options, Loggers, Time, new PipelineHostOptions
+        {
+            ApplicationId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}",
+            Roles = attribution ? PipelineRoles.All : PipelineRoles.All & ~PipelineRoles.Attribution,
+        });
         foreach (var id in campaigns) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
         foreach (var user in users) await host.WaitForProfileAsync(user, TimeSpan.FromSeconds(60));
         return host;

@@ -15,10 +15,10 @@ public static class RunCommands
         };
         var roles = new Option<string[]>("--roles")
         {
-            Description = "Roles to run (default all): topology, dispatcher, sink, scheduler (with the embedded DuckDB the scheduler runs beside the sink)",
+            Description = "Roles to run (default all): topology, attribution, dispatcher, sink, scheduler (with the embedded DuckDB the scheduler runs beside the sink)",
             AllowMultipleArgumentsPerToken = true,
         };
-        roles.AcceptOnlyFromAmong("topology", "dispatcher", "sink", "scheduler");
+        roles.AcceptOnlyFromAmong("topology", "attribution", "dispatcher", "sink", "scheduler");
         var http = new Option<string>("--http") { Description = "HTTP listen URL", DefaultValueFactory = _ => "http://127.0.0.1:0" };
         var command = new Command("run", "Run the pipeline until interrupted") { embedded, roles, http };
         command.SetAction(async (parse, outer) =>

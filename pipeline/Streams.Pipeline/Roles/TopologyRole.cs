@@ -10,10 +10,11 @@ using Streams.Topologies.Timers;
 namespace Streams.Pipeline.Roles;
 
 /// <summary>
-/// The live topology (triggers, inaction, reminders) and the sms.scheduled timers, as one Streamiz application; conversion
-/// attribution as a second (application id + "-attribution"): it reads sms.events too, and a topic has one source per application.
+/// One Streamiz application as a role: the live topology (triggers, inaction, reminders and the sms.scheduled timers),
+/// or conversion attribution (<see cref="Attribution"/>; its own application: it reads sms.events too, and a topic has
+/// one source per application).
 /// </summary>
-public sealed class TopologyRole(PipelineHost host, string applicationId) : PipelineRole
+public sealed class TopologyRole(PipelineHost host, string applicationId, string name, Action<StreamBuilder> build, bool latencySensitive = true) : PipelineRole
 {
     /// <summary>
     /// How long a fetch waits for data. librdkafka's default (500 ms) sits in every hop's latency when traffic
@@ -22,57 +23,58 @@ public sealed class TopologyRole(PipelineHost host, string applicationId) : Pipe
     public const int FetchWaitMaxMs = 100;
 
     private KafkaStream? _stream;
-    private KafkaStream? _attribution;
 
-    private StreamConfig<StringSerDes, ByteArraySerDes> Config(string id)
+    /// <summary>The live topology: events and profiles to requests, and the durable timers.</summary>
+    public static TopologyRole Live(PipelineHost host, string applicationId) => new(host, applicationId, "the live topology", builder =>
+    {
+        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = host.Topics, MaxInputBytes = host.Options.MaxInputBytes, Time = host.Time });
+        ScheduledTopology.Build(builder, new ScheduledOptions { Topics = host.Topics, Time = host.Time, MaxInputBytes = host.Options.MaxInputBytes });
+    });
+
+    /// <summary>
+    /// Conversion attribution (application id + "-attribution"). Nobody waits on a conversion the way a user waits on a
+    /// message, so it polls and commits at Streamiz's own pace and costs little while traffic is light.
+    /// </summary>
+    public static TopologyRole Attribution(PipelineHost host, string applicationId) => new(host, applicationId + "-attribution", "the attribution topology",
+        builder => AttributionTopology.Build(builder, new AttributionOptions { Topics = host.Topics, Time = host.Time, MaxInputBytes = host.Options.MaxInputBytes }),
+        latencySensitive: false);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         var options = host.Options;
-        return new StreamConfig<StringSerDes, ByteArraySerDes>
+        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
         {
-            ApplicationId = id,
+            ApplicationId = applicationId,
             BootstrapServers = host.Bootstrap,
             // Per instance: topology processes that share a state dir each keep their own RocksDB stores.
             StateDir = Path.Combine(options.StateDir, "streamiz", options.InstanceId ?? ""),
             AllowAutoCreateTopics = true,
             AutoOffsetReset = AutoOffsetReset.Earliest,
-            CommitIntervalMs = 200,
+            CommitIntervalMs = latencySensitive ? 200 : 1000,
             // A stopped or dead instance's partitions move on after 10 s instead of the default 45 s.
             SessionTimeoutMs = 10000,
-            FetchWaitMaxMs = FetchWaitMaxMs,
-            PollMs = 20, // Streamiz polls for 100 ms by default; at 20 ms a lone event waits less (bench: p50 222 → 86 ms)
+            FetchWaitMaxMs = latencySensitive ? FetchWaitMaxMs : 500,
+            PollMs = latencySensitive ? 20 : 100, // Streamiz polls for 100 ms by default; at 20 ms a lone event waits less (bench: p50 222 → 86 ms)
             Logger = host.Loggers,
         };
-    }
-
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        var options = host.Options;
         var builder = new StreamBuilder();
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = host.Topics, MaxInputBytes = options.MaxInputBytes, Time = host.Time });
-        ScheduledTopology.Build(builder, new ScheduledOptions { Topics = host.Topics, Time = host.Time, MaxInputBytes = options.MaxInputBytes });
-        _stream = new KafkaStream(builder.Build(), Config(applicationId));
-        var attribution = new StreamBuilder();
-        AttributionTopology.Build(attribution, new AttributionOptions { Topics = host.Topics, Time = host.Time, MaxInputBytes = options.MaxInputBytes });
-        _attribution = new KafkaStream(attribution.Build(), Config(applicationId + "-attribution"));
+        build(builder);
+        _stream = new KafkaStream(builder.Build(), config);
         // StartAsync returns once the stream threads run, so the topology's "loop" is its state: it ends only in
         // error or when it stops without being asked to (a host with only this role must keep running).
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        foreach (var (stream, name) in new[] { (_stream, "the live topology"), (_attribution, "the attribution topology") })
+        _stream.StateChanged += (_, state) =>
         {
-            stream.StateChanged += (_, state) =>
-            {
-                if (state == KafkaStream.State.ERROR) ended.TrySetException(new InvalidOperationException($"{name} stopped with an error"));
-                else if (state == KafkaStream.State.NOT_RUNNING && !Stopping.IsCancellationRequested) ended.TrySetException(new InvalidOperationException($"{name} stopped"));
-            };
-        }
-        Run(RunAsync(_stream, _attribution, ended));
+            if (state == KafkaStream.State.ERROR) ended.TrySetException(new InvalidOperationException($"{name} stopped with an error"));
+            else if (state == KafkaStream.State.NOT_RUNNING && !Stopping.IsCancellationRequested) ended.TrySetException(new InvalidOperationException($"{name} stopped"));
+        };
+        Run(RunAsync(_stream, ended));
         return Task.CompletedTask;
     }
 
-    private async Task RunAsync(KafkaStream stream, KafkaStream attribution, TaskCompletionSource ended)
+    private async Task RunAsync(KafkaStream stream, TaskCompletionSource ended)
     {
         await stream.StartAsync(Stopping.Token);
-        await attribution.StartAsync(Stopping.Token);
         await using var stopping = Stopping.Token.Register(() => ended.TrySetResult());
         await ended.Task;
     }
@@ -100,9 +102,5 @@ public sealed class TopologyRole(PipelineHost host, string applicationId) : Pipe
         }
     }
 
-    protected override void Release()
-    {
-        _stream?.Dispose();
-        _attribution?.Dispose();
-    }
+    protected override void Release() => _stream?.Dispose();
 }
