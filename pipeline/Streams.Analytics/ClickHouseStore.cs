@@ -146,9 +146,9 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
 
     public async Task<Reports.ReportRows> ReportRowsAsync(Reports.ReportFilter filter, CancellationToken ct = default)
     {
-        var sql = new Reports.ReportSql(Segments.SqlDialect.ClickHouse, _db + ".");
-        var qualified = (await QueryAsync(sql.Qualified(filter), ct)).Select(r => (Str(r, "campaign_id"), Num(r, "n"))).ToList();
-        var statuses = (await QueryAsync(sql.Statuses(filter), ct)).Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList();
+        var sql = ReportSql;
+        var qualified = await QualifiedAsync(filter, ct);
+        var statuses = await StatusesAsync(filter, ct);
         var costs = (await QueryAsync(sql.Costs(filter), ct)).Select(r => new Reports.CostRow(Str(r, "campaign_id"), Str(r, "encoding"), Num(r, "messages"), Num(r, "segments"))).ToList();
         var daily = (await QueryAsync(sql.Daily(filter), ct)).Select(r => new Reports.QuarterRow(Str(r, "campaign_id"), Str(r, "status"), Num(r, "q"), Num(r, "n"))).ToList();
         var exposures = (await QueryAsync(sql.Exposures(filter), ct)).Select(r => new Reports.CohortRow(Str(r, "campaign_id"), Str(r, "cohort"), Num(r, "n"), Num(r, "users"), 0)).ToList();
@@ -258,16 +258,20 @@ public sealed class ClickHouseStore(HttpClient http, string database) : IAnalyti
             ["encoding"] = r.Encoding ?? "", ["ts"] = Time(r.Ts),
         }), ct);
 
+    /// <summary>The report's own funnel queries (qualified and statuses), without the rest of the report.</summary>
     public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default)
     {
-        var where = campaignId is null ? "" : $"WHERE campaign_id = {Literal(campaignId)}";
-        var qualified = await QueryAsync($"SELECT campaign_id, uniqExact(request_id) AS n FROM {_db}.results {where} GROUP BY campaign_id", ct);
-        var counts = await QueryAsync(
-            $"SELECT campaign_id, status, reason, uniqExact(request_id) AS n FROM {_db}.results {where} GROUP BY campaign_id, status, reason", ct);
-        return Funnel.Build(
-            qualified.Select(r => (Str(r, "campaign_id"), Num(r, "n"))),
-            counts.Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList());
+        var filter = new Reports.ReportFilter(campaignId);
+        return Funnel.Build(await QualifiedAsync(filter, ct), await StatusesAsync(filter, ct));
     }
+
+    private async Task<List<(string, long)>> QualifiedAsync(Reports.ReportFilter filter, CancellationToken ct) =>
+        (await QueryAsync(ReportSql.Qualified(filter), ct)).Select(r => (Str(r, "campaign_id"), Num(r, "n"))).ToList();
+
+    private async Task<List<Funnel.StatusCount>> StatusesAsync(Reports.ReportFilter filter, CancellationToken ct) =>
+        (await QueryAsync(ReportSql.Statuses(filter), ct)).Select(r => new Funnel.StatusCount(Str(r, "campaign_id"), Str(r, "status"), Str(r, "reason"), Num(r, "n"))).ToList();
+
+    private Reports.ReportSql ReportSql => new(Segments.SqlDialect.ClickHouse, _db + ".");
 
     public Task InsertPropertiesAsync(IReadOnlyList<PropertyKey> keys, CancellationToken ct = default) =>
         InsertAsync("properties", keys.Select(k => new JsonObject { ["kind"] = k.Kind, ["event"] = k.Event, ["name"] = k.Name }), ct);

@@ -83,7 +83,7 @@ public sealed class DuckDbStore : IAnalyticsStore
                 _lock.Wait(stop.Token);
                 try
                 {
-                    using var cmd = Command(sql, null);
+                    using var cmd = Command(sql);
                     using var reader = cmd.ExecuteReader();
                     var chunk = new List<ProfileUpdate>(Chunk);
                     void Hand()
@@ -161,7 +161,7 @@ public sealed class DuckDbStore : IAnalyticsStore
 
     private long ScalarLong(string sql)
     {
-        using var cmd = Command(sql, null);
+        using var cmd = Command(sql);
         return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -237,10 +237,10 @@ public sealed class DuckDbStore : IAnalyticsStore
 
     public async Task<Reports.ReportRows> ReportRowsAsync(Reports.ReportFilter filter, CancellationToken ct = default)
     {
-        var sql = new Reports.ReportSql(Segments.SqlDialect.DuckDb);
+        var sql = ReportSql;
         return new Reports.ReportRows(
-            await RowsAsync(sql.Qualified(filter), r => (r.GetString(0), r.GetInt64(1))),
-            await RowsAsync(sql.Statuses(filter), r => new Funnel.StatusCount(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))),
+            await QualifiedAsync(filter),
+            await StatusesAsync(filter),
             await RowsAsync(sql.Costs(filter), r => new Reports.CostRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3))),
             await RowsAsync(sql.Daily(filter), r => new Reports.QuarterRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3))),
             await RowsAsync(sql.Exposures(filter), r => new Reports.CohortRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), 0)),
@@ -265,22 +265,20 @@ public sealed class DuckDbStore : IAnalyticsStore
         return new Story(requests, results, conversions);
     }
 
+    /// <summary>The report's own funnel queries (qualified and statuses), without the rest of the report.</summary>
     public async Task<IReadOnlyList<FunnelRow>> FunnelAsync(string? campaignId = null, CancellationToken ct = default)
     {
-        var qualified = new List<(string, long)>();
-        var counts = new List<Funnel.StatusCount>();
-        await Locked(() =>
-        {
-            var where = campaignId is null ? "" : "WHERE campaign_id = $campaign";
-            using (var cmd = Command($"SELECT campaign_id, count(DISTINCT request_id) FROM results {where} GROUP BY campaign_id", campaignId))
-            using (var reader = cmd.ExecuteReader())
-                while (reader.Read()) qualified.Add((reader.GetString(0), reader.GetInt64(1)));
-            using (var cmd = Command($"SELECT campaign_id, status, reason, count(DISTINCT request_id) FROM results {where} GROUP BY ALL", campaignId))
-            using (var reader = cmd.ExecuteReader())
-                while (reader.Read()) counts.Add(new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
-        });
-        return Funnel.Build(qualified, counts);
+        var filter = new Reports.ReportFilter(campaignId);
+        return Funnel.Build(await QualifiedAsync(filter), await StatusesAsync(filter));
     }
+
+    private static readonly Reports.ReportSql ReportSql = new(Segments.SqlDialect.DuckDb);
+
+    private Task<List<(string, long)>> QualifiedAsync(Reports.ReportFilter filter) =>
+        RowsAsync(ReportSql.Qualified(filter), r => (r.GetString(0), r.GetInt64(1)));
+
+    private Task<List<Funnel.StatusCount>> StatusesAsync(Reports.ReportFilter filter) =>
+        RowsAsync(ReportSql.Statuses(filter), r => new Funnel.StatusCount(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
 
     public Task InsertPropertiesAsync(IReadOnlyList<PropertyKey> keys, CancellationToken ct = default) => Locked(() =>
     {
@@ -319,11 +317,10 @@ public sealed class DuckDbStore : IAnalyticsStore
         return updates;
     }
 
-    private DuckDBCommand Command(string sql, string? campaignId)
+    private DuckDBCommand Command(string sql)
     {
         var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
-        if (campaignId is not null) cmd.Parameters.Add(new DuckDBParameter("campaign", campaignId));
         return cmd;
     }
 
@@ -340,7 +337,7 @@ public sealed class DuckDbStore : IAnalyticsStore
         var rows = new List<T>();
         await Locked(() =>
         {
-            using var cmd = Command(sql, null);
+            using var cmd = Command(sql);
             using var reader = cmd.ExecuteReader();
             while (reader.Read()) rows.Add(row(reader));
         });

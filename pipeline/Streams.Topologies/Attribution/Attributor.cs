@@ -60,12 +60,12 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
         if (record.Value.Event is { } ev)
         {
             // Most events are no campaign's goal: those never touch the store.
-            if (!goals.ByEvent.ContainsKey(ev.Name)) return null!;
+            if (!goals.ByEvent.Contains(ev.Name)) return null!;
             OnGoalEvent(record.Key, ev, goals);
         }
         // A campaign this instance has not seen yet (its record still on the way to the global table) may have a goal:
         // its exposures are kept too, and judged by the goal the campaign has when a goal event comes.
-        else if (record.Value.Exposure is { } exposure && (goals.ByCampaign.ContainsKey(exposure.CampaignId) || !_campaigns.All().ContainsKey(exposure.CampaignId)))
+        else if (record.Value.Exposure is { } exposure && (goals.ByCampaign.ContainsKey(exposure.CampaignId) || !goals.Known.Contains(exposure.CampaignId)))
         {
             OnExposure(record.Key, exposure, goals);
         }
@@ -181,17 +181,17 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
     {
     }
 
-    /// <summary>The campaigns with a conversion goal, by id and by goal event, and the longest window among them.</summary>
-    private sealed record Goals(IReadOnlyDictionary<string, Conversion> ByCampaign, IReadOnlyDictionary<string, bool> ByEvent, TimeSpan Horizon, int At)
+    /// <summary>The campaigns with a conversion goal, by id and by goal event, the longest window among them, and every campaign known.</summary>
+    private sealed record Goals(IReadOnlyDictionary<string, Conversion> ByCampaign, IReadOnlySet<string> ByEvent, TimeSpan Horizon, IReadOnlySet<string> Known, int At)
     {
-        public static readonly Goals None = new(new Dictionary<string, Conversion>(), new Dictionary<string, bool>(), TimeSpan.Zero, -1);
+        public static readonly Goals None = new(new Dictionary<string, Conversion>(), new HashSet<string>(), TimeSpan.Zero, new HashSet<string>(), -1);
 
         public static Goals Of(IReadOnlyDictionary<string, (CampaignRecord Record, CampaignSpec Spec)> campaigns, int at)
         {
             var byCampaign = campaigns.Where(c => c.Value.Spec.Goal?.Conversion is not null)
                 .ToDictionary(c => c.Key, c => c.Value.Spec.Goal!.Conversion!, StringComparer.Ordinal);
-            return new Goals(byCampaign, byCampaign.Values.Select(g => g.Event).Distinct().ToDictionary(e => e, _ => true, StringComparer.Ordinal),
-                byCampaign.Count == 0 ? TimeSpan.Zero : byCampaign.Values.Max(g => g.Within), at);
+            return new Goals(byCampaign, byCampaign.Values.Select(g => g.Event).ToHashSet(StringComparer.Ordinal),
+                byCampaign.Count == 0 ? TimeSpan.Zero : byCampaign.Values.Max(g => g.Within), campaigns.Keys.ToHashSet(StringComparer.Ordinal), at);
         }
     }
 }
