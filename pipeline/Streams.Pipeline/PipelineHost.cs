@@ -182,7 +182,7 @@ public sealed class PipelineHost : IAsyncDisposable
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!(Campaigns.Get(id)?.Record.Version >= version && (_topology is null || _topology.Sees(StoreNames.Campaigns, id, (byte[] c) => Topics.Campaigns.Decode(c).Version >= version))))
         {
-            if (waited.Elapsed > timeout) throw new TimeoutException($"campaign {id} v{version} not visible within {timeout.TotalSeconds:0}s");
+            if (waited.Elapsed > timeout) throw new TimeoutException($"campaign {id} v{version} not visible within {timeout.TotalSeconds:0}s ({_topology?.Describe() ?? "no topology"})");
             await Task.Delay(20);
         }
     }
@@ -193,7 +193,7 @@ public sealed class PipelineHost : IAsyncDisposable
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (_topology?.Sees(Topologies.State.UserState.StoreName, Topologies.State.UserState.ProfileKey(userId), (byte[] _) => true) != true)
         {
-            if (waited.Elapsed > timeout) throw new TimeoutException($"profile {userId} not in the topology within {timeout.TotalSeconds:0}s");
+            if (waited.Elapsed > timeout) throw new TimeoutException($"profile {userId} not in the topology within {timeout.TotalSeconds:0}s ({_topology?.Describe()})");
             await Task.Delay(20);
         }
     }

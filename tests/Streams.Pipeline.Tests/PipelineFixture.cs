@@ -17,7 +17,7 @@ public sealed class PipelineFixture : IDisposable
 
     public string StateDir { get; } = Path.Combine(Path.GetTempPath(), "streams-tests", Guid.NewGuid().ToString("N"));
     public FakeTimeProvider Time { get; } = new(Start);
-    public ILoggerFactory Loggers { get; } = NullLoggerFactory.Instance;
+    public ILoggerFactory Loggers { get; } = TestLog.Factory;
 
     /// <summary>A mock cluster for one test, with the topics created and the options pointed at it.</summary>
     public static EmbeddedKafka Kafka(StreamsOptions options)

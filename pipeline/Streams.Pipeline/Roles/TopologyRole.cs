@@ -3,6 +3,7 @@ using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Errors;
 using Streamiz.Kafka.Net.SerDes;
 using Streamiz.Kafka.Net.State;
+using Streams.Topologies;
 using Streams.Topologies.Attribution;
 using Streams.Topologies.LiveTrigger;
 using Streams.Topologies.Timers;
@@ -23,6 +24,14 @@ public sealed class TopologyRole(PipelineHost host, string applicationId, string
     public const int FetchWaitMaxMs = 100;
 
     private KafkaStream? _stream;
+    private ClosingKafkaSupplier? _clients;
+    private readonly List<string> _states = [];
+
+    /// <summary>The application's states so far with their wall-clock instants, for an error message when a wait runs out.</summary>
+    public string Describe()
+    {
+        lock (_states) return $"{name}: {(_states.Count == 0 ? "not started" : string.Join(", ", _states))}";
+    }
 
     /// <summary>The live topology: events and profiles to requests, and the durable timers.</summary>
     public static TopologyRole Live(PipelineHost host, string applicationId) => new(host, applicationId, "the live topology", builder =>
@@ -59,12 +68,14 @@ public sealed class TopologyRole(PipelineHost host, string applicationId, string
         };
         var builder = new StreamBuilder();
         build(builder);
-        _stream = new KafkaStream(builder.Build(), config);
+        _clients = new ClosingKafkaSupplier(config);
+        _stream = new KafkaStream(builder.Build(), config, _clients);
         // StartAsync returns once the stream threads run, so the topology's "loop" is its state: it ends only in
         // error or when it stops without being asked to (a host with only this role must keep running).
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _stream.StateChanged += (_, state) =>
         {
+            lock (_states) _states.Add($"{state} at {DateTimeOffset.UtcNow:HH:mm:ss.fff}");
             if (state == KafkaStream.State.ERROR) ended.TrySetException(new InvalidOperationException($"{name} stopped with an error"));
             else if (state == KafkaStream.State.NOT_RUNNING && !Stopping.IsCancellationRequested) ended.TrySetException(new InvalidOperationException($"{name} stopped"));
         };
@@ -102,5 +113,9 @@ public sealed class TopologyRole(PipelineHost host, string applicationId, string
         }
     }
 
-    protected override void Release() => _stream?.Dispose();
+    protected override void Release()
+    {
+        _stream?.Dispose();
+        _clients?.Dispose();
+    }
 }
