@@ -16,7 +16,7 @@ namespace Streams.Benchmarks;
 /// produced at once, timed until the last request arrives. Latency: events at a fixed rate, event time (stamped
 /// at produce) to the request's arrival. Beside it, in the same run and on the same cluster: a raw
 /// consumer→producer forwarder (Confluent.Kafka, no processing) measured the same two ways.
-/// Run: dotnet run -c Release --project bench/Streams.Benchmarks -- live [events] [campaigns] [rate]
+/// Run: dotnet run -c Release --project bench/Streams.Benchmarks -- live [events] [campaigns] [rate] [kafka.poll_ms]
 /// </summary>
 public static class LiveBench
 {
@@ -30,6 +30,7 @@ public static class LiveBench
         var events = int.Parse(args.ElementAtOrDefault(0) ?? "20000", CultureInfo.InvariantCulture);
         var campaigns = int.Parse(args.ElementAtOrDefault(1) ?? "100", CultureInfo.InvariantCulture);
         var rate = int.Parse(args.ElementAtOrDefault(2) ?? "500", CultureInfo.InvariantCulture);
+        var pollMs = int.Parse(args.ElementAtOrDefault(3) ?? StreamsOptions.KafkaOptions.DefaultPollMs.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         var latencyEvents = rate * 10;
         using var kafka = new EmbeddedKafka();
         var topics = Topics.Default;
@@ -51,7 +52,7 @@ public static class LiveBench
 
             using var stateDir = new TempDir();
             using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddFilter("Streamiz", LogLevel.Critical));
-            var options = new StreamsOptions { StateDir = stateDir.Path, Kafka = new StreamsOptions.KafkaOptions { Bootstrap = kafka.Bootstrap } };
+            var options = new StreamsOptions { StateDir = stateDir.Path, Kafka = new StreamsOptions.KafkaOptions { Bootstrap = kafka.Bootstrap, PollMs = pollMs } };
             await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System,
                 new PipelineHostOptions { Roles = PipelineRoles.Topology });
             var client = new CampaignClient(kafka.Bootstrap, topics, TimeProvider.System, loggers.CreateLogger("bench"));
@@ -71,7 +72,7 @@ public static class LiveBench
             var (liveRate, _) = await Phase(kafka.Bootstrap, topics.Events, live, "tp", events, 0, campaigns);
             var (_, liveLatency) = await Phase(kafka.Bootstrap, topics.Events, live, "lat", latencyEvents, rate, campaigns);
             live.Dispose();
-            Report($"live path, {campaigns} campaigns", liveRate, liveLatency);
+            Report($"live path, {campaigns} campaigns, kafka.poll_ms {pollMs}", liveRate, liveLatency);
             Console.WriteLine($"ratio live/raw: throughput {liveRate / rawRate:P1}");
         }
         return 0;

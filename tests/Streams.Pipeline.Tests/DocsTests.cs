@@ -45,7 +45,7 @@ public sealed partial class DocsTests
         var reference = File.ReadAllText(Path.Combine(Streams.Tests.Repository.Root, "docs", "configuration.md"));
         string[] keys =
         [
-            "kafka.bootstrap", "kafka.topic_prefix", "kafka.group_protocol", "redis", "redis_prefix", "clickhouse.url", "clickhouse.database",
+            "kafka.bootstrap", "kafka.topic_prefix", "kafka.group_protocol", "kafka.poll_ms", "redis", "redis_prefix", "clickhouse.url", "clickhouse.database",
             "limits.per_user.day", "limits.per_user.week", "dnd.from", "dnd.action", "opt_out.help_reply", "opt_out.provider", "opt_out.from",
             "instance_id", "shutdown_grace", "state_dir", "max_input_bytes",
         ];

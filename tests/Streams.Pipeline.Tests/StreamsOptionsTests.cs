@@ -58,7 +58,7 @@ public sealed class StreamsOptionsTests : IDisposable
         "unknown configuration key 'providers.sandbox.rat' for a sandbox provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, report_timeout, concurrency)")]
     [InlineData("providers: {gw: {type: http, url: \"http://x\", region: eu}}",
         "unknown configuration key 'providers.gw.region' for a http provider (expected one of: type, rate, burst, timeout_ms, max_retries, retry_delay_ms, break_for_ms, report_timeout, concurrency, url, body, message_id_field, token_env, token_file)")]
-    [InlineData("kafka: {bootstrap: b, topic_prefix: p, extra: {deep: 1}}", "unknown configuration key 'kafka.extra' (expected one of: bootstrap, topic_prefix, group_protocol)")]
+    [InlineData("kafka: {bootstrap: b, topic_prefix: p, extra: {deep: 1}}", "unknown configuration key 'kafka.extra' (expected one of: bootstrap, topic_prefix, group_protocol, poll_ms)")]
     [InlineData("dnd: {from: \"21:00\", to: \"08:00\", acton: discard}", "unknown configuration key 'dnd.acton' (expected one of: from, to, action)")]
     [InlineData("limits: {per_user: 3}", "limits.per_user: must be a section with keys day, week")]
     [InlineData("redis: {host: r}", "redis: must be a single value, not a section")]
@@ -66,6 +66,7 @@ public sealed class StreamsOptionsTests : IDisposable
     [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, segments, alerts, scheduler, control, instance_id, shutdown_grace, state_dir, max_input_bytes)")]
     [InlineData("segments: {refersh: 5m}", "unknown configuration key 'segments.refersh' (expected one of: refresh)")]
     [InlineData("segments: {refresh: 2s}", "segments.refresh: '2s' is not a duration of at least 10s (like 5m)")]
+    [InlineData("kafka: {poll_ms: 0}", "kafka.poll_ms: 0 is not between 1 and 1000")]
     [InlineData("control: {global_percent: 100}", "control.global_percent: 100 is not at least 0 and below 100")]
     [InlineData("control: {percent: 5}", "unknown configuration key 'control.percent' (expected one of: global_percent)")]
     [InlineData("alerts: {to: ops}", "unknown configuration key 'alerts.to' (expected one of: webhook)")]

@@ -6,6 +6,8 @@ using Streamiz.Kafka.Net.Table;
 using Streams.Core;
 using Streams.Kafka;
 
+using Streams.Topologies.LiveTrigger;
+
 namespace Streams.Topologies.Attribution;
 
 public sealed record AttributionOptions
@@ -36,7 +38,8 @@ public static class AttributionTopology
     public static void Build(StreamBuilder builder, AttributionOptions options)
     {
         var topics = options.Topics;
-        builder.GlobalTable(topics.Campaigns, new StringSerDes(), new ByteArraySerDes(), InMemory.As<string, byte[]>(StoreNames.Campaigns));
+        var campaigns = new CampaignStore();
+        builder.GlobalTable(topics.Campaigns, new StringSerDes(), new ByteArraySerDes(), campaigns.Materialized());
 
         var exposures = builder.Stream(topics.Results, new StringSerDes(), new ByteArraySerDes())
             .MapValues((_, raw, _) => topics.Results.TryDecode(raw) is { Ok: true, Value: { } r } && ExposureGroup.Of(r) is not null ? new Touch(null, r) : null,
@@ -49,7 +52,7 @@ public static class AttributionTopology
             .Merge(exposures, "touches")
             .MapValues((_, t, _) => t!, "touch")
             .Transform(TransformerBuilder.New<string, Touch, string, ConversionRecord>()
-                .Transformer<Attributor>(options.Time, options.SweepEvery, options.ExposureLag)
+                .Transformer<Attributor>(options.Time, options.SweepEvery, options.ExposureLag, campaigns)
                 .StateStore(Stores.KeyValueStoreBuilder(Stores.PersistentKeyValueStore(StoreNames.Attribution), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "attribute-conversions")
             .To<StringSerDes, ConversionSerDes>(topics.Conversions);

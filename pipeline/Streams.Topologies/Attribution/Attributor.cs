@@ -29,14 +29,16 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
     private ProcessorContext<string, ConversionRecord> _context = null!;
     private IKeyValueStore<string, byte[]> _store = null!;
     private LiveCampaigns _campaigns = null!;
+    private readonly CampaignStore? _campaignStore;
     private Goals _goals = Goals.None;
 
     public Attributor() : this(TimeProvider.System, TimeSpan.FromMinutes(10), TimeSpan.FromHours(1))
     {
     }
 
-    public Attributor(TimeProvider time, TimeSpan sweepEvery, TimeSpan exposureLag)
+    public Attributor(TimeProvider time, TimeSpan sweepEvery, TimeSpan exposureLag, CampaignStore? campaignStore = null)
     {
+        _campaignStore = campaignStore;
         _time = time;
         _sweepEvery = sweepEvery;
         _exposureLagMs = (long)exposureLag.TotalMilliseconds;
@@ -49,7 +51,7 @@ public sealed class Attributor : ITransformer<string, Touch, string, ConversionR
     {
         _context = context;
         _store = (IKeyValueStore<string, byte[]>)context.GetStateStore(StoreNames.Attribution);
-        _campaigns = new LiveCampaigns(context.GetStateStore(StoreNames.Campaigns));
+        _campaigns = new LiveCampaigns(context.GetStateStore(StoreNames.Campaigns), _campaignStore is { } counted ? () => counted.Writes : null);
         context.Schedule(_sweepEvery, PunctuationType.PROCESSING_TIME, _ => Sweep());
     }
 

@@ -6,18 +6,30 @@ using Streams.Kafka;
 namespace Streams.Topologies.LiveTrigger;
 
 /// <summary>
-/// The active live campaigns in the global campaigns store, each record decoded and its spec parsed once per change:
-/// with 100 campaigns, decoding every record for every event was most of the live path's cost. A record that cannot
-/// be read is skipped.
+/// The campaigns in the global campaigns store, each record decoded and its spec parsed once per change, and the
+/// active live ones indexed by the event names they listen to (trigger or inaction follow-up), in store order.
+/// Given the store's write count (<see cref="CampaignStore"/>), the store is read again only when it moved; without
+/// it, on every look. A record that cannot be read is skipped.
 /// </summary>
 public sealed class LiveCampaigns
 {
+    private static readonly IReadOnlyList<(CampaignRecord, CampaignSpec, Trigger)> None = [];
+
     private readonly Func<IEnumerable<(string Key, byte[]? Value)>> _records;
-    private readonly Dictionary<string, Known> _known = [];
+    private readonly Func<long>? _writes;
+    private readonly Dictionary<string, Known> _known = new(StringComparer.Ordinal);
+    private long _readAt = -1;
+    private int _changes;
+    private int _builtAt = -1;
+    private IReadOnlyDictionary<string, (CampaignRecord Record, CampaignSpec Spec)> _all = new Dictionary<string, (CampaignRecord, CampaignSpec)>();
+    private List<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> _active = [];
+    private Dictionary<string, List<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)>> _byEvent = new(StringComparer.Ordinal);
 
     /// <param name="store">The global campaigns store as the processor context gives it.</param>
-    public LiveCampaigns(object store)
+    /// <param name="writes">The store's write count, when it keeps one: the store is read again only when it moved.</param>
+    public LiveCampaigns(object store, Func<long>? writes = null)
     {
+        _writes = writes;
         _records = store switch
         {
             IReadOnlyKeyValueStore<string, ValueAndTimestamp<byte[]>> ts => () => All(ts).Select(kv => (kv.Key, kv.Value?.Value)),
@@ -26,57 +38,88 @@ public sealed class LiveCampaigns
         };
     }
 
-    private int _changes;
-    private IReadOnlyDictionary<string, (CampaignRecord Record, CampaignSpec Spec)> _all = new Dictionary<string, (CampaignRecord, CampaignSpec)>();
-    private int _allAt = -1;
-
     /// <summary>Counts the changes seen so far: a reader that builds something from the campaigns rebuilds it when this moves.</summary>
     public int Changes
     {
         get
         {
-            var seen = 0;
-            foreach (var (key, raw) in _records())
-            {
-                if (raw is null) continue;
-                seen++;
-                Read(key, raw);
-            }
-            if (seen != _known.Count)
-            {
-                foreach (var gone in _known.Keys.Except(_records().Where(r => r.Value is not null).Select(r => r.Key)).ToList()) _known.Remove(gone);
-                _changes++;
-            }
+            Refresh();
             return _changes;
         }
     }
 
-    /// <summary>Every readable campaign, whatever its status or type, by id (rebuilt only when a record changed).</summary>
+    /// <summary>Every readable campaign, whatever its status or type, by id.</summary>
     public IReadOnlyDictionary<string, (CampaignRecord Record, CampaignSpec Spec)> All()
     {
-        var changes = Changes;
-        if (changes == _allAt) return _all;
-        _all = _known.Where(k => k.Value is { Record: not null, Spec: not null }).ToDictionary(k => k.Key, k => (k.Value.Record!, k.Value.Spec!), StringComparer.Ordinal);
-        _allAt = changes;
+        Refresh();
         return _all;
     }
 
-    public IEnumerable<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> Active()
+    /// <summary>The active live campaigns with a trigger, in store order.</summary>
+    public IReadOnlyList<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> Active()
     {
-        foreach (var (key, raw) in _records())
-        {
-            if (raw is null || Read(key, raw) is not { Record.Status: CampaignStatus.Active, Spec: { Type: CampaignType.Live, Who.Trigger: { } trigger } spec } known) continue;
-            yield return (known.Record!, spec, trigger);
-        }
+        Refresh();
+        return _active;
     }
 
-    private Known? Read(string key, byte[] raw)
+    /// <summary>The active live campaigns whose trigger or inaction follow-up is this event, in store order.</summary>
+    public IReadOnlyList<(CampaignRecord Campaign, CampaignSpec Spec, Trigger Trigger)> Listening(string eventName)
     {
-        if (_known.TryGetValue(key, out var known) && (ReferenceEquals(known.Raw, raw) || known.Raw.AsSpan().SequenceEqual(raw))) return known;
+        Refresh();
+        return _byEvent.TryGetValue(eventName, out var listening) ? listening : None;
+    }
+
+    private void Refresh()
+    {
+        if (_writes is not null)
+        {
+            // Read before the store: a write landing during the walk moves the count again, and the next look walks again.
+            var writes = _writes();
+            if (writes == _readAt) return;
+            _readAt = writes;
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var (key, raw) in _records())
+        {
+            if (raw is null || !seen.Add(key)) continue;
+            order.Add(key);
+            Read(key, raw);
+        }
+        if (seen.Count != _known.Count)
+        {
+            foreach (var gone in _known.Keys.Where(k => !seen.Contains(k)).ToList()) _known.Remove(gone);
+            _changes++;
+        }
+        if (_builtAt != _changes) Build(order);
+    }
+
+    private void Build(List<string> order)
+    {
+        _all = _known.Where(k => k.Value is { Record: not null, Spec: not null }).ToDictionary(k => k.Key, k => (k.Value.Record!, k.Value.Spec!), StringComparer.Ordinal);
+        _active = [];
+        _byEvent = new Dictionary<string, List<(CampaignRecord, CampaignSpec, Trigger)>>(StringComparer.Ordinal);
+        foreach (var key in order)
+        {
+            if (_known[key] is not { Record: { Status: CampaignStatus.Active } record, Spec: { Type: CampaignType.Live, Who.Trigger: { } trigger } spec }) continue;
+            var entry = (record, spec, trigger);
+            _active.Add(entry);
+            foreach (var name in new[] { trigger.Event, trigger.Inaction?.Event }.OfType<string>().Distinct(StringComparer.Ordinal))
+            {
+                if (!_byEvent.TryGetValue(name, out var list)) _byEvent[name] = list = [];
+                list.Add(entry);
+            }
+        }
+        _builtAt = _changes;
+    }
+
+    private void Read(string key, byte[] raw)
+    {
+        if (_known.TryGetValue(key, out var known) && (ReferenceEquals(known.Raw, raw) || known.Raw.AsSpan().SequenceEqual(raw))) return;
         _changes++;
-        // One that cannot be read is remembered as such, so it is not decoded again on every event.
-        if (Codecs.CampaignRecord.TryDecodeOwn(raw) is not { Ok: true, Value: { } record }) return _known[key] = new Known(raw, null, null);
-        return _known[key] = new Known(raw, record, CampaignSpecParser.Parse(record.SpecJson).Spec);
+        // One that cannot be read is remembered as such, so it is not decoded again on every look.
+        if (Codecs.CampaignRecord.TryDecodeOwn(raw) is not { Ok: true, Value: { } record }) _known[key] = new Known(raw, null, null);
+        else _known[key] = new Known(raw, record, CampaignSpecParser.Parse(record.SpecJson).Spec);
     }
 
     private static IEnumerable<(string Key, V? Value)> All<V>(IReadOnlyKeyValueStore<string, V> store)

@@ -39,8 +39,8 @@ public static class LiveTriggerTopology
         var topics = options.Topics;
 
         // Raw bytes: the matcher decodes a campaign only when its record changed, not on every event.
-        builder.GlobalTable(topics.Campaigns, new StringSerDes(), new ByteArraySerDes(),
-            InMemory.As<string, byte[]>(StoreNames.Campaigns));
+        var campaigns = new CampaignStore();
+        builder.GlobalTable(topics.Campaigns, new StringSerDes(), new ByteArraySerDes(), campaigns.Materialized());
 
         var profiles = IngestStream
             .Decode(builder, topics.Profiles, topics.Dlq, Codecs.ProfileUpdate, options.MaxInputBytes, p => p.UserId)
@@ -58,7 +58,7 @@ public static class LiveTriggerTopology
             .Merge(profiles, "user-inputs")
             .Merge(memberships, "user-memberships")
             .Transform(TransformerBuilder.New<string, UserInput, string, SmsRequest>()
-                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery, options.HorizonDays)
+                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery, options.HorizonDays, campaigns)
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
                     Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.UserState), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "match-live-triggers")

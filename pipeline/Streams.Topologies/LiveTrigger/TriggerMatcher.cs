@@ -24,6 +24,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     private readonly TimeProvider _time;
     private readonly TimeSpan _scanEvery;
     private readonly int _horizonDays;
+    private readonly CampaignStore? _campaignStore;
     private ProcessorContext<string, SmsRequest> _context = null!;
     private LiveCampaigns _campaigns = null!;
     private UserState _users = null!;
@@ -33,18 +34,19 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     {
     }
 
-    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery, int horizonDays)
+    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery, int horizonDays, CampaignStore? campaignStore = null)
     {
         _time = time;
         _scanEvery = scanEvery;
         _horizonDays = horizonDays;
+        _campaignStore = campaignStore;
     }
 
     public void Init(ProcessorContext<string, SmsRequest> context)
     {
         _context = context;
         _users = new UserState((IKeyValueStore<string, byte[]>)context.GetStateStore(UserState.StoreName));
-        _campaigns = new LiveCampaigns(context.GetStateStore(StoreNames.Campaigns));
+        _campaigns = new LiveCampaigns(context.GetStateStore(StoreNames.Campaigns), _campaignStore is { } counted ? () => counted.Writes : null);
         context.Schedule(_scanEvery, PunctuationType.PROCESSING_TIME, _ => FireDue());
     }
 
@@ -66,7 +68,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         var behaviour = _users.Behaviour(record.Key);
         // Read only when a campaign names saved segments: most events judge none, and this is a store read per event.
         IReadOnlySet<string>? memberships = null;
-        foreach (var (campaign, spec, trigger) in _campaigns.Active())
+        foreach (var (campaign, spec, trigger) in _campaigns.Listening(ev.Name))
         {
             if (trigger.Inaction is { } inaction && string.Equals(inaction.Event, ev.Name, StringComparison.Ordinal)
                 && ConditionEvaluator.All(inaction.Where, ev.Props))
