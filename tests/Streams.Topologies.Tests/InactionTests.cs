@@ -44,6 +44,9 @@ public sealed class InactionTests : IDisposable
             _campaigns.PipeInput("cart", Codecs.CampaignRecord.Encode(new CampaignRecord("cart", version, status, parsed.ToJson(), A)));
         }
 
+        public void Campaign(string id, string yaml) =>
+            _campaigns.PipeInput(id, Codecs.CampaignRecord.Encode(new CampaignRecord(id, 1, CampaignStatus.Active, CampaignSpecParser.Parse(yaml).ToJson(), A)));
+
         public void Profile(string phone) =>
             _profiles.PipeInput("u1", Encoding.UTF8.GetBytes($$"""{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"{{phone}}"}"""));
 
@@ -84,6 +87,26 @@ public sealed class InactionTests : IDisposable
             (request.RequestId, request.Context.EventProps["value"], request.Context.Phone));
         pipe.Advance(TimeSpan.FromHours(1));
         Assert.Empty(pipe.Requests());
+    }
+
+    [Fact]
+    public void A_shorter_window_started_after_a_longer_one_fires_at_its_own_end()
+    {
+        using var pipe = Start();
+        pipe.Campaign("browse", """
+            id: browse
+            name: Browse
+            type: live
+            who: {trigger: {event: Viewed, inaction: {event: Charged, within: 1m}}}
+            what: {provider: sandbox, text: "Seen something?"}
+            """);
+        // The cart's timer (due at +5m) is the earliest the matcher knows of when the browse timer (+1m) is set.
+        pipe.Event("Added To Cart");
+        pipe.Event("Viewed");
+        pipe.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(["browse"], pipe.Requests().Select(r => r.CampaignId));
+        pipe.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(["cart"], pipe.Requests().Select(r => r.CampaignId));
     }
 
     [Fact]
