@@ -93,6 +93,7 @@ public static class LiveBench
         string bootstrap, string topic, Measure measure, string phase, int count, int rate, int campaigns = 100)
     {
         measure.Expect(phase, count);
+        if (rate == 0 && count > 1000) Console.WriteLine($"{phase}: producing {count} events");
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 5 }).Build();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)

@@ -4,9 +4,11 @@ namespace Streams.Core;
 
 public static partial class Timestamps
 {
+    // Most specific first: events mostly carry seconds and a fraction, and each format tried before the one that
+    // matches is a failed parse on every event. An input matches at most one of them.
     private static readonly string[] Formats =
     [
-        "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mmK",
     ];
 
     /// <summary>

@@ -55,7 +55,7 @@ public static class AttributionTopology
                 .Transformer<Attributor>(options.Time, options.SweepEvery, options.ExposureLag, campaigns)
                 .StateStore(Stores.KeyValueStoreBuilder(Stores.PersistentKeyValueStore(StoreNames.Attribution), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "attribute-conversions")
-            .To<StringSerDes, ConversionSerDes>(topics.Conversions);
+            .ToByKey<string, ConversionRecord, StringSerDes, ConversionSerDes>(topics.Conversions, "conversions");
     }
 }
 

@@ -62,7 +62,7 @@ public static class LiveTriggerTopology
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
                     Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.UserState), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "match-live-triggers")
-            .To<StringSerDes, SmsRequestSerDes>(topics.Requests);
+            .ToByKey<string, SmsRequest, StringSerDes, SmsRequestSerDes>(topics.Requests, "live-requests");
     }
 }
 

@@ -31,6 +31,6 @@ public static class ScheduledTopology
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
                     Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.Timers), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "durable-timers")
-            .To<StringSerDes, SmsRequestSerDes>(options.Topics.Requests);
+            .ToByKey<string, SmsRequest, StringSerDes, SmsRequestSerDes>(options.Topics.Requests, "due-requests");
     }
 }
