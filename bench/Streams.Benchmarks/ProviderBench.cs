@@ -17,7 +17,7 @@ namespace Streams.Benchmarks;
 /// <summary>
 /// Messages/s from the dispatcher (RequestHandler: decision, counters in-process, provider, records) to a loopback
 /// fake Sinch (batched) and a fake Twilio (one call per message), each beside a raw HttpClient loop sending the same
-/// number of messages one POST each, with the same concurrency, to the same fake server in the same run.
+/// number of messages one POST each, at most the dispatcher's default calls in flight (64), to the same fake server in the same run.
 /// Run: dotnet run -c Release --project bench/Streams.Benchmarks -- providers [messages] [batch]
 /// </summary>
 public static class ProviderBench
@@ -56,10 +56,10 @@ public static class ProviderBench
                 ? new SinchProvider("sinch", new SinchSettings { BaseUrl = url, ServicePlanId = "plan", Token = "t", From = "+14155550100" }, http, resilience)
                 : new TwilioProvider("twilio", new TwilioSettings { BaseUrl = url, AccountSid = "AC1", AuthToken = "t", From = "+14155550100" }, http, resilience);
             // Warm up both paths, then measure the raw loop and the dispatcher back to back.
-            await RawAsync(http, url, kind, batchSize, batchSize);
+            await RawAsync(http, url, kind, batchSize, RequestHandler.DefaultConcurrency);
             await DispatchAsync(provider, kind, batchSize, batchSize);
             Interlocked.Exchange(ref calls, 0);
-            var raw = await RawAsync(http, url, kind, messages, batchSize);
+            var raw = await RawAsync(http, url, kind, messages, RequestHandler.DefaultConcurrency);
             var rawCalls = Interlocked.Exchange(ref calls, 0);
             var dispatched = await DispatchAsync(provider, kind, messages, batchSize);
             var dispatchCalls = Interlocked.Exchange(ref calls, 0);
@@ -69,12 +69,15 @@ public static class ProviderBench
         return 0;
     }
 
+    /// <summary>One POST per message, at most <paramref name="concurrency"/> in flight, each place taken again as soon as its call ends.</summary>
     private static async Task<double> RawAsync(HttpClient http, string url, string kind, int messages, int concurrency)
     {
         var clock = Stopwatch.StartNew();
-        for (var start = 0; start < messages; start += concurrency)
+        using var gate = new SemaphoreSlim(concurrency);
+        await Task.WhenAll(Enumerable.Range(0, messages).Select(async i =>
         {
-            await Task.WhenAll(Enumerable.Range(start, Math.Min(concurrency, messages - start)).Select(async i =>
+            await gate.WaitAsync();
+            try
             {
                 using var request = kind == "sinch"
                     ? new HttpRequestMessage(HttpMethod.Post, $"{url}/xms/v1/plan/batches")
@@ -87,8 +90,12 @@ public static class ProviderBench
                     };
                 using var response = await http.SendAsync(request);
                 await response.Content.ReadAsStringAsync();
-            }));
-        }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
         return messages / clock.Elapsed.TotalSeconds;
     }
 

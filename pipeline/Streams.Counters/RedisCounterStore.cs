@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Streams.Core;
 using StackExchange.Redis;
@@ -200,6 +201,26 @@ public sealed class RedisCounterStore : ICounterStore
 
     public IDatabase Database => _db;
 
+    private static readonly ConcurrentDictionary<string, byte[]> Hashes = new();
+
+    /// <summary>
+    /// Runs a script by its SHA1 (EVALSHA): the body, up to a few KB, is not sent again with every batch, nor hashed by
+    /// Redis on every call. A server that does not know it yet (first use, a restarted or emptied Redis) answers
+    /// NOSCRIPT and gets the body once (EVAL, which also caches it there).
+    /// </summary>
+    private async Task<RedisResult> EvalAsync(string script, RedisKey[] keys, RedisValue[] args)
+    {
+        var hash = Hashes.GetOrAdd(script, s => System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(s)));
+        try
+        {
+            return await _db.ScriptEvaluateAsync(hash, keys, args);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.OrdinalIgnoreCase))
+        {
+            return await _db.ScriptEvaluateAsync(script, keys, args);
+        }
+    }
+
     private RedisKey SendKey(string requestId) => $"{_prefix}send:{requestId}";
     private RedisKey SlotKey(Slot slot) => $"{_prefix}slots:{slot.Key}";
     private RedisKey CampaignKey(string campaignId) => $"{_prefix}campaign:{campaignId}";
@@ -230,7 +251,7 @@ public sealed class RedisCounterStore : ICounterStore
                 args.Add(slot.Reason);
             }
         }
-        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(HandOverScript, [.. keys], [.. args]))!;
+        var raw = (RedisResult[])(await EvalAsync(HandOverScript, [.. keys], [.. args]))!;
         if (raw is [var only] && (string?)only == "E") throw new CountersNotReadyException("the counter store has no epoch: it lost its data or is being rebuilt");
         return raw.Select((r, i) =>
         {
@@ -281,7 +302,7 @@ public sealed class RedisCounterStore : ICounterStore
                 args.Add(Ms(slot.Keep));
             }
         }
-        return _db.ScriptEvaluateAsync(RecordScript, [.. keys], [.. args]);
+        return EvalAsync(RecordScript, [.. keys], [.. args]);
     }
 
     public Task RecordAmbiguousAsync(IReadOnlyList<(string RequestId, string Detail)> requests, TimeSpan keep)
@@ -308,7 +329,7 @@ public sealed class RedisCounterStore : ICounterStore
             args.Add(r.Slots.Count);
             args.AddRange(r.Slots.Select(s => (RedisValue)Kind(s)));
         }
-        return _db.ScriptEvaluateAsync(ReleaseScript, [.. keys], [.. args]);
+        return EvalAsync(ReleaseScript, [.. keys], [.. args]);
     }
 
     public async Task<IReadOnlyList<HandOverResult?>> RecordedAsync(IReadOnlyList<string> requestIds)
@@ -326,7 +347,7 @@ public sealed class RedisCounterStore : ICounterStore
 
     public async Task<IReadOnlyList<DueReport>> DueReportsAsync(DateTimeOffset now, TimeSpan lease, int max)
     {
-        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(DueScript, [ReportsDue, ReportsInfo],
+        var raw = (RedisResult[])(await EvalAsync(DueScript, [ReportsDue, ReportsInfo],
             [now.ToUnixTimeMilliseconds(), (now + lease).ToUnixTimeMilliseconds(), max]))!;
         var due = new List<DueReport>(raw.Length / 2);
         for (var i = 0; i + 1 < raw.Length; i += 2) due.Add(new DueReport((string)raw[i]!, (string)raw[i + 1]!));
@@ -356,7 +377,7 @@ public sealed class RedisCounterStore : ICounterStore
 
     public async Task<string?> RememberOnceAsync(string key, string value, TimeSpan keep)
     {
-        var previous = (string?)await _db.ScriptEvaluateAsync(RememberOnceScript, [$"{_prefix}note:{key}"], [value, Ms(keep)]);
+        var previous = (string?)await EvalAsync(RememberOnceScript, [$"{_prefix}note:{key}"], [value, Ms(keep)]);
         return string.IsNullOrEmpty(previous) ? null : previous;
     }
 
@@ -371,13 +392,13 @@ public sealed class RedisCounterStore : ICounterStore
     {
         var interval = Gcra.Interval(perSecond);
         var tolerance = interval * (Math.Max(1, burst) - 1);
-        var raw = (RedisResult[])(await _db.ScriptEvaluateAsync(PaceScript, [$"{_prefix}pace:{key}"],
+        var raw = (RedisResult[])(await EvalAsync(PaceScript, [$"{_prefix}pace:{key}"],
             [Gcra.Micros(now), interval, tolerance, wanted, 60_000]))!;
         return new Pace((int)raw[0], TimeSpan.FromMicroseconds(long.Parse((string)raw[1]!, CultureInfo.InvariantCulture)));
     }
 
     public Task SetOptOutAsync(string subject, bool optedOut, DateTimeOffset at) =>
-        _db.ScriptEvaluateAsync(ConsentScript, [$"{_prefix}consent:{subject}"], [at.ToUnixTimeMilliseconds(), optedOut ? "1" : "0"]);
+        EvalAsync(ConsentScript, [$"{_prefix}consent:{subject}"], [at.ToUnixTimeMilliseconds(), optedOut ? "1" : "0"]);
 
     public async Task<IReadOnlyList<bool>> OptedOutAsync(IReadOnlyList<IReadOnlyList<string>> subjects)
     {
@@ -417,7 +438,7 @@ public sealed class RedisCounterStore : ICounterStore
         return 1
         """;
 
-    public Task UnlockAsync(string name, string owner) => _db.ScriptEvaluateAsync(UnlockScript, [$"{_prefix}lock:{name}"], [owner]);
+    public Task UnlockAsync(string name, string owner) => EvalAsync(UnlockScript, [$"{_prefix}lock:{name}"], [owner]);
 
     public async Task RestoreAsync(IReadOnlyList<RestoredSend> sends)
     {

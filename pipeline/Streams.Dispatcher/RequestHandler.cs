@@ -118,9 +118,13 @@ public sealed class RequestHandler
         var concurrency = Math.Max(1, _providers.ConcurrencyFor(name));
         using var gate = new SemaphoreSlim(concurrency);
         var inFlight = new List<Task>();
+        // Calls that end while another's record is being written are recorded together after it: one script for many.
+        var recorder = new Coalescer<(Settler.Settlement Settled, IReadOnlyList<BatchItem> Items)>(done => _record.WriteAsync(
+            new Settler.Settlement([.. done.SelectMany(d => d.Settled.Sent)], [.. done.SelectMany(d => d.Settled.GivenBack)], [.. done.SelectMany(d => d.Settled.OptedOut)]),
+            [.. done.SelectMany(d => d.Items)], abandon));
         try
         {
-            await TakeTurnsAsync(name, provider, items, run, gate, concurrency, inFlight, stop, abandon);
+            await TakeTurnsAsync(name, provider, items, run, gate, concurrency, inFlight, recorder, stop, abandon);
         }
         finally
         {
@@ -130,21 +134,43 @@ public sealed class RequestHandler
     }
 
     private async Task TakeTurnsAsync(string name, ISmsProvider provider, List<BatchItem> items, Run run,
-        SemaphoreSlim gate, int concurrency, List<Task> inFlight, CancellationToken stop, CancellationToken abandon)
+        SemaphoreSlim gate, int concurrency, List<Task> inFlight, Coalescer<(Settler.Settlement, IReadOnlyList<BatchItem>)> recorder,
+        CancellationToken stop, CancellationToken abandon)
     {
         var pacer = _providers.PacerFor(name);
         var position = 0;
         while (position < items.Count)
         {
-            // A turn is at most as many calls as may be in flight: each holds a permit, and a turn asking for more
-            // permits than the gate has would wait for ever (a burst larger than the concurrency stalled the dispatcher).
-            var sends = Math.Min(items.Skip(position).Count(i => !i.Probe), provider.PrefersBatches ? int.MaxValue : concurrency);
+            var sends = items.Skip(position).Count(i => !i.Probe);
             int turns;
+            int permits;
             try
             {
-                turns = sends == 0 ? 0
-                    : pacer is null ? sends
-                    : provider.PrefersBatches ? await pacer.TakeAllAsync(sends, stop) : await pacer.TakeAsync(sends, stop);
+                if (provider.PrefersBatches)
+                {
+                    // One call for the turn: it holds one permit however many messages it carries.
+                    turns = sends == 0 ? 0 : pacer is null ? sends : await pacer.TakeAllAsync(sends, stop);
+                    permits = turns == 0 ? 0 : 1;
+                    if (permits == 1) await gate.WaitAsync(stop);
+                }
+                else
+                {
+                    // One call per message, each holding a permit until its own call ends: a turn takes the permits
+                    // free now (at least one, waiting for it), so one slow call holds back one place, not the turn.
+                    permits = 0;
+                    if (sends > 0)
+                    {
+                        await gate.WaitAsync(stop);
+                        permits = 1;
+                        while (permits < Math.Min(sends, concurrency) && gate.Wait(0)) permits++;
+                    }
+                    turns = permits == 0 ? 0 : pacer is null ? permits : await pacer.TakeAsync(permits, stop);
+                    if (turns < permits)
+                    {
+                        gate.Release(permits - turns);
+                        permits = turns;
+                    }
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -153,18 +179,6 @@ public sealed class RequestHandler
             catch (Exception e) when (CountersUnavailable(e))
             {
                 Pause(run, e);
-                return;
-            }
-            // The permits for this turn's calls are taken before the hand-over: a claimed request never waits for one.
-            var permits = turns == 0 ? 0 : provider.PrefersBatches ? 1 : turns;
-            var acquired = 0;
-            try
-            {
-                for (; acquired < permits; acquired++) await gate.WaitAsync(stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                if (acquired > 0) gate.Release(acquired);
                 return;
             }
             var won = new List<BatchItem>();
@@ -187,21 +201,32 @@ public sealed class RequestHandler
             }
             var used = won.Count == 0 ? 0 : provider.PrefersBatches ? 1 : won.Count;
             if (permits > used) gate.Release(permits - used);
-            if (won.Count > 0)
+            if (provider.PrefersBatches && won.Count > 0)
             {
                 var turn = won;
                 inFlight.Add(Task.Run(async () =>
                 {
-                    try { await DeliverAsync(name, provider, turn, run, abandon); }
-                    finally { gate.Release(used); }
+                    try { await DeliverAsync(name, provider, turn, run, recorder, abandon); }
+                    finally { gate.Release(); }
                 }));
+            }
+            else
+            {
+                // Started here, not queued: each runs until its call is out, then the next is handed its call.
+                foreach (var item in won) inFlight.Add(DeliverOneAsync(item));
+                async Task DeliverOneAsync(BatchItem item)
+                {
+                    try { await DeliverAsync(name, provider, [item], run, recorder, abandon); }
+                    finally { gate.Release(); }
+                }
             }
             if (run.Paused is not null) return;
         }
     }
 
     /// <summary>Send, record and report one provider call's requests.</summary>
-    private async Task DeliverAsync(string name, ISmsProvider provider, List<BatchItem> won, Run run, CancellationToken abandon)
+    private async Task DeliverAsync(string name, ISmsProvider provider, List<BatchItem> won, Run run,
+        Coalescer<(Settler.Settlement, IReadOnlyList<BatchItem>)> recorder, CancellationToken abandon)
     {
         // Kafka hears of the hand-over before the provider does: a counter store that loses its data while this call
         // is out learns the claims back from sms.results.
@@ -212,7 +237,7 @@ public sealed class RequestHandler
             await _record.MarkAmbiguousAsync(won, CancellationToken.None);
             return;
         }
-        await _record.WriteAsync(_settler.Settle(provider, won, answers, _providers.ReportTimeoutFor(name)), won, abandon);
+        await recorder.WriteAsync((_settler.Settle(provider, won, answers, _providers.ReportTimeoutFor(name)), won));
         if (run.Report is { } report)
         {
             await report([.. won.Select(i => i.Result).OfType<SmsResult>()]);

@@ -144,7 +144,8 @@ public sealed class AtMostOnceTests
         // Nothing of r2 or r3 was claimed: another owner hands them over at once.
         var next = await Handler(provider, "b").HandleBatchAsync([Request("r2", "u2"), Request("r3", "u3")], CancellationToken.None);
         Assert.All(next.Results, r => Assert.Equal(ResultStatus.Sent, r.Status));
-        Assert.Equal(["r1", "r2", "r3"], provider.Calls);
+        // r2 and r3 share a turn, one call each at the same time: in either order.
+        Assert.Equal(["r1", "r2", "r3"], provider.Calls.Order());
     }
 
     [Fact]
