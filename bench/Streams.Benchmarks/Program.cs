@@ -14,6 +14,8 @@ if (args is ["attribution", ..])
     return await AttributionBench.RunAsync(args[1..]);
 if (args is ["report", ..])
     return await ReportBench.RunAsync(args[1..]);
+if (args is ["rebalance", ..])
+    return await RebalanceBench.RunAsync(args[1..]);
 if (args is ["restart", ..])
     return await RestartBench.RunAsync(args[1..]);
 if (args is ["live", ..])

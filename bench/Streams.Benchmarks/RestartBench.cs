@@ -67,7 +67,17 @@ public static class RestartBench
         clock.Restart();
         await using (var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System, hostOptions))
         {
-            while (Records(kafka.Bootstrap, changelog) < users) await Task.Delay(200);
+            var said = TimeSpan.Zero;
+            long seen;
+            while ((seen = Records(kafka.Bootstrap, changelog)) < users)
+            {
+                if (clock.Elapsed - said > TimeSpan.FromSeconds(10))
+                {
+                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds:N0} s: {seen:N0} profiles in the store");
+                    said = clock.Elapsed;
+                }
+                await Task.Delay(500);
+            }
         }
         var built = clock.Elapsed;
         var records = Records(kafka.Bootstrap, changelog);

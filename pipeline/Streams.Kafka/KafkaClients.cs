@@ -56,7 +56,28 @@ public static class KafkaClients
         if (kafka.InstanceId is not null) config.GroupInstanceId = kafka.InstanceId;
         return new ConsumerBuilder<string, byte[]>(config)
             .SetErrorHandler((_, e) => logger.LogWarning("{Name} consumer: {Reason}", name, e.Reason))
+            // Before partitions move to another member (one joins or leaves): what this member finished is committed
+            // now, so the next owner starts right after it instead of wherever the last background commit got to.
+            .SetPartitionsRevokedHandler((consumer, revoked) => CommitFinished(consumer, name, logger))
+            // Lost, not handed over (this member was thrown out of the group): another may own them already, so
+            // nothing is committed for them.
+            .SetPartitionsLostHandler((_, lost) => logger.LogWarning("{Name} consumer: lost {Count} partitions; their records are handled again by the next owner", name, lost.Count))
             .Build();
+    }
+
+    private static void CommitFinished(IConsumer<string, byte[]> consumer, string name, ILogger logger)
+    {
+        try
+        {
+            consumer.Commit();
+        }
+        catch (KafkaException e) when (e.Error.Code is ErrorCode.Local_NoOffset)
+        {
+        }
+        catch (KafkaException e)
+        {
+            logger.LogWarning("{Name} consumer: commit before a rebalance failed ({Reason}); the last records will be handled again", name, e.Error.Reason);
+        }
     }
 
     /// <summary>A reader that assigns partitions itself and commits nothing (the client still wants a group id).</summary>
