@@ -66,7 +66,7 @@ public sealed class RedisCounterStore : ICounterStore
                 local key, kind, ckeep = KEYS[k + j], ARGV[a + j * 4], ARGV[a + j * 4 + 2]
                 local member = rid
                 if kind == 'u' then member = user end
-                if redis.call('HEXISTS', key, member) == 0 then redis.call('HSET', key, member, rid) end
+                redis.call('HSETNX', key, member, rid)
                 redis.call('PEXPIRE', key, ckeep)
               end
               redis.call('SET', sendKey, mine .. now, 'PX', keep)
@@ -98,10 +98,7 @@ public sealed class RedisCounterStore : ICounterStore
             local key, kind, pkeep = KEYS[k + 2 + j], ARGV[a + 5 + j * 2], ARGV[a + 6 + j * 2]
             local member = rid
             if kind == 'u' then member = user end
-            if redis.call('HEXISTS', key, member) == 0 then
-              redis.call('HSET', key, member, rid)
-              redis.call('PEXPIRE', key, pkeep)
-            end
+            if redis.call('HSETNX', key, member, rid) == 1 then redis.call('PEXPIRE', key, pkeep) end
           end
           k = k + 3 + n
           a = a + 7 + n * 2
