@@ -44,7 +44,8 @@ public sealed class RedisCounterStore : ICounterStore
             answer = 'O|' .. string.sub(v, 6)
           elseif v and string.sub(v, 1, #mine) ~= mine then
             answer = 'C|' .. string.sub(v, 9)
-          else
+          elseif probe then
+            -- A probe looks and takes nothing.
             local denied = 0
             for j = 0, n - 1 do
               local key, kind, limit = KEYS[k + j], ARGV[a + j * 4], tonumber(ARGV[a + j * 4 + 1])
@@ -58,17 +59,32 @@ public sealed class RedisCounterStore : ICounterStore
             if denied > 0 then
               redis.call('SET', sendKey, 'done|suppressed|' .. ARGV[a + (denied - 1) * 4 + 3], 'PX', keep)
               answer = 'D|' .. denied
-            elseif probe then
+            else
               if probeArg ~= '1' then redis.call('SET', sendKey, 'done|suppressed|' .. probeArg, 'PX', keep) end
               answer = 'P'
-            else
-              for j = 0, n - 1 do
-                local key, kind, ckeep = KEYS[k + j], ARGV[a + j * 4], ARGV[a + j * 4 + 2]
-                local member = rid
-                if kind == 'u' then member = user end
-                redis.call('HSETNX', key, member, rid)
-                redis.call('PEXPIRE', key, ckeep)
+            end
+          else
+            -- Take each place in order; a place that was not held and is now over its limit denies the request, and
+            -- what this request took in this step is given back (the script is atomic: nobody sees it).
+            local denied, taken = 0, {}
+            for j = 0, n - 1 do
+              local key, kind, limit = KEYS[k + j], ARGV[a + j * 4], tonumber(ARGV[a + j * 4 + 1])
+              local member = rid
+              if kind == 'u' then member = user end
+              if redis.call('HSETNX', key, member, rid) == 1 then
+                taken[#taken + 1] = {key, member}
+                if redis.call('HLEN', key) > limit then
+                  denied = j + 1
+                  break
+                end
               end
+            end
+            if denied > 0 then
+              for _, t in ipairs(taken) do redis.call('HDEL', t[1], t[2]) end
+              redis.call('SET', sendKey, 'done|suppressed|' .. ARGV[a + (denied - 1) * 4 + 3], 'PX', keep)
+              answer = 'D|' .. denied
+            else
+              for j = 0, n - 1 do redis.call('PEXPIRE', KEYS[k + j], ARGV[a + j * 4 + 2]) end
               redis.call('SET', sendKey, mine .. now, 'PX', keep)
               won = won + 1
               answer = 'W'

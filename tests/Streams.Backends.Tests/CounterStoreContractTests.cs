@@ -67,11 +67,12 @@ public abstract class CounterStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task A_denied_request_takes_nothing_and_reports_the_first_full_counter()
     {
-        var reach = Reach("limit:c2", 10);
+        var reach = Reach("limit:c2", 1);
         var full = Cap("cap:u9:d:x", 0);
         var week = Cap("cap:u9:w:x", 5);
         Assert.Equal(Reasons.FrequencyCapped, await Take("r0", "u9", reach, full, week));
-        // Nothing was taken: u9 is not counted toward the reach limit, the week cap is untouched.
+        // Nothing was taken: u9 is not counted toward the reach limit (its one place goes to u8), the week cap is untouched.
+        Assert.Null(await Take("r8", "u8", reach));
         var answers = await HandOver("a", 6, [.. Enumerable.Range(1, 6).Select(i => new HandOver($"w{i}", "u9", [week]))]);
         Assert.Equal([HandOverState.Won, HandOverState.Won, HandOverState.Won, HandOverState.Won, HandOverState.Won, HandOverState.Denied], answers.Select(a => a.State));
     }
