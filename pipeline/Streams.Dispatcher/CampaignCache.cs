@@ -17,11 +17,55 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly ILogger _logger;
+    private readonly string _bootstrap;
+    private readonly string _topic;
+    // Per partition, the offset after the last record applied.
+    private readonly Dictionary<TopicPartition, long> _read = [];
+
+    /// <summary>How long <see cref="CatchUpAsync"/> waits for the records written before it at most.</summary>
+    public static readonly TimeSpan CatchUpWithin = TimeSpan.FromSeconds(10);
 
     public CampaignCache(string bootstrap, Topics topics, ILogger logger)
     {
         _logger = logger;
+        _bootstrap = bootstrap;
+        _topic = topics.Campaigns;
         _loop = Task.Run(() => RunAsync(bootstrap, topics.Campaigns));
+    }
+
+    /// <summary>
+    /// Waits until every record sms.campaigns holds now is applied. A campaign applied a moment ago reaches the
+    /// topology and this cache separately: a request for it may come first, and is judged once the cache has it,
+    /// not suppressed as unknown.
+    /// </summary>
+    public async Task CatchUpAsync()
+    {
+        Dictionary<TopicPartition, long> ends;
+        try
+        {
+            using var consumer = KafkaClients.Reader(_bootstrap, "campaign cache catch-up", _logger);
+            ends = TopicReader.Ends(consumer, _topic);
+        }
+        catch (KafkaException e)
+        {
+            _logger.LogWarning("campaign cache: could not read where {Topic} ends ({Reason}); judging with what it has", _topic, e.Error.Reason);
+            return;
+        }
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!ends.All(e => e.Value == 0 || Read(e.Key) >= e.Value))
+        {
+            if (waited.Elapsed > CatchUpWithin || _stop.IsCancellationRequested)
+            {
+                _logger.LogWarning("campaign cache: not caught up with {Topic} within {Seconds:0} s; judging with what it has", _topic, CatchUpWithin.TotalSeconds);
+                return;
+            }
+            await Task.Delay(10);
+        }
+    }
+
+    private long Read(TopicPartition partition)
+    {
+        lock (_lock) return _read.GetValueOrDefault(partition);
     }
 
     public CampaignEntry? Get(string campaignId)
@@ -60,6 +104,10 @@ public sealed class CampaignCache : ICampaignView, IAsyncDisposable
             {
                 Handled = batch =>
                 {
+                    lock (_lock)
+                    {
+                        foreach (var record in batch) _read[record.TopicPartition] = Math.Max(_read.GetValueOrDefault(record.TopicPartition), record.Offset.Value + 1);
+                    }
                     foreach (var record in batch)
                     {
                         if (remaining.TryGetValue(record.TopicPartition, out var end) && record.Offset.Value + 1 >= end)

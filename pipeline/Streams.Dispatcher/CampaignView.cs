@@ -6,6 +6,12 @@ namespace Streams.Dispatcher;
 public interface ICampaignView
 {
     CampaignEntry? Get(string campaignId);
+
+    /// <summary>
+    /// Completes once the view holds every campaign record written before the call (a fixed set always does): asked
+    /// for when a request names a campaign, or a version of it, the view has not seen yet.
+    /// </summary>
+    Task CatchUpAsync() => Task.CompletedTask;
 }
 
 /// <summary>A campaign as the dispatcher holds it: the record, its parsed spec and its template, parsed once per version.</summary>

@@ -14,6 +14,10 @@ public sealed class DecidePhase(ICounterStore counters, ICampaignView campaigns,
 {
     public async Task RunAsync(IReadOnlyList<BatchItem> items)
     {
+        // A request for a campaign (or a version of it) this dispatcher has not read yet: the campaign was applied a
+        // moment ago and reached the topology first. It is judged once the campaigns are read to where they end now.
+        if (items.Any(i => campaigns.Get(i.Request.CampaignId) is not { } known || known.Record.Version < i.Request.CampaignVersion))
+            await campaigns.CatchUpAsync();
         var now = time.GetUtcNow();
         var optedOut = await counters.OptedOutAsync([.. items.Select(i => SendDecision.ConsentSubjects(i.Request))]);
         for (var n = 0; n < items.Count; n++)
