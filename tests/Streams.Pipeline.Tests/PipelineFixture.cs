@@ -38,14 +38,33 @@ public sealed class PipelineFixture : IDisposable
     /// </summary>
     public async Task<PipelineHost> StartAsync(StreamsOptions options, string name, string[] campaigns, string[] users, bool attribution = false)
     {
-        var host = await PipelineHost.StartAsync(options, Loggers, Time, new PipelineHostOptions
+        for (var attempt = 1; ; attempt++)
         {
-            ApplicationId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}",
-            Roles = attribution ? PipelineRoles.All : PipelineRoles.All & ~PipelineRoles.Attribution,
-        });
-        foreach (var id in campaigns) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
-        foreach (var user in users) await host.WaitForProfileAsync(user, TimeSpan.FromSeconds(60));
-        return host;
+            var host = await PipelineHost.StartAsync(options, Loggers, Time, new PipelineHostOptions
+            {
+                ApplicationId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}",
+                Roles = attribution ? PipelineRoles.All : PipelineRoles.All & ~PipelineRoles.Attribution,
+            });
+            try
+            {
+                foreach (var id in campaigns) await host.WaitForCampaignAsync(id, 1, TimeSpan.FromSeconds(60));
+                foreach (var user in users) await host.WaitForProfileAsync(user, TimeSpan.FromSeconds(60));
+                return host;
+            }
+            catch (TimeoutException e) when (attempt == 1 && e.Message.Contains("REBALANCING", StringComparison.Ordinal) && !e.Message.Contains("RUNNING", StringComparison.Ordinal))
+            {
+                // Seen about once in a few full runs, late in the run: the topology's first group join on the mock
+                // cluster never completes (the application stays REBALANCING; librdkafka holds a JoinGroup for the
+                // rebalance timeout). Not understood yet; a second application (a new group) is started once, so the
+                // test judges the pipeline and not that join. A topology that never starts still fails.
+                await host.DisposeAsync();
+            }
+            catch
+            {
+                await host.DisposeAsync();
+                throw;
+            }
+        }
     }
 
     public static Task ProduceJsonAsync(string bootstrap, string topic, params (string Key, string Json)[] records) =>
