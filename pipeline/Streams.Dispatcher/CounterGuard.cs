@@ -44,6 +44,13 @@ public sealed class CounterGuard(ICounterStore counters, string bootstrap, Topic
             throw new RedisUnavailableException("the counter store lost its data and another dispatcher is rebuilding it from Kafka");
         try
         {
+            // Another dispatcher may have finished a rebuild between the look above and this lock: rebuilding again
+            // would write back claims for sends recorded since (a chaos run caught one ending two ways).
+            if (await counters.EpochAsync() is { } rebuilt)
+            {
+                (_epoch, _checkedAt) = (rebuilt, DateTimeOffset.UtcNow);
+                return;
+            }
             logger.LogWarning("the counter store has no epoch but sms.results has history: it lost its data; sending is paused while it is rebuilt from Kafka");
             var clock = Stopwatch.StartNew();
             // Dispatchers report what they finished before the loss as soon as their hand-overs fail, which is before
