@@ -52,7 +52,9 @@ public static class LiveBench
 
             using var stateDir = new TempDir();
             using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddFilter("Streamiz", LogLevel.Critical));
-            var options = new StreamsOptions { StateDir = stateDir.Path, Kafka = new StreamsOptions.KafkaOptions { Bootstrap = kafka.Bootstrap, PollMs = pollMs } };
+            // Each event is a new user with no profile: a user with one is judged at once, and profile_wait 0s keeps these
+            // on that same path instead of holding each for a profile that never comes.
+            var options = new StreamsOptions { StateDir = stateDir.Path, ProfileWait = "0s", Kafka = new StreamsOptions.KafkaOptions { Bootstrap = kafka.Bootstrap, PollMs = pollMs } };
             await using var host = await PipelineHost.StartAsync(options, loggers, TimeProvider.System,
                 new PipelineHostOptions { Roles = PipelineRoles.Topology });
             var client = new CampaignClient(kafka.Bootstrap, topics, TimeProvider.System, loggers.CreateLogger("bench"));

@@ -111,6 +111,15 @@ public sealed class StreamsOptions
     [ConfigurationKeyName("shutdown_grace")]
     public string ShutdownGrace { get; set; } = "20s";
 
+    /// <summary>
+    /// How long the live topology holds an event of a user it has no profile for, waiting for the profile (produced with
+    /// the first event, it may be read after it: the topics are read side by side). 0s judges such events at once.
+    /// </summary>
+    [ConfigurationKeyName("profile_wait")]
+    public string ProfileWait { get; set; } = "2s";
+
+    public TimeSpan ProfileWaitSpan => Core.Campaigns.Durations.TryParse(ProfileWait, out var t) ? t : TimeSpan.FromSeconds(2);
+
     public TimeSpan ShutdownGraceSpan => Core.Campaigns.Durations.TryParse(ShutdownGrace, out var t) ? t : TimeSpan.FromSeconds(20);
 
     [ConfigurationKeyName("state_dir")]
@@ -204,6 +213,8 @@ public sealed class StreamsOptions
             throw new ConfigException($"segments.refresh: '{options.Segments.Refresh}' is not a duration of at least 10s (like 5m)");
         if (!Core.Campaigns.Durations.TryParse(options.ShutdownGrace, out var grace) || grace <= TimeSpan.Zero)
             throw new ConfigException($"shutdown_grace: '{options.ShutdownGrace}' is not a duration like 20s");
+        if (!Core.Campaigns.Durations.TryParse(options.ProfileWait, out var wait) || wait < TimeSpan.Zero || wait > TimeSpan.FromMinutes(1))
+            throw new ConfigException($"profile_wait: '{options.ProfileWait}' is not a duration from 0s to 1m (like 2s)");
         if (options.Kafka.PollMs is < 1 or > 1000)
             throw new ConfigException($"kafka.poll_ms: {options.Kafka.PollMs} is not between 1 and 1000");
         if (options.Kafka.GroupProtocol is { } protocol && protocol is not ("classic" or "consumer"))

@@ -47,7 +47,7 @@ public sealed partial class DocsTests
         [
             "kafka.bootstrap", "kafka.topic_prefix", "kafka.group_protocol", "kafka.poll_ms", "redis", "redis_prefix", "clickhouse.url", "clickhouse.database",
             "limits.per_user.day", "limits.per_user.week", "dnd.from", "dnd.action", "opt_out.help_reply", "opt_out.provider", "opt_out.from",
-            "instance_id", "shutdown_grace", "state_dir", "max_input_bytes",
+            "instance_id", "shutdown_grace", "profile_wait", "state_dir", "max_input_bytes",
         ];
         foreach (var key in keys) Assert.Contains($"`{key}`", reference);
         foreach (var key in ConfigKeys.ProviderKeys.Values.SelectMany(k => k).Distinct()) Assert.Contains($"`{key}`", reference);

@@ -36,7 +36,10 @@ public sealed class TopologyRole(PipelineHost host, string applicationId, string
     /// <summary>The live topology: events and profiles to requests, and the durable timers.</summary>
     public static TopologyRole Live(PipelineHost host, string applicationId) => new(host, applicationId, "the live topology", builder =>
     {
-        LiveTriggerTopology.Build(builder, new LiveTriggerOptions { Topics = host.Topics, MaxInputBytes = host.Options.MaxInputBytes, Time = host.Time });
+        LiveTriggerTopology.Build(builder, new LiveTriggerOptions
+        {
+            Topics = host.Topics, MaxInputBytes = host.Options.MaxInputBytes, Time = host.Time, ProfileWait = host.Options.ProfileWaitSpan,
+        });
         ScheduledTopology.Build(builder, new ScheduledOptions { Topics = host.Topics, Time = host.Time, MaxInputBytes = host.Options.MaxInputBytes });
     });
 

@@ -22,6 +22,12 @@ public sealed record LiveTriggerOptions
 
     /// <summary>How many days of per-user behaviour the live segments can look back.</summary>
     public int HorizonDays { get; init; } = Core.Segments.BehaviourSummary.DefaultHorizonDays;
+
+    /// <summary>
+    /// How long an event of a user with no profile yet waits for one (see <see cref="TriggerMatcher"/>); zero judges it at
+    /// once. The pipeline sets it from <c>profile_wait</c>; a replay that reads profiles first needs none.
+    /// </summary>
+    public TimeSpan ProfileWait { get; init; }
 }
 
 /// <summary>
@@ -58,7 +64,7 @@ public static class LiveTriggerTopology
             .Merge(profiles, "user-inputs")
             .Merge(memberships, "user-memberships")
             .Transform(TransformerBuilder.New<string, UserInput, string, SmsRequest>()
-                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery, options.HorizonDays, campaigns)
+                .Transformer<TriggerMatcher>(options.Time, options.ScanEvery, options.HorizonDays, campaigns, options.ProfileWait)
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
                     Streamiz.Kafka.Net.State.Stores.PersistentKeyValueStore(StoreNames.UserState), new StringSerDes(), new ByteArraySerDes()))
                 .Build(), "match-live-triggers")

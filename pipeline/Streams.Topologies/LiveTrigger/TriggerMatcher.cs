@@ -18,6 +18,10 @@ namespace Streams.Topologies.LiveTrigger;
 /// waits restarts the window from the later event (the nudge follows the last add to cart, with it).
 /// Profiles, behaviour and timers live in the per-user <see cref="UserState"/>; campaigns come from
 /// <see cref="LiveCampaigns"/>.
+/// An event of a user the matcher has no profile for waits (at most the profile wait) for one: profiles and events
+/// are separate topics read side by side, so a new user's profile produced just before their first event can be read
+/// after it, and that event would find no phone and no profile properties. The profile's arrival judges the held
+/// events at once, in their order; at the wait's end they are judged without it.
 /// </summary>
 public sealed class TriggerMatcher : ITransformer<string, UserInput, string, SmsRequest>
 {
@@ -25,6 +29,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     private readonly TimeSpan _scanEvery;
     private readonly int _horizonDays;
     private readonly CampaignStore? _campaignStore;
+    private readonly TimeSpan _profileWait;
     private ProcessorContext<string, SmsRequest> _context = null!;
     private LiveCampaigns _campaigns = null!;
     private UserState _users = null!;
@@ -34,8 +39,9 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     {
     }
 
-    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery, int horizonDays, CampaignStore? campaignStore = null)
+    public TriggerMatcher(TimeProvider time, TimeSpan scanEvery, int horizonDays, CampaignStore? campaignStore = null, TimeSpan profileWait = default)
     {
+        _profileWait = profileWait;
         _time = time;
         _scanEvery = scanEvery;
         _horizonDays = horizonDays;
@@ -55,6 +61,7 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
         if (record.Value.Profile is { } update)
         {
             _users.Merge(record.Key, update);
+            foreach (var held in _users.TakeParked(record.Key)) Judge(record.Key, held);
             return null!;
         }
         if (record.Value.Membership is { } membership)
@@ -63,9 +70,20 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
             return null!;
         }
         var ev = record.Value.Event!;
+        // Events are held only while there is no profile, and a profile's arrival releases them: with a profile, none waits.
         var profile = _users.Profile(record.Key);
+        if (profile is null && _profileWait > TimeSpan.Zero) _users.Park(record.Key, ev, _time.GetUtcNow() + _profileWait);
+        else Judge(record.Key, ev, profile);
+        FireDue();
+        return null!;
+    }
+
+    private void Judge(string key, UserEvent ev) => Judge(key, ev, _users.Profile(key));
+
+    private void Judge(string key, UserEvent ev, Profile? profile)
+    {
         // Segments see past behaviour: the summary as it was before this event.
-        var behaviour = _users.Behaviour(record.Key);
+        var behaviour = _users.Behaviour(key);
         // Read only when a campaign names saved segments: most events judge none, and this is a store read per event.
         IReadOnlySet<string>? memberships = null;
         foreach (var (campaign, spec, trigger) in _campaigns.Listening(ev.Name))
@@ -74,17 +92,15 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
                 && ConditionEvaluator.All(inaction.Where, ev.Props))
                 _users.Timers.Cancel(UserState.TimerId(campaign.Id, ev.UserId));
             if (!Matches(spec, trigger, ev)) continue;
-            if (memberships is null && SegmentTree.HasRefs(spec.Who.Segment)) memberships = _users.Memberships(record.Key);
+            if (memberships is null && SegmentTree.HasRefs(spec.Who.Segment)) memberships = _users.Memberships(key);
             if (!SegmentEvaluator.Matches(spec.Who.Segment, profile?.Props ?? Props.Empty, behaviour, ev.Ts, _horizonDays, memberships)) continue;
             var request = Request(campaign, ev, profile);
             if (trigger.Inaction is { } wait) Schedule(request, ev.Ts + wait.Within);
             else if (trigger.Date is { } reminder) Remind(spec, reminder, request, ev, profile);
-            else _context.Forward(record.Key, request);
+            else _context.Forward(key, request);
         }
         behaviour.Record(ev.Name, ev.Ts, _horizonDays);
-        _users.Put(record.Key, behaviour);
-        FireDue();
-        return null!;
+        _users.Put(key, behaviour);
     }
 
     private static SmsRequest Request(CampaignRecord campaign, UserEvent ev, Profile? profile) => new(
@@ -129,6 +145,8 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     /// <summary>Sends what is due on the injected clock, with the profile as it is now; a campaign paused or stopped meanwhile sends nothing.</summary>
     private void FireDue()
     {
+        foreach (var (userId, _, _) in _users.ParkDeadlines.TakeDue(_time.GetUtcNow()))
+            foreach (var held in _users.TakeParked(userId)) Judge(userId, held, null);
         var due = _users.Timers.TakeDue(_time.GetUtcNow());
         if (due.Count == 0) return;
         var active = _campaigns.Active().ToDictionary(c => c.Campaign.Id, c => c.Campaign);

@@ -18,9 +18,46 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
     private const string MembershipPrefix = "m|";
     private const string TimerPrefix = "t|";
     private const string TimerIndexPrefix = "i|";
+    private const string ParkedPrefix = "q|";
+    private const string ParkTimerPrefix = "w|";
+    private const string ParkIndexPrefix = "x|";
 
     /// <summary>Per campaign and user, at most one waiting request (its context as of the trigger).</summary>
     public DueTimers Timers { get; } = new(store, TimerPrefix, TimerIndexPrefix);
+
+    /// <summary>Per user with parked events, when they stop waiting for a profile.</summary>
+    public DueTimers ParkDeadlines { get; } = new(store, ParkTimerPrefix, ParkIndexPrefix);
+
+    /// <summary>
+    /// Holds an event of a user with no profile yet, after any held before it; the first one held sets when they all stop
+    /// waiting. Kept in the changelogged store, so a restart keeps them.
+    /// </summary>
+    public void Park(string userId, UserEvent ev, DateTimeOffset deadline)
+    {
+        var held = store.Get(ParkedPrefix + userId);
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            if (held is not null) writer.Write(held);
+            var bytes = Codecs.UserEvent.Encode(ev);
+            writer.Write(bytes.Length);
+            writer.Write(bytes);
+        }
+        store.Put(ParkedPrefix + userId, buffer.ToArray());
+        if (held is null) ParkDeadlines.Schedule(userId, deadline, [0]);
+    }
+
+    /// <summary>Removes and returns the user's held events, in the order they came (none when nothing is held).</summary>
+    public IReadOnlyList<UserEvent> TakeParked(string userId)
+    {
+        if (store.Get(ParkedPrefix + userId) is not { } held) return [];
+        store.Delete(ParkedPrefix + userId);
+        ParkDeadlines.Cancel(userId);
+        var events = new List<UserEvent>();
+        using var reader = new BinaryReader(new MemoryStream(held));
+        while (reader.BaseStream.Position < held.Length) events.Add(Codecs.UserEvent.DecodeOwn(reader.ReadBytes(reader.ReadInt32())));
+        return events;
+    }
 
     public static string TimerId(string campaignId, string userId) => $"{campaignId}|{userId}";
 
