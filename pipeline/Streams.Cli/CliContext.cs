@@ -93,7 +93,7 @@ public static class CliErrors
 {
     public static bool IsExpected(Exception e) => e is CliException or ConfigException or CampaignException or KafkaException
         or TimeoutException or IOException or ClickHouseException or HttpRequestException or UnauthorizedAccessException
-        or StackExchange.Redis.RedisException or DuckDB.NET.Data.DuckDBException;
+        or StackExchange.Redis.RedisException or DuckDB.NET.Data.DuckDBException or Kafka.SchemaRegistryUnavailableException;
 
     public static string OneLine(Exception e) => OneLine(e.Message);
 

@@ -27,6 +27,7 @@ public static class StreamsCli
         root.Subcommands.Add(ReportCommands.Why(output));
         root.Subcommands.Add(DataCommands.Topics(output));
         root.Subcommands.Add(DataCommands.ClickHouse(output));
+        root.Subcommands.Add(SchemaCommands.Build(output));
         return root;
     }
 

@@ -56,7 +56,7 @@ public sealed class ConsumerPipeline(string name, ILogger logger)
     {
         if (undecodable == Undecodable.DeadLetter && _deadLetters is null)
             throw new InvalidOperationException($"{name}: dead letters for {topic} need DeadLetterTo first");
-        _reads[topic.Name] = new Reading(bytes => topic.Codec.Decode(bytes, maxBytes), undecodable, tombstones);
+        _reads[topic.Name] = new Reading(bytes => topic.Codec.Decode(bytes, maxBytes, topic.Registry), undecodable, tombstones);
         return this;
     }
 

@@ -7,9 +7,10 @@ using Avro.IO;
 namespace Streams.Kafka;
 
 /// <summary>
-/// One topic value type on the wire. Writes Avro single-object encoding; reads single-object
-/// encoding, the Confluent wire format (decoded with this topic's schema: no registry here) and
-/// strict JSON. Every failure is a <see cref="DecodeException"/> with a reason code.
+/// One topic value type on the wire. Writes Avro single-object encoding, or the Confluent wire format under a
+/// registry's schema id; reads single-object encoding, the Confluent wire format (with a registry: by the writer
+/// schema its id names; without one: with this topic's own schema) and strict JSON. Every failure is a
+/// <see cref="DecodeException"/> with a reason code.
 /// </summary>
 public abstract class RecordCodec<T>(RecordSchema schema) where T : class
 {
@@ -35,6 +36,18 @@ public abstract class RecordCodec<T>(RecordSchema schema) where T : class
         return stream.ToArray();
     }
 
+    /// <summary>The Confluent wire format: magic byte 0, the registry's schema id (big-endian), the Avro body.</summary>
+    public byte[] EncodeConfluent(T value, int schemaId)
+    {
+        using var stream = new MemoryStream();
+        Span<byte> header = stackalloc byte[5];
+        header[0] = 0;
+        BinaryPrimitives.WriteInt32BigEndian(header[1..], schemaId);
+        stream.Write(header);
+        _writer.Write(ToRecord(value), new BinaryEncoder(stream));
+        return stream.ToArray();
+    }
+
     /// <summary>Decodes a value this pipeline wrote itself (a state store's, an internal topic's): it was checked
     /// when it came in, so no size limit applies.</summary>
     public T DecodeOwn(byte[] bytes) => Decode(bytes, int.MaxValue);
@@ -42,11 +55,11 @@ public abstract class RecordCodec<T>(RecordSchema schema) where T : class
     /// <inheritdoc cref="DecodeOwn"/>
     public Decoded<T> TryDecodeOwn(byte[]? bytes) => TryDecode(bytes, int.MaxValue);
 
-    public Decoded<T> TryDecode(byte[]? bytes, int maxBytes = DefaultMaxBytes)
+    public Decoded<T> TryDecode(byte[]? bytes, int maxBytes = DefaultMaxBytes, SchemaRegistryWire? registry = null)
     {
         try
         {
-            return Decoded<T>.Success(Decode(bytes, maxBytes));
+            return Decoded<T>.Success(Decode(bytes, maxBytes, registry));
         }
         catch (DecodeException e)
         {
@@ -54,7 +67,7 @@ public abstract class RecordCodec<T>(RecordSchema schema) where T : class
         }
     }
 
-    public T Decode(byte[]? bytes, int maxBytes = DefaultMaxBytes)
+    public T Decode(byte[]? bytes, int maxBytes = DefaultMaxBytes, SchemaRegistryWire? registry = null)
     {
         if (bytes is null || bytes.Length == 0) throw new DecodeException(DecodeReasons.Empty, "the record has no value");
         if (bytes.Length > maxBytes)
@@ -65,25 +78,25 @@ public abstract class RecordCodec<T>(RecordSchema schema) where T : class
             if (!bytes.AsSpan(2, 8).SequenceEqual(_fingerprint))
                 throw new DecodeException(DecodeReasons.UnknownSchema,
                     $"single-object fingerprint {BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(2, 8)):x16} is not the {Schema.Fullname} schema");
-            return Avro(bytes, 10);
+            return Avro(bytes, 10, _reader);
         }
         if (bytes[0] == 0x00)
         {
             if (bytes.Length < 6) throw new DecodeException(DecodeReasons.BadAvro, "Confluent wire-format header is truncated");
-            return Avro(bytes, 5);
+            return registry is null ? Avro(bytes, 5, _reader) : Avro(bytes, 5, registry.ReaderFor(BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(1, 4)), Schema));
         }
         var first = Array.FindIndex(bytes, b => b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'));
         if (first >= 0 && bytes[first] == (byte)'{') return Json(bytes);
         throw new DecodeException(DecodeReasons.UnknownFormat, "not Avro (single-object or Confluent wire format) and not a JSON object");
     }
 
-    private T Avro(byte[] bytes, int offset)
+    private T Avro(byte[] bytes, int offset, GenericDatumReader<GenericRecord> reader)
     {
         GenericRecord record;
         using var stream = new MemoryStream(bytes, offset, bytes.Length - offset, writable: false);
         try
         {
-            record = _reader.Read(null!, new BinaryDecoder(stream));
+            record = reader.Read(null!, new BinaryDecoder(stream));
         }
         catch (Exception e) when (e is AvroException or EndOfStreamException or IOException or OverflowException or ArgumentException or OutOfMemoryException or InvalidCastException or IndexOutOfRangeException)
         {

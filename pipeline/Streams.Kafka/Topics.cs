@@ -11,46 +11,52 @@ public record Topic(string Name)
     public override string ToString() => Name;
 }
 
-/// <summary>A topic and the codec of its values: what is produced to it and read from it goes through that codec.</summary>
-public sealed record Topic<T>(string Name, RecordCodec<T> Codec) : Topic(Name) where T : class
+/// <summary>
+/// A topic and the codec of its values: what is produced to it and read from it goes through that codec (and, with a
+/// schema registry, the Confluent wire format).
+/// </summary>
+public sealed record Topic<T>(string Name, RecordCodec<T> Codec, SchemaRegistryWire? Registry = null) : Topic(Name) where T : class
 {
     public Message<string, byte[]> Message(string key, T value, Headers? headers = null) =>
-        new() { Key = key, Value = Codec.Encode(value), Headers = headers };
+        new() { Key = key, Value = Encode(value), Headers = headers };
+
+    public byte[] Encode(T value) =>
+        Registry is { WriteOutputs: true } registry ? Codec.EncodeConfluent(value, registry.IdFor(Name, Codec.Schema)) : Codec.Encode(value);
 
     public Task<DeliveryResult<string, byte[]>> ProduceAsync(IProducer<string, byte[]> producer, string key, T value, CancellationToken ct = default) =>
         producer.ProduceAsync(Name, Message(key, value), ct);
 
     /// <summary>Decodes a value this pipeline wrote itself (it was checked when it came in, so no size limit applies).</summary>
-    public T Decode(byte[] value) => Codec.DecodeOwn(value);
+    public T Decode(byte[] value) => Codec.Decode(value, int.MaxValue, Registry);
 
-    public Decoded<T> TryDecode(byte[]? value, int maxBytes = int.MaxValue) => Codec.TryDecode(value, maxBytes);
+    public Decoded<T> TryDecode(byte[]? value, int maxBytes = int.MaxValue) => Codec.TryDecode(value, maxBytes, Registry);
 
     public override string ToString() => Name;
 }
 
 /// <summary>Every topic, declared once with its value type. Names get the configured prefix.</summary>
-public sealed record Topics(string Prefix = "sms.")
+public sealed record Topics(string Prefix = "sms.", SchemaRegistryWire? Registry = null)
 {
-    public Topic<UserEvent> Events => new(Prefix + "events", Codecs.UserEvent);
-    public Topic<ProfileUpdate> Profiles => new(Prefix + "profiles", Codecs.ProfileUpdate);
-    public Topic<CampaignRecord> Campaigns => new(Prefix + "campaigns", Codecs.CampaignRecord);
+    public Topic<UserEvent> Events => new(Prefix + "events", Codecs.UserEvent, Registry);
+    public Topic<ProfileUpdate> Profiles => new(Prefix + "profiles", Codecs.ProfileUpdate, Registry);
+    public Topic<CampaignRecord> Campaigns => new(Prefix + "campaigns", Codecs.CampaignRecord, Registry);
 
     /// <summary>Saved segments, compacted, keyed by id: versioned definitions in the campaign record's shape (the spec is the segment file).</summary>
-    public Topic<CampaignRecord> Segments => new(Prefix + "segments", Codecs.CampaignRecord);
+    public Topic<CampaignRecord> Segments => new(Prefix + "segments", Codecs.CampaignRecord, Registry);
     /// <summary>Each user's tracked saved-segment memberships, compacted, keyed by user id (co-partitioned with events).</summary>
-    public Topic<Membership> Memberships => new(Prefix + "memberships", Codecs.Membership);
+    public Topic<Membership> Memberships => new(Prefix + "memberships", Codecs.Membership, Registry);
 
-    public Topic<SmsRequest> Requests => new(Prefix + "requests", Codecs.SmsRequest);
-    public Topic<ScheduledRequest> Scheduled => new(Prefix + "scheduled", Codecs.ScheduledRequest);
-    public Topic<SmsResult> Results => new(Prefix + "results", Codecs.SmsResult);
-    public Topic<InboundMessage> Inbound => new(Prefix + "inbound", Codecs.InboundMessage);
+    public Topic<SmsRequest> Requests => new(Prefix + "requests", Codecs.SmsRequest, Registry);
+    public Topic<ScheduledRequest> Scheduled => new(Prefix + "scheduled", Codecs.ScheduledRequest, Registry);
+    public Topic<SmsResult> Results => new(Prefix + "results", Codecs.SmsResult, Registry);
+    public Topic<InboundMessage> Inbound => new(Prefix + "inbound", Codecs.InboundMessage, Registry);
 
     /// <summary>Scheduled campaigns' runs, compacted, keyed by run id; one partition: its owner in the scheduler group plans runs.</summary>
-    public Topic<Core.Schedules.RunRecord> Runs => new(Prefix + "runs", Codecs.RunRecord);
-    public Topic<Core.Schedules.Alert> Alerts => new(Prefix + "alerts", Codecs.Alert);
+    public Topic<Core.Schedules.RunRecord> Runs => new(Prefix + "runs", Codecs.RunRecord, Registry);
+    public Topic<Core.Schedules.Alert> Alerts => new(Prefix + "alerts", Codecs.Alert, Registry);
 
     /// <summary>Goal events credited to exposures, by the attribution topology.</summary>
-    public Topic<ConversionRecord> Conversions => new(Prefix + "conversions", Codecs.Conversion);
+    public Topic<ConversionRecord> Conversions => new(Prefix + "conversions", Codecs.Conversion, Registry);
 
     /// <summary>Records that could not be read, byte for byte, with <see cref="DlqHeaders"/> saying why.</summary>
     public Topic Dlq => new(Prefix + "dlq");
@@ -59,6 +65,14 @@ public sealed record Topics(string Prefix = "sms.")
     public IReadOnlyList<string> Compacted => [Campaigns, Segments, Memberships, Runs];
 
     public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Memberships, Requests, Scheduled, Results, Conversions, Inbound, Runs, Alerts, Dlq];
+
+    /// <summary>Each topic with a value schema and that schema: the Schema Registry subjects (TopicNameStrategy) the pipeline uses.</summary>
+    public IReadOnlyList<(string Topic, Avro.RecordSchema Schema)> Schemas =>
+    [
+        (Events, Events.Codec.Schema), (Profiles, Profiles.Codec.Schema), (Campaigns, Campaigns.Codec.Schema), (Segments, Segments.Codec.Schema),
+        (Memberships, Memberships.Codec.Schema), (Requests, Requests.Codec.Schema), (Scheduled, Scheduled.Codec.Schema), (Results, Results.Codec.Schema),
+        (Conversions, Conversions.Codec.Schema), (Inbound, Inbound.Codec.Schema), (Runs, Runs.Codec.Schema), (Alerts, Alerts.Codec.Schema),
+    ];
 
     public static Topics Default { get; } = new();
 }

@@ -122,6 +122,10 @@ public sealed class PipelineHost : IAsyncDisposable
     private async Task StartBackendsAsync(PipelineHostOptions hostOptions, CancellationToken ct)
     {
         Directory.CreateDirectory(Options.StateDir);
+        // Writing the wire format needs each subject's id: asked now, a registry that refuses the schemas stops the start
+        // instead of the first produce.
+        if (Options.Registry is { WriteOutputs: true } registry)
+            await Task.Run(() => { foreach (var (topic, schema) in Topics.Schemas) registry.IdFor(topic, schema); }, ct);
         if (Options.Kafka.Bootstrap is { } bootstrap)
         {
             Bootstrap = bootstrap;

@@ -16,6 +16,10 @@ public sealed class StreamsOptions
     [ConfigurationKeyName("redis_prefix")]
     public string RedisPrefix { get; set; } = "streams:";
     public ClickHouseOptions? ClickHouse { get; set; }
+
+    /// <summary>A Confluent-compatible Schema Registry: absent, inputs in the Confluent wire format are read with the pipeline's own schemas.</summary>
+    [ConfigurationKeyName("schema_registry")]
+    public SchemaRegistryOptions? SchemaRegistry { get; set; }
     public Dictionary<string, ProviderOptions> Providers { get; set; } = [];
     public LimitsOptions Limits { get; set; } = new();
 
@@ -128,7 +132,44 @@ public sealed class StreamsOptions
     [ConfigurationKeyName("max_input_bytes")]
     public int MaxInputBytes { get; set; } = 64 * 1024;
 
-    public Topics Topics => new(Kafka.TopicPrefix);
+    private SchemaRegistryWire? _registry;
+
+    /// <summary>The topics, read and written through the schema registry when one is configured (one client per options instance).</summary>
+    public Topics Topics => new(Kafka.TopicPrefix, Registry);
+
+    public SchemaRegistryWire? Registry => SchemaRegistry is not { Url: { Length: > 0 } url } registry ? null
+        : _registry ??= SchemaRegistryWire.Create(url, registry.Auth?.Username, registry.Auth?.Password(), registry.Write == "confluent");
+
+    public sealed class SchemaRegistryOptions
+    {
+        public string? Url { get; set; }
+        public SchemaRegistryAuth? Auth { get; set; }
+
+        /// <summary>How the pipeline writes its topics: single_object (Avro single-object encoding) or confluent (the wire format, TopicNameStrategy subjects).</summary>
+        public string Write { get; set; } = "single_object";
+    }
+
+    public sealed class SchemaRegistryAuth
+    {
+        public string? Username { get; set; }
+
+        [ConfigurationKeyName("password_env")]
+        public string? PasswordEnv { get; set; }
+
+        [ConfigurationKeyName("password_file")]
+        public string? PasswordFile { get; set; }
+
+        /// <summary>Read when the client is made, from the environment or a file: never from the configuration file.</summary>
+        public string Password()
+        {
+            if (PasswordEnv is not null)
+                return Environment.GetEnvironmentVariable(PasswordEnv) is { Length: > 0 } v
+                    ? v : throw new ConfigException($"schema_registry.auth: environment variable {PasswordEnv} is not set");
+            if (PasswordFile is not null)
+                return File.Exists(PasswordFile) ? File.ReadAllText(PasswordFile).Trim() : throw new ConfigException($"schema_registry.auth: password_file {PasswordFile} not found");
+            throw new ConfigException("schema_registry.auth: set password_env or password_file (secrets never go in the configuration file)");
+        }
+    }
 
     public sealed class KafkaOptions
     {
@@ -202,6 +243,18 @@ public sealed class StreamsOptions
         if (string.IsNullOrWhiteSpace(options.Kafka.Bootstrap)) options.Kafka.Bootstrap = null;
         if (string.IsNullOrWhiteSpace(options.Redis)) options.Redis = null;
         if (options.ClickHouse is { Url: null or "" }) options.ClickHouse = null;
+        if (options.SchemaRegistry is { } registry)
+        {
+            if (!(Uri.TryCreate(registry.Url, UriKind.Absolute, out var registryUri) && registryUri.Scheme is "http" or "https"))
+                throw new ConfigException($"schema_registry.url: '{registry.Url}' is not an http(s) URL");
+            if (registry.Write is not ("single_object" or "confluent"))
+                throw new ConfigException($"schema_registry.write: '{registry.Write}' is not single_object or confluent");
+            if (registry.Auth is { } auth)
+            {
+                if (string.IsNullOrEmpty(auth.Username)) throw new ConfigException("schema_registry.auth.username: required with auth");
+                auth.Password();
+            }
+        }
         options.Dnd?.ToWindow();
         if (options.Control.GlobalPercent is < 0 or >= 100)
             throw new ConfigException($"control.global_percent: {options.Control.GlobalPercent} is not at least 0 and below 100");

@@ -19,12 +19,12 @@ public sealed record Ingested<T>(T? Value, DecodeException? Error, byte[]? Raw, 
 public static class IngestStream
 {
     public static IKStream<string, T> Decode<T>(
-        StreamBuilder builder, string topic, string dlqTopic, RecordCodec<T> codec, int maxBytes, Func<T, string> userIdOf)
+        StreamBuilder builder, Topic<T> topic, string dlqTopic, int maxBytes, Func<T, string> userIdOf)
         where T : class
     {
         var ingested = builder
-            .Stream(topic, new StringSerDes(), new ByteArraySerDes())
-            .MapValues((key, raw, ctx) => Ingest(key, raw, ctx, codec, maxBytes, userIdOf), $"decode-{topic}");
+            .Stream(topic.Name, new StringSerDes(), new ByteArraySerDes())
+            .MapValues((key, raw, ctx) => Ingest(key, raw, ctx, topic, maxBytes, userIdOf), $"decode-{topic}");
 
         ingested
             .Filter((_, v, _) => v.Value is null, $"rejected-{topic}")
@@ -38,11 +38,11 @@ public static class IngestStream
             .MapValues((_, v, _) => v.Value!, $"values-{topic}");
     }
 
-    private static Ingested<T> Ingest<T>(string? key, byte[] raw, IRecordContext ctx, RecordCodec<T> codec, int maxBytes, Func<T, string> userIdOf)
+    private static Ingested<T> Ingest<T>(string? key, byte[] raw, IRecordContext ctx, Topic<T> topic, int maxBytes, Func<T, string> userIdOf)
         where T : class
     {
         var source = new TopicPartitionOffset(ctx.Topic, ctx.Partition, ctx.Offset);
-        var decoded = codec.TryDecode(raw, maxBytes);
+        var decoded = topic.TryDecode(raw, maxBytes);
         if (!decoded.Ok) return new Ingested<T>(null, decoded.Error, raw ?? [], source);
         // Keys must be the user id: stream-table joins and per-user state rely on co-partitioning.
         if (key != userIdOf(decoded.Value!))

@@ -49,17 +49,17 @@ public static class LiveTriggerTopology
         builder.GlobalTable(topics.Campaigns, new StringSerDes(), new ByteArraySerDes(), campaigns.Materialized());
 
         var profiles = IngestStream
-            .Decode(builder, topics.Profiles, topics.Dlq, Codecs.ProfileUpdate, options.MaxInputBytes, p => p.UserId)
+            .Decode(builder, topics.Profiles, topics.Dlq, options.MaxInputBytes, p => p.UserId)
             .MapValues((_, p, _) => new UserInput(null, p), "profile-input");
         var memberships = IngestStream
-            .Decode(builder, topics.Memberships, topics.Dlq, Codecs.Membership, options.MaxInputBytes, m => m.UserId)
+            .Decode(builder, topics.Memberships, topics.Dlq, options.MaxInputBytes, m => m.UserId)
             .MapValues((_, m, _) => new UserInput(null, null, m), "membership-input");
 
         // One per-user processor owns the profile store and sees both topics (co-partitioned by user id).
         // Streamiz 1.8.2's KStream-KTable join cannot be used here: its aggregate value-getter supplier
         // hands one getter to every task, so each task would read the last task's store.
         IngestStream
-            .Decode(builder, topics.Events, topics.Dlq, Codecs.UserEvent, options.MaxInputBytes, e => e.UserId)
+            .Decode(builder, topics.Events, topics.Dlq, options.MaxInputBytes, e => e.UserId)
             .MapValues((_, e, _) => new UserInput(e, null), "event-input")
             .Merge(profiles, "user-inputs")
             .Merge(memberships, "user-memberships")

@@ -25,7 +25,7 @@ public static class ScheduledTopology
     public static void Build(StreamBuilder builder, ScheduledOptions options)
     {
         IngestStream
-            .Decode(builder, options.Topics.Scheduled, options.Topics.Dlq, Codecs.ScheduledRequest, options.MaxInputBytes, s => s.Request.UserId)
+            .Decode(builder, options.Topics.Scheduled, options.Topics.Dlq, options.MaxInputBytes, s => s.Request.UserId)
             .Transform(TransformerBuilder.New<string, ScheduledRequest, string, SmsRequest>()
                 .Transformer<TimerTransformer>(options.Time, options.ScanEvery)
                 .StateStore(Streamiz.Kafka.Net.State.Stores.KeyValueStoreBuilder(
