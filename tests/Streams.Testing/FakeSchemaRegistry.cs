@@ -11,7 +11,7 @@ namespace Streams.Tests;
 /// consumers and <c>streams schemas register</c> use: register under a subject (<c>POST /subjects/{s}/versions</c>,
 /// refused with 409 when not backward compatible with the subject's latest), schema by id (<c>GET /schemas/ids/{id}</c>),
 /// lookup (<c>POST /subjects/{s}</c>), <c>GET /subjects</c>, <c>GET /subjects/{s}/versions[/latest|/{v}]</c> and
-/// <c>POST /compatibility/subjects/{s}/versions/latest</c>; errors as <c>{"error_code", "message"}</c>; optional basic auth.
+/// <c>POST /compatibility/subjects/{s}/versions/latest</c>, <c>PUT|GET /config[/{s}]</c>; errors as <c>{"error_code", "message"}</c>; optional basic auth.
 /// Ids are global: the same schema (by its parsing canonical form) has one id under every subject, as in the registry.
 /// </summary>
 public sealed class FakeSchemaRegistry : IAsyncDisposable
@@ -95,6 +95,9 @@ public sealed class FakeSchemaRegistry : IAsyncDisposable
                 ("GET", ["subjects", var s, "versions"]) => _subjects.TryGetValue(s, out var v)
                     ? Json(new JsonArray([.. Enumerable.Range(1, v.Count).Select(n => (JsonNode)n)])) : Error(404, 40401, "Subject not found"),
                 ("GET", ["subjects", var s, "versions", var version]) => Version(s, version),
+                // Compatibility level per subject or global: kept as told (the check is always BACKWARD, the default).
+                ("PUT", ["config", ..]) => Json(new JsonObject { ["compatibility"] = JsonNode.Parse(r.Body)?["compatibility"]?.GetValue<string>() ?? "BACKWARD" }),
+                ("GET", ["config", ..]) => Json(new JsonObject { ["compatibilityLevel"] = "BACKWARD" }),
                 ("POST", ["compatibility", "subjects", var s, "versions", _]) => Json(new JsonObject { ["is_compatible"] = Compatible(s, SchemaOf(r.Body)) }),
                 _ => Error(404, 404, $"no route {r.Method} {path}"),
             };

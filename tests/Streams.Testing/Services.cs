@@ -19,6 +19,17 @@ public static class Services
             .FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("chromium is not installed: run the suite with tests/run, which installs it");
 
+    /// <summary>A command-line tool tests/run installs (kcat, node).</summary>
+    public static string Tool(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException($"{name} is not installed: run the suite with tests/run, which installs it");
+
+    /// <summary>examples/node with its packages installed (tests/run runs npm ci there).</summary>
+    public static string NodeExamples =>
+        Directory.Exists(Path.Combine(Repository.Root, "examples", "node", "node_modules", "kafkajs"))
+            ? Path.Combine(Repository.Root, "examples", "node")
+            : throw new InvalidOperationException("examples/node has no node_modules: run the suite with tests/run, which runs npm ci there");
+
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Streams.Tests;
+using Xunit.Abstractions;
+
+namespace Streams.Cli.Tests;
+
+/// <summary>
+/// Clients that are not ours, running the producers in examples/: kcat (Debian's), kafkajs (npm) and Confluent.Kafka,
+/// in JSON and in the Confluent wire format, against `streams run --embedded` (the librdkafka mock cluster, real Kafka
+/// protocol) with a loopback Schema Registry; each reads its user's result back from sms.results, which the pipeline
+/// writes in the wire format (schema_registry.write: confluent).
+/// </summary>
+public sealed class RealClientTests(RealClientTests.Stack stack, ITestOutputHelper log) : IClassFixture<RealClientTests.Stack>
+{
+    public sealed class Stack : IAsyncLifetime
+    {
+        public Cli Cli { get; } = new();
+        public FakeSchemaRegistry Registry { get; private set; } = null!;
+        public string Bootstrap { get; private set; } = "";
+        private Process? _run;
+
+        public async Task InitializeAsync()
+        {
+            Registry = await FakeSchemaRegistry.StartAsync();
+            var config = Cli.File("streams.yaml", $$$"""
+                schema_registry: {url: "{{{Registry.Url}}}", write: confluent}
+                """);
+            var spec = Cli.File("welcome.yaml", """
+                id: welcome
+                name: Welcome
+                type: live
+                who: {trigger: {event: Signed Up}}
+                what: {provider: sandbox, from: "+14155550100", text: "Welcome!"}
+                """);
+            _run = Cli.Start("run", "--embedded", "--config", config);
+            var embedded = Path.Combine(Cli.Dir, ".streams", "embedded.json");
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(embedded) && waited.Elapsed < TimeSpan.FromSeconds(60) && !_run.HasExited) await Task.Delay(100);
+            if (!File.Exists(embedded)) throw new InvalidOperationException("run --embedded did not write .streams/embedded.json: " + await _run.StandardError.ReadToEndAsync());
+            Bootstrap = JsonDocument.Parse(File.ReadAllText(embedded)).RootElement.GetProperty("kafka").GetString()!;
+            var applied = await Cli.RunAsync("campaign", "apply", "-f", spec, "--config", config);
+            if (applied.ExitCode != 0) throw new InvalidOperationException(applied.Err);
+        }
+
+        public async Task DisposeAsync()
+        {
+            if (_run is { HasExited: false }) _run.Kill(entireProcessTree: true);
+            if (_run is not null) await _run.WaitForExitAsync();
+            _run?.Dispose();
+            await Registry.DisposeAsync();
+            Cli.Dispose();
+        }
+    }
+
+    private static string Examples => Path.Combine(Repository.Root, "examples");
+    private static string SchemasDir => Path.Combine(Repository.Root, "schemas", "streams");
+
+    private async Task<(int Exit, string Out, string Err)> Exec(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Examples };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(150));
+        var result = (process.ExitCode, await stdout, await stderr);
+        log.WriteLine($"$ {Path.GetFileName(file)} {string.Join(' ', args)}\n{result.Item2}{result.Item3}");
+        return result;
+    }
+
+    private static string User(string client) => $"{client}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>Reads sms.results with kcat until the user's delivered result is there (a pure reader: no group).</summary>
+    private async Task<string> KcatResults(string user)
+    {
+        var waited = Stopwatch.StartNew();
+        var lines = "";
+        while (waited.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            lines = (await Exec(Path.Combine(Examples, "kcat", "results.sh"), stack.Bootstrap, user)).Out;
+            if (lines.Contains("delivered", StringComparison.Ordinal)) return lines;
+            await Task.Delay(500);
+        }
+        return lines;
+    }
+
+    [Fact]
+    public async Task Kcat_produces_json_and_reads_its_users_delivered_result_back()
+    {
+        Services.Tool("kcat");
+        var user = User("kcat");
+        var produced = await Exec(Path.Combine(Examples, "kcat", "produce.sh"), stack.Bootstrap, user, "+919876543210", "Signed Up");
+        Assert.True(produced.Exit == 0, produced.Err);
+        var results = await KcatResults(user);
+        // One envelope per result, for this user; the value's string fields read as text, the delivery among them.
+        Assert.Contains($"\"key\":\"{user}\"", results);
+        Assert.Contains("delivered", results);
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("avro")]
+    public async Task Kafkajs_produces_and_reads_its_users_delivered_result_through_the_registry(string format)
+    {
+        var node = Services.Tool("node");
+        var dir = Services.NodeExamples;
+        var user = User("kafkajs-" + format);
+        var produced = await Exec(node, [Path.Combine(dir, "produce.js"), stack.Bootstrap, user, "+919876543211", "Signed Up", format, stack.Registry.Url, SchemasDir]);
+        Assert.True(produced.Exit == 0, produced.Err);
+        var read = await Exec(node, Path.Combine(dir, "results.js"), stack.Bootstrap, user, "delivered", stack.Registry.Url, "90");
+        Assert.True(read.Exit == 0, read.Err);
+        var results = read.Out.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(results, r => r.GetProperty("status").GetString() == "delivered" && r.GetProperty("campaign_id").GetString() == "welcome");
+        Assert.All(results, r => Assert.Equal(user, r.GetProperty("user_id").GetString()));
+        if (format == "avro") Assert.Contains("sms.events-value", stack.Registry.Subjects());
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("avro")]
+    public async Task The_confluent_kafka_example_produces_and_the_result_comes_back(string format)
+    {
+        // Built with the solution, in the configuration this test was built in (bin/<configuration>/net10.0/).
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var producer = Path.Combine(Examples, "csharp", "bin", configuration, "net10.0", "streams-example-producer.dll");
+        var user = User("csharp-" + format);
+        var produced = await Exec("dotnet", [producer, stack.Bootstrap, user, "+919876543212", "Signed Up", format, stack.Registry.Url, SchemasDir]);
+        Assert.True(produced.Exit == 0, produced.Err);
+        Assert.Contains("delivered", await KcatResults(user));
+    }
+}
