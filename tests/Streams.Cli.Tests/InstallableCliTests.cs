@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Streams.Tests;
+using Xunit.Abstractions;
+
+namespace Streams.Cli.Tests;
+
+/// <summary>
+/// `streams` as people install it: the .NET tool package (dotnet tool install) and the self-contained single file, each
+/// built from this checkout, answering --version and running a command that needs the whole of it (the embedded stack:
+/// mock Kafka, Garnet, RocksDB through Streamiz, DuckDB).
+/// </summary>
+public sealed class InstallableCliTests(ITestOutputHelper log) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    private static string Version => typeof(InstallableCliTests).Assembly.GetName().Version!.ToString(3);
+
+    private async Task<(int Exit, string Out, string Err)> Exec(string file, string workDir, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        // The tests' own build settings must not leak into the builds under test.
+        info.Environment.Remove("MSBuildExtensionsPath");
+        info.Environment.Remove("MSBUILD_EXE_PATH");
+        info.Environment.Remove("MSBuildSDKsPath");
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        var result = (process.ExitCode, await stdout, await stderr);
+        log.WriteLine($"$ {Path.GetFileName(file)} {string.Join(' ', args)} → {result.ExitCode}\n{Tail(result.Item2)}{Tail(result.Item3)}");
+        return result;
+    }
+
+    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(15));
+
+    private static string Cli => Path.Combine(Repository.Root, "pipeline", "Streams.Cli");
+
+    /// <summary>
+    /// What the README walks through, with this binary alone: `run --embedded` in one process, then apply, profiles,
+    /// events and the report in others, until the message is delivered; then SIGTERM stops it cleanly.
+    /// </summary>
+    private async Task RunsTheEmbeddedStack(string streams)
+    {
+        var work = Path.Combine(_dir.Path, "work-" + Path.GetFileName(Path.GetDirectoryName(streams)));
+        Directory.CreateDirectory(work);
+        var version = await Exec(streams, work, "--version");
+        Assert.Equal(0, version.Exit);
+        Assert.StartsWith(Version + "+", version.Out.Trim());
+        File.WriteAllText(Path.Combine(work, "welcome.yaml"), """
+            id: welcome
+            name: Welcome
+            type: live
+            who: {trigger: {event: Signed Up}}
+            what: {provider: sandbox, from: "+14155550100", text: "Welcome!"}
+            """);
+        File.WriteAllText(Path.Combine(work, "profiles.jsonl"), """{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"+919876543210"}""" + "\n");
+        File.WriteAllText(Path.Combine(work, "events.jsonl"), """{"user_id":"u1","name":"Signed Up","ts":"2026-12-01T10:00:00Z"}""" + "\n");
+        var info = new ProcessStartInfo(streams, ["run", "--embedded"]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = work };
+        using var run = Process.Start(info)!;
+        var runErr = run.StandardError.ReadToEndAsync();
+        try
+        {
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(work, ".streams", "embedded.json")) && !run.HasExited && waited.Elapsed < TimeSpan.FromSeconds(90)) await Task.Delay(200);
+            Assert.True((await Exec(streams, work, "campaign", "apply", "-f", "welcome.yaml")).Exit == 0);
+            Assert.True((await Exec(streams, work, "profiles", "send", "-f", "profiles.jsonl")).Exit == 0);
+            Assert.True((await Exec(streams, work, "events", "send", "-f", "events.jsonl")).Exit == 0);
+            var report = "";
+            waited.Restart();
+            while (!report.Contains("\"delivered\":1", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                report = (await Exec(streams, work, "report", "--campaign", "welcome", "--format", "json")).Out;
+                await Task.Delay(500);
+            }
+            Assert.Contains("\"sent\":1,\"delivered\":1", report);
+            Process.Start("kill", ["-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            await run.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, run.ExitCode);
+        }
+        finally
+        {
+            if (!run.HasExited) run.Kill(entireProcessTree: true);
+            log.WriteLine(Tail(await runErr));
+        }
+    }
+
+    [Fact]
+    public async Task The_dotnet_tool_package_installs_and_runs()
+    {
+        var packages = Path.Combine(_dir.Path, "packages");
+        var pack = await Exec("dotnet", Repository.Root, "pack", Cli, "-c", "Release", "-o", packages);
+        Assert.True(pack.Exit == 0, pack.Out + pack.Err);
+        Assert.True(File.Exists(Path.Combine(packages, $"Streams.Cli.{Version}.nupkg")));
+        var tools = Path.Combine(_dir.Path, "tools");
+        var install = await Exec("dotnet", _dir.Path, "tool", "install", "--tool-path", tools, "--add-source", packages, "Streams.Cli", "--version", Version);
+        Assert.True(install.Exit == 0, install.Out + install.Err);
+        await RunsTheEmbeddedStack(Path.Combine(tools, "streams"));
+    }
+
+    [Fact]
+    public async Task The_self_contained_single_file_runs()
+    {
+        var output = Path.Combine(_dir.Path, "single-file");
+        var publish = await Exec("dotnet", Repository.Root, "publish", Cli, "-c", "Release", "-r", "linux-x64", "-p:PublishSingleFile=true", "-o", output);
+        Assert.True(publish.Exit == 0, publish.Out + publish.Err);
+        Assert.Equal(["streams"], Directory.GetFiles(output).Select(Path.GetFileName).Where(f => !f!.EndsWith(".pdb", StringComparison.Ordinal)));
+        await RunsTheEmbeddedStack(Path.Combine(output, "streams"));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
