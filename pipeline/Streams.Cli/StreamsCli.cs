@@ -8,8 +8,9 @@ public static class StreamsCli
 {
     public static readonly Option<string?> Config = new("--config")
     {
-        Description = "Global configuration file (YAML); STREAMS__SECTION__KEY environment variables override it",
+        Description = "Global configuration file (YAML; default: the STREAMS_CONFIG environment variable); STREAMS__SECTION__KEY environment variables override it",
         Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STREAMS_CONFIG") is { Length: > 0 } file ? file : null,
     };
 
     public static RootCommand Build(TextWriter output)

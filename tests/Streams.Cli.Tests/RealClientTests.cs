@@ -18,6 +18,7 @@ public sealed class RealClientTests(RealClientTests.Stack stack, ITestOutputHelp
         public Cli Cli { get; } = new();
         public FakeSchemaRegistry Registry { get; private set; } = null!;
         public string Bootstrap { get; private set; } = "";
+        public string Http { get; private set; } = "";
         private Process? _run;
 
         public async Task InitializeAsync()
@@ -38,7 +39,9 @@ public sealed class RealClientTests(RealClientTests.Stack stack, ITestOutputHelp
             var waited = Stopwatch.StartNew();
             while (!File.Exists(embedded) && waited.Elapsed < TimeSpan.FromSeconds(60) && !_run.HasExited) await Task.Delay(100);
             if (!File.Exists(embedded)) throw new InvalidOperationException("run --embedded did not write .streams/embedded.json: " + await _run.StandardError.ReadToEndAsync());
-            Bootstrap = JsonDocument.Parse(File.ReadAllText(embedded)).RootElement.GetProperty("kafka").GetString()!;
+            var info = JsonDocument.Parse(File.ReadAllText(embedded)).RootElement;
+            Bootstrap = info.GetProperty("kafka").GetString()!;
+            Http = info.GetProperty("http").GetString()!;
             var applied = await Cli.RunAsync("campaign", "apply", "-f", spec, "--config", config);
             if (applied.ExitCode != 0) throw new InvalidOperationException(applied.Err);
         }
@@ -128,5 +131,25 @@ public sealed class RealClientTests(RealClientTests.Stack stack, ITestOutputHelp
         var produced = await Exec("dotnet", [producer, stack.Bootstrap, user, "+919876543212", "Signed Up", format, stack.Registry.Url, SchemasDir]);
         Assert.True(produced.Exit == 0, produced.Err);
         Assert.Contains("delivered", await KcatResults(user));
+    }
+
+    [Fact]
+    public async Task The_compose_pipeline_dashboard_queries_metrics_the_pipeline_exports()
+    {
+        // Work first, so every instrument has a series: a delivery (results, provider calls, batches, lag) and a webhook call.
+        var user = User("metrics");
+        Assert.Equal(0, (await Exec(Path.Combine(Examples, "kcat", "produce.sh"), stack.Bootstrap, user, "+919876543213", "Signed Up")).Exit);
+        Assert.Contains("delivered", await KcatResults(user));
+        using var http = new HttpClient { BaseAddress = new Uri(stack.Http) };
+        await http.PostAsync("/webhooks/sinch", new StringContent("{}"));
+        var scrape = await http.GetStringAsync("/metrics");
+        var exported = scrape.Split('\n').Where(l => l.StartsWith("streams_", StringComparison.Ordinal))
+            .Select(l => l.Split('{', ' ')[0]).ToHashSet(StringComparer.Ordinal);
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repository.Root, "compose", "grafana", "dashboards", "pipeline.json")));
+        var named = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!))
+            .SelectMany(expr => System.Text.RegularExpressions.Regex.Matches(expr, @"streams_[a-z_]+").Select(m => m.Value)).Distinct().ToList();
+        Assert.True(named.Count >= 5);
+        Assert.All(named, metric => Assert.True(exported.Contains(metric), $"the dashboard queries {metric}, which /metrics does not have: {string.Join(", ", exported.Order())}"));
     }
 }
