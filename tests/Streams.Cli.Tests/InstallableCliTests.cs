@@ -95,7 +95,14 @@ public sealed class InstallableCliTests(ITestOutputHelper log) : IDisposable
         var tools = Path.Combine(_dir.Path, "tools");
         var install = await Exec("dotnet", _dir.Path, "tool", "install", "--tool-path", tools, "--add-source", packages, "Streams.Cli", "--version", Version);
         Assert.True(install.Exit == 0, install.Out + install.Err);
-        await RunsTheEmbeddedStack(Path.Combine(tools, "streams"));
+        // The package holds the same framework-dependent build every other CLI test runs: its version and a command
+        // that loads the configuration and the schemas are enough here; the single file gets the whole flow.
+        var streams = Path.Combine(tools, "streams");
+        var version = await Exec(streams, _dir.Path, "--version");
+        Assert.StartsWith(Version + "+", version.Out.Trim());
+        var schemas = await Exec(streams, _dir.Path, "schemas", "list");
+        Assert.True(schemas.Exit == 0, schemas.Err);
+        Assert.Contains("sms.events-value\tstreams.UserEvent", schemas.Out);
     }
 
     [Fact]

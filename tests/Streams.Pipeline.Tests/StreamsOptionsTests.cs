@@ -63,7 +63,7 @@ public sealed class StreamsOptionsTests : IDisposable
     [InlineData("limits: {per_user: 3}", "limits.per_user: must be a section with keys day, week")]
     [InlineData("redis: {host: r}", "redis: must be a single value, not a section")]
     [InlineData("providers: {g: {type: group, members: {a: b}}}", "providers.g.members: must be a list (found key 'a')")]
-    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, providers, limits, dnd, opt_out, segments, alerts, scheduler, control, instance_id, shutdown_grace, profile_wait, state_dir, max_input_bytes)")]
+    [InlineData("bogus: 1", "unknown configuration key 'bogus' (expected one of: kafka, redis, redis_prefix, clickhouse, schema_registry, providers, limits, dnd, opt_out, segments, alerts, scheduler, control, instance_id, shutdown_grace, profile_wait, state_dir, max_input_bytes)")]
     [InlineData("profile_wait: 5min", "profile_wait: '5min' is not a duration from 0s to 1m (like 2s)")]
     [InlineData("profile_wait: 2m", "profile_wait: '2m' is not a duration from 0s to 1m (like 2s)")]
     [InlineData("segments: {refersh: 5m}", "unknown configuration key 'segments.refersh' (expected one of: refresh)")]
