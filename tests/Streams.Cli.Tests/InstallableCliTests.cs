@@ -89,7 +89,9 @@ public sealed class InstallableCliTests(ITestOutputHelper log) : IDisposable
     public async Task The_dotnet_tool_package_installs_and_runs()
     {
         var packages = Path.Combine(_dir.Path, "packages");
-        var pack = await Exec("dotnet", Repository.Root, "pack", Cli, "-c", "Release", "-o", packages);
+        // The CLI as these tests were built (bin/<configuration>/): packed without building it again.
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var pack = await Exec("dotnet", Repository.Root, "pack", Cli, "-c", configuration, "--no-build", "-o", packages);
         Assert.True(pack.Exit == 0, pack.Out + pack.Err);
         Assert.True(File.Exists(Path.Combine(packages, $"Streams.Cli.{Version}.nupkg")));
         var tools = Path.Combine(_dir.Path, "tools");
