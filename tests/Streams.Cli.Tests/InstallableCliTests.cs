@@ -15,24 +15,8 @@ public sealed class InstallableCliTests(ITestOutputHelper log) : IDisposable
 
     private static string Version => typeof(InstallableCliTests).Assembly.GetName().Version!.ToString(3);
 
-    private async Task<(int Exit, string Out, string Err)> Exec(string file, string workDir, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        // The tests' own build settings must not leak into the builds under test.
-        info.Environment.Remove("MSBuildExtensionsPath");
-        info.Environment.Remove("MSBUILD_EXE_PATH");
-        info.Environment.Remove("MSBuildSDKsPath");
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        var result = (process.ExitCode, await stdout, await stderr);
-        log.WriteLine($"$ {Path.GetFileName(file)} {string.Join(' ', args)} → {result.ExitCode}\n{Tail(result.Item2)}{Tail(result.Item3)}");
-        return result;
-    }
-
-    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(15));
+    private Task<(int Exit, string Out, string Err)> Exec(string file, string workDir, params string[] args) =>
+        Commands.RunAsync(log, file, workDir, TimeSpan.FromMinutes(5), args);
 
     private static string Cli => Path.Combine(Repository.Root, "pipeline", "Streams.Cli");
 
@@ -81,7 +65,7 @@ public sealed class InstallableCliTests(ITestOutputHelper log) : IDisposable
         finally
         {
             if (!run.HasExited) run.Kill(entireProcessTree: true);
-            log.WriteLine(Tail(await runErr));
+            log.WriteLine(await runErr);
         }
     }
 

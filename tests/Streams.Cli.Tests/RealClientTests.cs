@@ -59,18 +59,8 @@ public sealed class RealClientTests(RealClientTests.Stack stack, ITestOutputHelp
     private static string Examples => Path.Combine(Repository.Root, "examples");
     private static string SchemasDir => Path.Combine(Repository.Root, "schemas", "streams");
 
-    private async Task<(int Exit, string Out, string Err)> Exec(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Examples };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(150));
-        var result = (process.ExitCode, await stdout, await stderr);
-        log.WriteLine($"$ {Path.GetFileName(file)} {string.Join(' ', args)}\n{result.Item2}{result.Item3}");
-        return result;
-    }
+    private Task<(int Exit, string Out, string Err)> Exec(string file, params string[] args) =>
+        Commands.RunAsync(log, file, Examples, TimeSpan.FromSeconds(150), args);
 
     private static string User(string client) => $"{client}-{Guid.NewGuid().ToString("N")[..6]}";
 
