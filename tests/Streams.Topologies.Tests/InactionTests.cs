@@ -31,38 +31,15 @@ public sealed class InactionTests : IDisposable
         what: {provider: sandbox, text: "Still thinking about it?"}
         """;
 
-    private sealed class Pipe(TopologyTestDriver driver, FakeTimeProvider time) : IDisposable
+    /// <summary>User u1 and the cart campaign.</summary>
+    private sealed class Pipe(TopologyTestDriver driver, FakeTimeProvider time) : LivePipe(driver, time)
     {
-        private readonly TestInputTopic<string, byte[]> _events = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Events);
-        private readonly TestInputTopic<string, byte[]> _profiles = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Profiles);
-        private readonly TestInputTopic<string, byte[]> _campaigns = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Campaigns);
-        private readonly TestOutputTopic<string, byte[]> _requests = driver.CreateOutputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Requests);
+        public void Campaign(CampaignStatus status = CampaignStatus.Active, int version = 1) => Campaign("cart", Cart, status, version);
 
-        public void Campaign(CampaignStatus status = CampaignStatus.Active, int version = 1)
-        {
-            var parsed = CampaignSpecParser.Parse(Cart);
-            _campaigns.PipeInput("cart", Codecs.CampaignRecord.Encode(new CampaignRecord("cart", version, status, parsed.ToJson(), A)));
-        }
-
-        public void Campaign(string id, string yaml) =>
-            _campaigns.PipeInput(id, Codecs.CampaignRecord.Encode(new CampaignRecord(id, 1, CampaignStatus.Active, CampaignSpecParser.Parse(yaml).ToJson(), A)));
-
-        public void Profile(string phone) =>
-            _profiles.PipeInput("u1", Encoding.UTF8.GetBytes($$"""{"user_id":"u1","ts":"2026-11-01T08:00:00Z","phone":"{{phone}}"}"""));
+        public void Profile(string phone) => Profile("u1", phone);
 
         /// <summary>An event at the current virtual time.</summary>
-        public void Event(string name, double value = 1) =>
-            _events.PipeInput("u1", Codecs.UserEvent.Encode(new UserEvent("u1", name, time.GetUtcNow(), new Dictionary<string, object?> { ["value"] = value })));
-
-        public void Advance(TimeSpan by)
-        {
-            time.Advance(by);
-            driver.AdvanceWallClockTime(TimeSpan.FromSeconds(1));
-        }
-
-        public List<SmsRequest> Requests() => _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.Decode(r.Message.Value)).ToList();
-
-        public void Dispose() => driver.Dispose();
+        public void Event(string name, double value = 1) => Event("u1", name, new Dictionary<string, object?> { ["value"] = value });
     }
 
     private Pipe Start()

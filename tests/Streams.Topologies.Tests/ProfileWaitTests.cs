@@ -1,11 +1,7 @@
-using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
-using Streamiz.Kafka.Net.SerDes;
 using Streams.Core;
-using Streams.Core.Campaigns;
-using Streams.Kafka;
 using Streams.Topologies.LiveTrigger;
 using Streams.Tests;
 
@@ -17,7 +13,6 @@ namespace Streams.Topologies.Tests;
 /// </summary>
 public sealed class ProfileWaitTests : IDisposable
 {
-    private static readonly Topics T = Topics.Default;
     private static readonly DateTimeOffset A = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(2);
     private readonly TempDir _stateDir = new();
@@ -42,31 +37,10 @@ public sealed class ProfileWaitTests : IDisposable
         what: {provider: sandbox, text: "Hi"}
         """;
 
-    private sealed class Pipe(TopologyTestDriver driver, FakeTimeProvider time) : IDisposable
+    /// <summary>Profiles with a phone and the plan the Welcome segment asks for.</summary>
+    private sealed class Pipe(TopologyTestDriver driver, FakeTimeProvider time) : LivePipe(driver, time)
     {
-        private readonly TestInputTopic<string, byte[]> _events = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Events);
-        private readonly TestInputTopic<string, byte[]> _profiles = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Profiles);
-        private readonly TestInputTopic<string, byte[]> _campaigns = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Campaigns);
-        private readonly TestOutputTopic<string, byte[]> _requests = driver.CreateOutputTopic<string, byte[], StringSerDes, ByteArraySerDes>(T.Requests);
-
-        public void Campaign(string id, string yaml) =>
-            _campaigns.PipeInput(id, Codecs.CampaignRecord.Encode(new CampaignRecord(id, 1, CampaignStatus.Active, CampaignSpecParser.Parse(yaml).ToJson(), A)));
-
-        public void Profile(string user) =>
-            _profiles.PipeInput(user, Encoding.UTF8.GetBytes($$$"""{"user_id":"{{{user}}}","ts":"2026-11-01T08:00:00Z","phone":"+919876543210","props":{"plan":"pro"}}"""));
-
-        public void Event(string user, string name) =>
-            _events.PipeInput(user, Codecs.UserEvent.Encode(new UserEvent(user, name, time.GetUtcNow(), new Dictionary<string, object?>())));
-
-        public void Advance(TimeSpan by)
-        {
-            time.Advance(by);
-            driver.AdvanceWallClockTime(TimeSpan.FromSeconds(1));
-        }
-
-        public List<SmsRequest> Requests() => _requests.ReadKeyValueList().Select(r => Codecs.SmsRequest.Decode(r.Message.Value)).ToList();
-
-        public void Dispose() => driver.Dispose();
+        public void Profile(string user) => Profile(user, "+919876543210", """{"plan":"pro"}""");
     }
 
     private Pipe Start(string id, string yaml, TimeSpan wait)
