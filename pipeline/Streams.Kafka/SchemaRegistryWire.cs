@@ -52,20 +52,26 @@ public sealed class SchemaRegistryWire : IDisposable
     public GenericDatumReader<GenericRecord> ReaderFor(int id, RecordSchema reader) =>
         _readers.GetOrAdd((id, reader.Fullname), key =>
         {
-            var text = Call(() => _client.GetSchemaAsync(key.Id), $"schema id {key.Id}", notFound: () =>
-                new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} is not in the schema registry")).SchemaString;
+            var registered = Call(() => _client.GetSchemaAsync(key.Id), $"schema id {key.Id}", notFound: () =>
+                new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} is not in the schema registry"));
+            if (registered.SchemaType != SchemaType.Avro)
+                throw new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} is a {registered.SchemaType} schema, not Avro");
             Avro.Schema writer;
             try
             {
-                writer = Avro.Schema.Parse(text);
+                writer = Avro.Schema.Parse(registered.SchemaString);
             }
-            catch (SchemaParseException e)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} is not an Avro schema: {e.Message}");
+                // Avro's parser throws its own and Newtonsoft's exceptions; a schema with references lands here too.
+                throw new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} is not an Avro schema this pipeline can parse: {e.Message}");
             }
-            if (!reader.CanRead(writer))
-                throw new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} ({writer.Fullname}) cannot be read as {reader.Fullname}");
-            return new GenericDatumReader<GenericRecord>(writer, reader);
+            if (reader.CanRead(writer)) return new GenericDatumReader<GenericRecord>(writer, reader);
+            // A producer may write a timestamp as a plain long (avsc, hand-written schemas): read through the
+            // pipeline's schema without logical types; the codecs take a long as epoch milliseconds.
+            var plain = (RecordSchema)Avro.Schema.Parse(reader.ToString().Replace(",\"logicalType\":\"timestamp-millis\"", "", StringComparison.Ordinal));
+            if (plain.CanRead(writer)) return new GenericDatumReader<GenericRecord>(writer, plain);
+            throw new DecodeException(DecodeReasons.UnknownSchema, $"schema id {key.Id} ({writer.Fullname}) cannot be read as {reader.Fullname}");
         });
 
     /// <summary>The id of <paramref name="schema"/> under the topic's subject, registered when the subject lacks it.</summary>
@@ -83,11 +89,12 @@ public sealed class SchemaRegistryWire : IDisposable
             {
                 return call().GetAwaiter().GetResult();
             }
-            catch (SchemaRegistryException e) when (e.Status == HttpStatusCode.NotFound && notFound is not null)
+            // 40403: the registry has no schema under that id. Any other 404 (a wrong path, a proxy) is not the record's fault.
+            catch (SchemaRegistryException e) when (e.ErrorCode == 40403 && notFound is not null)
             {
                 throw notFound();
             }
-            catch (SchemaRegistryException e) when ((int)e.Status is >= 400 and < 500)
+            catch (SchemaRegistryException e) when ((int)e.Status is >= 400 and < 500 && e.Status != HttpStatusCode.NotFound)
             {
                 // Refused (bad credentials, an incompatible schema): waiting will not change the answer.
                 throw new SchemaRegistryUnavailableException($"schema registry refused {what}: {e.Message}", e);

@@ -123,9 +123,14 @@ public sealed class PipelineHost : IAsyncDisposable
     {
         Directory.CreateDirectory(Options.StateDir);
         // Writing the wire format needs each subject's id: asked now, a registry that refuses the schemas stops the start
-        // instead of the first produce.
+        // instead of the first produce. Only the topics the pipeline writes: sms.events and sms.profiles belong to
+        // their producers (`streams schemas register` registers those when asked to).
         if (Options.Registry is { WriteOutputs: true } registry)
-            await Task.Run(() => { foreach (var (topic, schema) in Topics.Schemas) registry.IdFor(topic, schema); }, ct);
+            await Task.Run(() =>
+            {
+                foreach (var (topic, schema) in Topics.Schemas.Where(t => t.Topic != Topics.Events.Name && t.Topic != Topics.Profiles.Name))
+                    registry.IdFor(topic, schema);
+            }, ct);
         if (Options.Kafka.Bootstrap is { } bootstrap)
         {
             Bootstrap = bootstrap;

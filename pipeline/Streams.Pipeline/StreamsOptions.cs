@@ -247,6 +247,8 @@ public sealed class StreamsOptions
         {
             if (!(Uri.TryCreate(registry.Url, UriKind.Absolute, out var registryUri) && registryUri.Scheme is "http" or "https"))
                 throw new ConfigException($"schema_registry.url: '{registry.Url}' is not an http(s) URL");
+            if (registryUri.UserInfo.Length > 0)
+                throw new ConfigException("schema_registry.url: credentials in the URL are refused: use schema_registry.auth (username, password_env or password_file)");
             if (registry.Write is not ("single_object" or "confluent"))
                 throw new ConfigException($"schema_registry.write: '{registry.Write}' is not single_object or confluent");
             if (registry.Auth is { } auth)

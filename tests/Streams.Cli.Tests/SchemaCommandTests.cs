@@ -49,6 +49,7 @@ public sealed class SchemaCommandTests : IDisposable
 
     [Theory]
     [InlineData("schema_registry: {url: \"ftp://x\"}", "schema_registry.url: 'ftp://x' is not an http(s) URL")]
+    [InlineData("schema_registry: {url: \"http://ops:pw@r:8081\"}", "schema_registry.url: credentials in the URL are refused: use schema_registry.auth (username, password_env or password_file)")]
     [InlineData("schema_registry: {url: \"http://r:8081\", write: json}", "schema_registry.write: 'json' is not single_object or confluent")]
     [InlineData("schema_registry: {url: \"http://r:8081\", auth: {username: ops, password: pw}}", "unknown configuration key 'schema_registry.auth.password' (expected one of: username, password_env, password_file)")]
     [InlineData("schema_registry: {url: \"http://r:8081\", auth: {username: ops, password_env: STREAMS_TEST_UNSET_PW}}", "schema_registry.auth: environment variable STREAMS_TEST_UNSET_PW is not set")]

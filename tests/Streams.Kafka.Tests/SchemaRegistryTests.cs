@@ -106,6 +106,33 @@ public sealed class SchemaRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_writer_schema_with_a_plain_long_timestamp_is_read_as_epoch_milliseconds()
+    {
+        var bytes = await ProduceWithConfluentSerializer("sms.events", """
+            {"type": "record", "name": "UserEvent", "namespace": "streams", "fields": [
+              {"name": "user_id", "type": "string"}, {"name": "name", "type": "string"}, {"name": "ts", "type": "long"}]}
+            """, r =>
+        {
+            r.Add("user_id", "u1");
+            r.Add("name", "Signed Up");
+            r.Add("ts", new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds());
+        });
+        using var wire = Wire();
+        var ev = new Topics("sms.", wire).Events.TryDecode(bytes);
+        Assert.True(ev.Ok, ev.Error?.Message);
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero), ev.Value!.Ts);
+    }
+
+    [Fact]
+    public void A_protobuf_schema_id_is_the_records_fault_not_a_stopped_reader()
+    {
+        var id = _registry.RegisterOther("other-value", "syntax = \"proto3\"; message E { string user_id = 1; }", "PROTOBUF");
+        using var wire = Wire();
+        var decoded = new Topics("sms.", wire).Events.TryDecode([0, 0, 0, 0, (byte)id, 2, 0x75, 0x31]);
+        Assert.Equal((DecodeReasons.UnknownSchema, $"schema id {id} is a Protobuf schema, not Avro"), (decoded.Error!.Reason, decoded.Error.Message));
+    }
+
+    [Fact]
     public async Task A_registry_that_is_down_stops_the_reader_instead_of_dead_lettering_a_valid_record()
     {
         var bytes = await NewerEvent("u1");

@@ -20,6 +20,7 @@ public sealed class FakeSchemaRegistry : IAsyncDisposable
     private readonly object _lock = new();
     private readonly List<string> _schemas = [];
     private readonly Dictionary<string, List<int>> _subjects = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, string> _types = [];
 
     /// <summary>How many times each schema id was fetched (GET /schemas/ids/{id}): the pipeline should ask once.</summary>
     public ConcurrentDictionary<int, int> Fetches { get; } = new();
@@ -41,6 +42,18 @@ public sealed class FakeSchemaRegistry : IAsyncDisposable
         var registry = new FakeSchemaRegistry(server) { UserInfo = userInfo };
         server.Answer = registry.Answer;
         return registry;
+    }
+
+    /// <summary>Registers a schema of another type (PROTOBUF, JSON) directly, as another team might have: the id.</summary>
+    public int RegisterOther(string subject, string schema, string type)
+    {
+        lock (_lock)
+        {
+            _schemas.Add(schema);
+            _types[_schemas.Count] = type;
+            Versions(subject).Add(_schemas.Count);
+            return _schemas.Count;
+        }
     }
 
     /// <summary>Registers directly (as another team's producer would have): the id.</summary>
@@ -68,7 +81,7 @@ public sealed class FakeSchemaRegistry : IAsyncDisposable
     private int IdOf(string schema)
     {
         var canonical = SchemaNormalization.ToParsingForm(Schema.Parse(schema));
-        var index = _schemas.FindIndex(s => SchemaNormalization.ToParsingForm(Schema.Parse(s)) == canonical);
+        var index = _schemas.FindIndex(s => !_types.ContainsKey(_schemas.IndexOf(s) + 1) && SchemaNormalization.ToParsingForm(Schema.Parse(s)) == canonical);
         if (index >= 0) return index + 1;
         _schemas.Add(schema);
         return _schemas.Count;
@@ -107,7 +120,11 @@ public sealed class FakeSchemaRegistry : IAsyncDisposable
     private Reply SchemaById(int id)
     {
         Fetches.AddOrUpdate(id, 1, (_, n) => n + 1);
-        return id >= 1 && id <= _schemas.Count ? Json(new JsonObject { ["schema"] = _schemas[id - 1] }) : Error(404, 40403, "Schema not found");
+        if (id < 1 || id > _schemas.Count) return Error(404, 40403, "Schema not found");
+        // As the registry answers: schemaType only for a schema that is not Avro.
+        var answer = new JsonObject { ["schema"] = _schemas[id - 1] };
+        if (_types.TryGetValue(id, out var type)) answer["schemaType"] = type;
+        return Json(answer);
     }
 
     private Reply RegisterRequest(string subject, string body)

@@ -26,6 +26,10 @@ public sealed class DueTimers(IKeyValueStore<string, byte[]> store, string prefi
         if (_next is { } next && due < next) _next = due;
     }
 
+    /// <summary>Whether a timer waits under this id (timers with an index only).</summary>
+    public bool Has(string id) =>
+        store.Get((indexPrefix ?? throw new InvalidOperationException("timers without an index cannot be looked up by id")) + id) is not null;
+
     public void Cancel(string id)
     {
         if (indexPrefix is null) throw new InvalidOperationException("timers without an index cannot be cancelled by id");

@@ -34,6 +34,9 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
     /// </summary>
     public void Park(string userId, UserEvent ev, DateTimeOffset deadline)
     {
+        // The deadline first, and set whenever none is indexed: a crash between the two writes then leaves a deadline
+        // with nothing held (harmless) rather than held events no deadline will ever release.
+        if (!ParkDeadlines.Has(userId)) ParkDeadlines.Schedule(userId, deadline, [0]);
         var held = store.Get(ParkedPrefix + userId);
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -44,7 +47,6 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
             writer.Write(bytes);
         }
         store.Put(ParkedPrefix + userId, buffer.ToArray());
-        if (held is null) ParkDeadlines.Schedule(userId, deadline, [0]);
     }
 
     /// <summary>Removes and returns the user's held events, in the order they came (none when nothing is held).</summary>
