@@ -26,23 +26,28 @@ public abstract class RecordCodec<T>(RecordSchema schema) where T : class
     protected abstract T FromRecord(GenericRecord record);
     protected abstract T FromJson(JsonFields json);
 
+    /// <summary>Avro single-object encoding: C3 01, the schema's fingerprint, the Avro body.</summary>
     public byte[] Encode(T value)
     {
-        using var stream = new MemoryStream();
-        stream.WriteByte(0xC3);
-        stream.WriteByte(0x01);
-        stream.Write(_fingerprint);
-        _writer.Write(ToRecord(value), new BinaryEncoder(stream));
-        return stream.ToArray();
+        Span<byte> header = stackalloc byte[10];
+        header[0] = 0xC3;
+        header[1] = 0x01;
+        _fingerprint.CopyTo(header[2..]);
+        return Write(header, value);
     }
 
     /// <summary>The Confluent wire format: magic byte 0, the registry's schema id (big-endian), the Avro body.</summary>
     public byte[] EncodeConfluent(T value, int schemaId)
     {
-        using var stream = new MemoryStream();
         Span<byte> header = stackalloc byte[5];
         header[0] = 0;
         BinaryPrimitives.WriteInt32BigEndian(header[1..], schemaId);
+        return Write(header, value);
+    }
+
+    private byte[] Write(ReadOnlySpan<byte> header, T value)
+    {
+        using var stream = new MemoryStream();
         stream.Write(header);
         _writer.Write(ToRecord(value), new BinaryEncoder(stream));
         return stream.ToArray();

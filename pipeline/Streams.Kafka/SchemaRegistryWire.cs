@@ -39,8 +39,6 @@ public sealed class SchemaRegistryWire : IDisposable
     /// <summary>Whether the pipeline writes its topics in the wire format (otherwise Avro single-object encoding).</summary>
     public bool WriteOutputs { get; }
 
-    public ISchemaRegistryClient Client => _client;
-
     public static string Subject(string topic) => topic + "-value";
 
     /// <summary>

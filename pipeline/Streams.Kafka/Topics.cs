@@ -6,6 +6,9 @@ namespace Streams.Kafka;
 /// <summary>A topic's name. Converts to its name wherever a client asks for one.</summary>
 public record Topic(string Name)
 {
+    /// <summary>The Avro schema of the topic's values; none for a topic of raw bytes (sms.dlq).</summary>
+    public virtual Avro.RecordSchema? ValueSchema => null;
+
     public static implicit operator string(Topic topic) => topic.Name;
 
     public override string ToString() => Name;
@@ -19,6 +22,8 @@ public sealed record Topic<T>(string Name, RecordCodec<T> Codec, SchemaRegistryW
 {
     public Message<string, byte[]> Message(string key, T value, Headers? headers = null) =>
         new() { Key = key, Value = Encode(value), Headers = headers };
+
+    public override Avro.RecordSchema ValueSchema => Codec.Schema;
 
     public byte[] Encode(T value) =>
         Registry is { WriteOutputs: true } registry ? Codec.EncodeConfluent(value, registry.IdFor(Name, Codec.Schema)) : Codec.Encode(value);
@@ -64,15 +69,12 @@ public sealed record Topics(string Prefix = "sms.", SchemaRegistryWire? Registry
     /// <summary>The topics that keep only the latest record per key.</summary>
     public IReadOnlyList<string> Compacted => [Campaigns, Segments, Memberships, Runs];
 
-    public IReadOnlyList<string> All => [Events, Profiles, Campaigns, Segments, Memberships, Requests, Scheduled, Results, Conversions, Inbound, Runs, Alerts, Dlq];
+    private IReadOnlyList<Topic> Every => [Events, Profiles, Campaigns, Segments, Memberships, Requests, Scheduled, Results, Conversions, Inbound, Runs, Alerts, Dlq];
+
+    public IReadOnlyList<string> All => [.. Every.Select(t => t.Name)];
 
     /// <summary>Each topic with a value schema and that schema: the Schema Registry subjects (TopicNameStrategy) the pipeline uses.</summary>
-    public IReadOnlyList<(string Topic, Avro.RecordSchema Schema)> Schemas =>
-    [
-        (Events, Events.Codec.Schema), (Profiles, Profiles.Codec.Schema), (Campaigns, Campaigns.Codec.Schema), (Segments, Segments.Codec.Schema),
-        (Memberships, Memberships.Codec.Schema), (Requests, Requests.Codec.Schema), (Scheduled, Scheduled.Codec.Schema), (Results, Results.Codec.Schema),
-        (Conversions, Conversions.Codec.Schema), (Inbound, Inbound.Codec.Schema), (Runs, Runs.Codec.Schema), (Alerts, Alerts.Codec.Schema),
-    ];
+    public IReadOnlyList<(string Topic, Avro.RecordSchema Schema)> Schemas => [.. Every.Where(t => t.ValueSchema is not null).Select(t => (t.Name, t.ValueSchema!))];
 
     public static Topics Default { get; } = new();
 }

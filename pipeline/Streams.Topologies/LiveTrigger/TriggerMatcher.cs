@@ -60,8 +60,9 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
     {
         if (record.Value.Profile is { } update)
         {
-            _users.Merge(record.Key, update);
-            foreach (var held in _users.TakeParked(record.Key)) Judge(record.Key, held);
+            // Events are held only while a user has no profile: only a first profile can have any to release.
+            var (merged, first) = _users.Merge(record.Key, update);
+            if (first) foreach (var held in _users.TakeParked(record.Key)) Judge(record.Key, held, merged);
             return null!;
         }
         if (record.Value.Membership is { } membership)
@@ -70,15 +71,12 @@ public sealed class TriggerMatcher : ITransformer<string, UserInput, string, Sms
             return null!;
         }
         var ev = record.Value.Event!;
-        // Events are held only while there is no profile, and a profile's arrival releases them: with a profile, none waits.
         var profile = _users.Profile(record.Key);
         if (profile is null && _profileWait > TimeSpan.Zero) _users.Park(record.Key, ev, _time.GetUtcNow() + _profileWait);
         else Judge(record.Key, ev, profile);
         FireDue();
         return null!;
     }
-
-    private void Judge(string key, UserEvent ev) => Judge(key, ev, _users.Profile(key));
 
     private void Judge(string key, UserEvent ev, Profile? profile)
     {

@@ -66,8 +66,14 @@ public sealed class UserState(IKeyValueStore<string, byte[]> store)
     public Profile? Profile(string userId) =>
         store.Get(ProfileKey(userId)) is { } bytes ? Codecs.ProfileUpdate.DecodeProfile(bytes) : null;
 
-    public void Merge(string userId, ProfileUpdate update) =>
-        store.Put(ProfileKey(userId), Codecs.ProfileUpdate.EncodeProfile((Profile(userId) ?? Core.Profile.Empty(userId)).Merge(update)));
+    /// <summary>Merges the update into the user's profile: the profile now, and whether it is the user's first.</summary>
+    public (Profile Profile, bool First) Merge(string userId, ProfileUpdate update)
+    {
+        var before = Profile(userId);
+        var merged = (before ?? Core.Profile.Empty(userId)).Merge(update);
+        store.Put(ProfileKey(userId), Codecs.ProfileUpdate.EncodeProfile(merged));
+        return (merged, before is null);
+    }
 
     public BehaviourSummary Behaviour(string userId) =>
         store.Get(BehaviourPrefix + userId) is { } bytes ? BehaviourSummary.Decode(bytes) : new BehaviourSummary();
